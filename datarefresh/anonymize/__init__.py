@@ -1,0 +1,1 @@
+"""Anonymization: keyed determinism, fake generators and the operator registry."""

@@ -1,0 +1,220 @@
+"""Typed YAML configuration.
+
+Everything the pipeline, the CLI and the DAGs know about sources, environments,
+tables and per-column policy comes from here. A bad file fails at load time with
+a ConfigError naming the file and the dotted key.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from datarefresh.errors import ConfigError
+
+# Actions a column policy may name. The operator registry (datarefresh.anonymize.operators)
+# implements each; a test keeps the two lists equal.
+ACTIONS = (
+    "keep", "fake", "hmac", "mask", "redact", "null",
+    "shift_date", "generalize", "scrub_text", "json", "struct", "drop",
+)
+
+Format = Literal["parquet", "csv", "jsonl"]
+
+
+class _Model(BaseModel):
+    # Unknown keys are typos more often than not: reject them so they are not silently ignored.
+    model_config = ConfigDict(extra="forbid")
+
+
+class Evidence(_Model):
+    """Why `plan` chose an action. Informational: the engine never reads it."""
+
+    detector: str
+    match_share: float | None = None
+    score: float | None = None
+
+
+class ColumnPolicy(_Model):
+    action: Literal[ACTIONS]  # type: ignore[valid-type]
+    entity: str | None = None
+    # Arrow type seen by `plan`; sanitize fails closed when the data's type differs.
+    type: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+    # For action json/struct: dotted path inside the value -> policy for that leaf.
+    fields: dict[str, "ColumnPolicy"] = Field(default_factory=dict)
+    evidence: Evidence | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> "ColumnPolicy":
+        if self.action in ("fake", "hmac") and not self.entity:
+            raise ValueError(f"action {self.action!r} needs an entity (e.g. EMAIL_ADDRESS, PERSON, ID)")
+        if self.action == "generalize" and self.params.get("to") not in GENERALIZE_TARGETS:
+            raise ValueError(f"generalize needs params.to, one of {', '.join(GENERALIZE_TARGETS)}")
+        return self
+
+
+GENERALIZE_TARGETS = ("zip3", "year", "month", "age_band", "decade")
+
+
+class ForeignKey(_Model):
+    column: str
+    references: str  # "table.column"
+    # What to do in a dev sample with a child whose parent was not sampled.
+    on_missing_parent: Literal["drop", "null"] = "drop"
+
+    @field_validator("references")
+    @classmethod
+    def _table_dot_column(cls, v: str) -> str:
+        if v.count(".") != 1 or not all(v.split(".")):
+            raise ValueError(f"must be 'table.column', got {v!r}")
+        return v
+
+    @property
+    def parent_table(self) -> str:
+        return self.references.split(".")[0]
+
+    @property
+    def parent_column(self) -> str:
+        return self.references.split(".")[1]
+
+
+class TableConfig(_Model):
+    path: str | None = None  # relative to the source URI; defaults to the table name
+    format: Format | None = None  # inferred from file extensions when omitted
+    encoding: str = "utf-8"  # CSV only
+    primary_key: str | None = None
+    foreign_keys: list[ForeignKey] = Field(default_factory=list)
+    unknown_columns: Literal["fail", "drop", "classify"] | None = None
+    columns: dict[str, ColumnPolicy] = Field(default_factory=dict)
+
+
+class SamplingConfig(_Model):
+    mode: Literal["full", "sample"] = "full"
+    fraction: float = Field(default=1.0, gt=0, le=1)
+    max_rows: int | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _check(self) -> "SamplingConfig":
+        if self.mode == "full" and (self.fraction != 1.0 or self.max_rows):
+            raise ValueError("mode 'full' keeps every row; set mode: sample to use fraction/max_rows")
+        return self
+
+
+class EnvironmentConfig(_Model):
+    bucket: str  # s3://bucket[/prefix] or a local folder
+    writer_role: str | None = None
+    reader_role: str | None = None
+    sampling: SamplingConfig = Field(default_factory=SamplingConfig)
+    keep_snapshots: int = Field(default=3, ge=1)
+
+
+class SourceConfig(_Model):
+    uri: str
+    role: str | None = None
+    endpoint_url: str | None = None
+    region: str = "us-east-1"
+
+
+class SecretConfig(_Model):
+    """Where the pseudonym key comes from. Exactly one of the three."""
+
+    env: str | None = "DATAREFRESH_SECRET"
+    file: str | None = None
+    airflow_variable: str | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> "SecretConfig":
+        explicit = [k for k in ("file", "airflow_variable") if getattr(self, k)]
+        if len(explicit) > 1:
+            raise ValueError("set only one of env, file, airflow_variable")
+        if explicit:
+            self.env = None
+        return self
+
+
+class Config(_Model):
+    version: Literal[1] = 1
+    secret: SecretConfig = Field(default_factory=SecretConfig)
+    source: SourceConfig | None = None
+    environments: dict[Literal["dev", "staging"], EnvironmentConfig] = Field(default_factory=dict)
+    unknown_columns: Literal["fail", "drop", "classify"] = "fail"
+    tables: dict[str, TableConfig] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _foreign_keys_resolve(self) -> "Config":
+        for name, table in self.tables.items():
+            for i, fk in enumerate(table.foreign_keys):
+                parent = self.tables.get(fk.parent_table)
+                if parent is None:
+                    raise _KeyedError(f"tables.{name}.foreign_keys.{i}.references",
+                                      f"unknown table {fk.parent_table!r}")
+                if parent.columns and fk.parent_column not in parent.columns:
+                    raise _KeyedError(f"tables.{name}.foreign_keys.{i}.references",
+                                      f"table {fk.parent_table!r} has no column {fk.parent_column!r}")
+        return self
+
+    def unknown_columns_for(self, table: str) -> str:
+        t = self.tables.get(table)
+        return (t.unknown_columns if t and t.unknown_columns else self.unknown_columns)
+
+
+class _KeyedError(ValueError):
+    def __init__(self, key: str, message: str):
+        self.key = key
+        super().__init__(message)
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(p) for p in loc) or "(top level)"
+
+
+def parse_config(data: Any, *, file: str = "<config>") -> Config:
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError("the top level must be a mapping", file=file)
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        ctx_err = (err.get("ctx") or {}).get("error")
+        if isinstance(ctx_err, _KeyedError):
+            raise ConfigError(str(ctx_err), file=file, key=ctx_err.key) from None
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        # Literal unions add the literal to the location; drop it for a readable key.
+        loc = tuple(p for p in loc if not (isinstance(p, str) and p.startswith("literal[")))
+        msg = err["msg"].removeprefix("Value error, ")
+        more = f" (and {len(exc.errors()) - 1} more problem(s))" if len(exc.errors()) > 1 else ""
+        raise ConfigError(msg + more, file=file, key=_dotted(loc)) from None
+
+
+def load_config(path: str | Path) -> Config:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError("file not found", file=str(path)) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", file=str(path)) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(f"invalid YAML{where}: {getattr(exc, 'problem', exc)}", file=str(path)) from None
+    return parse_config(data, file=str(path))
+
+
+def bundled_demo_config() -> Config:
+    """The embedded default used when a command gets no --config."""
+    return load_config(Path(__file__).parent / "data" / "demo_config.yaml")
+
+
+def policy_to_yaml(tables: dict[str, TableConfig]) -> str:
+    """Render the tables section (as `plan` writes it) so that load_config reads it back."""
+    doc = {"tables": {name: t.model_dump(exclude_none=True, exclude_defaults=True) for name, t in tables.items()}}
+    return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100)

@@ -1,0 +1,1 @@
+"""Detection: column classification and free-text PII analysis."""

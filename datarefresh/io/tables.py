@@ -1,0 +1,310 @@
+"""Table files in, parquet parts out, always as Arrow record batches.
+
+Readers stream: CSV and JSON lines go through pyarrow's incremental readers,
+parquet is read row group by row group. Every failure is an InputError naming
+the file and, where it can be known, the line; nothing is silently turned into
+a null, a replacement character or another type.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Callable, Iterator
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.json as pajson
+import pyarrow.parquet as pq
+
+from datarefresh.errors import InputError
+
+BATCH_ROWS = 65_536
+_BLOCK_BYTES = 4 << 20
+_SUFFIXES = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".jsonl": "jsonl",
+             ".ndjson": "jsonl", ".json": "jsonl"}
+
+
+@dataclass(frozen=True)
+class TableFile:
+    """One data file of a table. `opener` returns a fresh binary stream of the raw bytes."""
+
+    name: str  # for messages: a path or s3://bucket/key
+    format: str
+    gzip: bool
+    opener: Callable[[], BinaryIO]
+    size: int | None = None
+
+
+def detect_format(name: str) -> tuple[str, bool] | None:
+    """('csv', True) for 'x.csv.gz'; None for files that are not table data."""
+    p = name.lower()
+    gz = p.endswith(".gz")
+    if gz:
+        p = p[:-3]
+    ext = os.path.splitext(p)[1]
+    fmt = _SUFFIXES.get(ext)
+    return (fmt, gz) if fmt else None
+
+
+def list_local_table(folder: str | Path, fmt: str | None = None) -> list[TableFile]:
+    """Data files of a table folder, in a stable (sorted) order. Hidden files are ignored."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError("not a folder", file=str(folder))
+    files = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        if any(part.startswith((".", "_")) for part in path.relative_to(folder).parts):
+            continue
+        detected = detect_format(path.name)
+        if detected is None:
+            continue
+        if fmt and detected[0] != fmt:
+            raise InputError(f"expected {fmt} files in this table, found {detected[0]}", file=str(path))
+        files.append(TableFile(str(path), detected[0], detected[1],
+                               opener=lambda p=path: open(p, "rb"), size=path.stat().st_size))
+    if not files:
+        raise InputError("no parquet, CSV or JSON lines files found", file=str(folder))
+    formats = {f.format for f in files}
+    if len(formats) > 1:
+        raise InputError(f"mixed formats in one table ({', '.join(sorted(formats))})", file=str(folder))
+    return files
+
+
+class _Utf8Stream(io.RawIOBase):
+    """Decodes the source encoding incrementally and hands pyarrow valid UTF-8 only.
+
+    pyarrow turns invalid UTF-8 into binary columns (CSV) or U+FFFD (JSON) without a
+    word; checking here costs one pass over bytes already in memory and lets the
+    error name the line.
+    """
+
+    def __init__(self, raw: BinaryIO, name: str, encoding: str):
+        self._raw, self._name, self._encoding = raw, name, encoding
+        try:
+            self._decoder = codecs.getincrementaldecoder(encoding)("strict")
+        except LookupError:
+            raise InputError(f"unknown encoding {encoding!r}", file=name) from None
+        self._passthrough = codecs.lookup(encoding).name == "utf-8"
+        self._lines = 0
+        self._pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buf) -> int:  # type: ignore[override]
+        while not self._pending:
+            chunk = self._raw.read(_BLOCK_BYTES)
+            final = not chunk
+            try:
+                text = self._decoder.decode(chunk, final=final)
+            except UnicodeDecodeError as exc:
+                line = self._lines + exc.object[: exc.start].count(b"\n") + 1
+                raise InputError(f"invalid {self._encoding} text ({exc.reason})",
+                                 file=self._name, row=line) from None
+            data = chunk if self._passthrough else text.encode("utf-8")
+            self._lines += chunk.count(b"\n")
+            if final and not data:
+                return 0
+            self._pending = data
+        n = min(len(buf), len(self._pending))
+        buf[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
+
+
+def _open_stream(f: TableFile) -> BinaryIO:
+    raw = f.opener()
+    return gzip_open(raw, f.name) if f.gzip else raw
+
+
+def gzip_open(raw: BinaryIO, name: str) -> BinaryIO:
+    import gzip
+
+    class _Checked(gzip.GzipFile):
+        def read(self, size=-1):  # type: ignore[override]
+            try:
+                return super().read(size)
+            except (EOFError, OSError, gzip.BadGzipFile) as exc:
+                raise InputError(f"corrupt or truncated gzip data ({exc})", file=name) from None
+
+    return _Checked(fileobj=raw, mode="rb")
+
+
+def iter_batches(f: TableFile, *, encoding: str = "utf-8", schema: pa.Schema | None = None,
+                 batch_rows: int = BATCH_ROWS) -> Iterator[pa.RecordBatch]:
+    """Stream a file as record batches."""
+    if f.format == "parquet":
+        yield from _parquet_batches(f, batch_rows)
+    elif f.format == "csv":
+        yield from _csv_batches(f, encoding, schema)
+    elif f.format == "jsonl":
+        yield from _jsonl_batches(f, schema)
+    else:  # pragma: no cover - detect_format only yields the three above
+        raise InputError(f"unsupported format {f.format!r}", file=f.name)
+
+
+def read_schema(f: TableFile, *, encoding: str = "utf-8") -> pa.Schema:
+    if f.format == "parquet":
+        return _parquet_file(f).schema_arrow
+    for batch in iter_batches(f, encoding=encoding):
+        return batch.schema
+    raise InputError("empty file", file=f.name)
+
+
+def _parquet_file(f: TableFile) -> pq.ParquetFile:
+    # Parquet needs random access (footer first): local files are opened directly,
+    # remote or gzip'd ones are read into one buffer (objects are partitions, not tables).
+    try:
+        if not f.gzip and os.path.exists(f.name):
+            return pq.ParquetFile(f.name, memory_map=False)
+        with _open_stream(f) as stream:
+            return pq.ParquetFile(pa.BufferReader(stream.read()))
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise InputError(f"not a readable parquet file ({_short(exc)})", file=f.name) from None
+
+
+def _parquet_batches(f: TableFile, batch_rows: int) -> Iterator[pa.RecordBatch]:
+    pf = _parquet_file(f)
+    try:
+        yield from pf.iter_batches(batch_size=batch_rows)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise InputError(f"corrupt parquet data ({_short(exc)})", file=f.name) from None
+
+
+_LEADING_ZERO = re.compile(r"^[+-]?0\d")
+
+
+def _csv_batches(f: TableFile, encoding: str, schema: pa.Schema | None) -> Iterator[pa.RecordBatch]:
+    convert = pacsv.ConvertOptions(
+        # Only an empty field is null: "NA", "null", "N/A" are real values in real data.
+        null_values=[""], strings_can_be_null=False, true_values=["true", "True"],
+        false_values=["false", "False"],
+        column_types=schema and {n: t for n, t in zip(schema.names, schema.types)},
+    )
+    read = pacsv.ReadOptions(block_size=_BLOCK_BYTES)
+    if schema is None:
+        convert.column_types = _csv_column_types(f, encoding, read, convert)
+    try:
+        with _open_stream(f) as raw:
+            reader = pacsv.open_csv(_Utf8Stream(raw, f.name, encoding), read_options=read,
+                                    convert_options=convert)
+            for batch in reader:
+                yield batch
+    except pa.ArrowInvalid as exc:
+        raise _csv_error(f, encoding, exc) from None
+
+
+def _csv_column_types(f, encoding, read, convert) -> dict[str, pa.DataType]:
+    """Infer types on the first block, but keep as text what inference would damage
+    (leading zeros in zip codes and phone numbers)."""
+    try:
+        with _open_stream(f) as raw:
+            first = pacsv.open_csv(_Utf8Stream(raw, f.name, encoding), read_options=read,
+                                   convert_options=convert).read_next_batch()
+        with _open_stream(f) as raw:
+            text_opts = pacsv.ConvertOptions(null_values=[""], strings_can_be_null=False,
+                                             column_types={n: pa.string() for n in first.schema.names})
+            as_text = pacsv.open_csv(_Utf8Stream(raw, f.name, encoding), read_options=read,
+                                     convert_options=text_opts).read_next_batch()
+    except StopIteration:
+        raise InputError("empty CSV file (no header)", file=f.name) from None
+    except pa.ArrowInvalid as exc:
+        raise _csv_error(f, encoding, exc) from None
+    types = {}
+    for name, typ in zip(first.schema.names, first.schema.types):
+        if pa.types.is_integer(typ) or pa.types.is_floating(typ):
+            values = as_text.column(name).to_pylist()
+            if any(v and _LEADING_ZERO.match(v) for v in values):
+                typ = pa.string()
+        if pa.types.is_null(typ):
+            typ = pa.string()
+        types[name] = typ
+    return types
+
+
+def _csv_error(f: TableFile, encoding: str, exc: Exception) -> InputError:
+    msg = _short(exc)
+    if "Expected" in msg and "columns" in msg:
+        row = _find_bad_csv_row(f, encoding)
+        return InputError(msg.split(": ", 1)[-1].split(":")[0].strip() + " (wrong number of fields)",
+                          file=f.name, row=row)
+    return InputError(msg, file=f.name)
+
+
+def _find_bad_csv_row(f: TableFile, encoding: str) -> int | None:
+    """Error path only: rescan with the csv module to report the line of the bad row."""
+    with _open_stream(f) as raw:
+        text = io.TextIOWrapper(raw, encoding=encoding, newline="")
+        reader = csv.reader(text)
+        width = None
+        for fields in reader:
+            if width is None:
+                width = len(fields)
+            elif len(fields) != width:
+                return reader.line_num
+    return None
+
+
+def _jsonl_batches(f: TableFile, schema: pa.Schema | None) -> Iterator[pa.RecordBatch]:
+    parse = pajson.ParseOptions(explicit_schema=schema, unexpected_field_behavior="error" if schema else "infer")
+    try:
+        with _open_stream(f) as raw:
+            reader = pajson.open_json(_Utf8Stream(raw, f.name, "utf-8"),
+                                      read_options=pajson.ReadOptions(block_size=_BLOCK_BYTES),
+                                      parse_options=parse)
+            for batch in reader:
+                yield batch
+    except pa.ArrowInvalid as exc:
+        raise InputError(f"invalid JSON lines ({_short(exc)})", file=f.name) from None
+
+
+def _short(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0]
+
+
+class PartWriter:
+    """Writes one table as parquet parts `part-00000.parquet`, `part-00001.parquet`, ...
+
+    Parts roll over at `rows_per_part`, so names are stable for the same input and a
+    re-run overwrites rather than adds.
+    """
+
+    def __init__(self, folder: str | Path, schema: pa.Schema, *, rows_per_part: int = 1_000_000):
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.schema = schema
+        self.rows_per_part = rows_per_part
+        self.rows = 0
+        self.parts: list[Path] = []
+        self._writer: pq.ParquetWriter | None = None
+        self._part_rows = 0
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        while batch.num_rows:
+            if self._writer is None or self._part_rows >= self.rows_per_part:
+                self._roll()
+            take = min(batch.num_rows, self.rows_per_part - self._part_rows)
+            self._writer.write_batch(batch.slice(0, take))  # type: ignore[union-attr]
+            self._part_rows += take
+            self.rows += take
+            batch = batch.slice(take)
+
+    def _roll(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+        path = self.folder / f"part-{len(self.parts):05d}.parquet"
+        self.parts.append(path)
+        self._writer = pq.ParquetWriter(path, self.schema, compression="zstd")
+        self._part_rows = 0
+
+    def close(self) -> list[Path]:
+        if self._writer is None:  # an empty table still gets one (empty) part with the schema
+            self._roll()
+        self._writer.close()  # type: ignore[union-attr]
+        return self.parts
