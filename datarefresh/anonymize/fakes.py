@@ -87,12 +87,23 @@ def _ranks(selected: np.ndarray, row: np.ndarray, n: int) -> tuple[np.ndarray, n
     return np.arange(1, len(sel_row) + 1) - starts[sel_row], counts[sel_row]
 
 
-def scramble_digits(values: pa.Array, h: np.ndarray, *, luhn: bool = False) -> pa.Array:
+def scramble_digits(values: pa.Array, h: np.ndarray, *, luhn: bool = False, keep_country_code: bool = False) -> pa.Array:
     """Replace every ASCII digit with a keyed pseudo-random digit, keeping the layout
     ("(415) 555-0100" stays "(ddd) ddd-dddd"). With luhn=True (card numbers) the first
-    digit (the network) is kept and the last becomes a valid Luhn check digit."""
+    digit (the network) is kept and the last becomes a valid Luhn check digit. With
+    keep_country_code, a leading "+44" stays as it is."""
     values, offs, data, row, pos = _string_buffers(values)
-    digit_at = np.flatnonzero((data >= 48) & (data <= 57))
+    is_digit = (data >= 48) & (data <= 57)
+    if keep_country_code and len(data):
+        plus_rows = np.zeros(len(values), bool)
+        plus_rows[row[(pos == 0) & (data == ord("+"))]] = True
+        first_sep = np.full(len(values), np.iinfo(np.int64).max)
+        seps = np.flatnonzero(~is_digit & (pos > 0))
+        np.minimum.at(first_sep, row[seps], pos[seps])
+        # a country code has at most 3 digits; without a separator after it, keep only 2
+        limit = np.where(first_sep == np.iinfo(np.int64).max, 3, np.minimum(first_sep, 4))
+        is_digit &= ~(plus_rows[row] & (pos < limit[row]))
+    digit_at = np.flatnonzero(is_digit)
     rnd = mix(h[row[digit_at]] ^ mix(pos[digit_at].astype(np.uint64), 11), 5) % np.uint64(10)
     if not luhn:
         data[digit_at] = (48 + rnd).astype(np.uint8)
@@ -189,7 +200,7 @@ GENERATORS: dict[str, Callable[[pa.Array, np.ndarray], pa.Array]] = {
     "FIRST_NAME": lambda v, h: pick("first_name", mix(h, 1)),
     "LAST_NAME": lambda v, h: pick("last_name", mix(h, 2)),
     "EMAIL_ADDRESS": _email,
-    "PHONE_NUMBER": lambda v, h: scramble_digits(v, h),
+    "PHONE_NUMBER": lambda v, h: scramble_digits(v, h, keep_country_code=True),
     "US_SSN": lambda v, h: scramble_digits(v, h),
     "NATIONAL_ID": lambda v, h: scramble_digits(v, h),
     "US_DRIVER_LICENSE": lambda v, h: scramble_digits(v, h),

@@ -1,0 +1,242 @@
+"""snapshot -> sanitize -> sample -> write, as plain functions (no Airflow here).
+
+`plan_tables` classifies a folder of tables; `sanitize_folder` writes a sanitized
+copy. Each table is read once: every anonymized batch goes to the staging output
+and the sampled rows of it to the dev output. Nothing raw is written anywhere:
+rows are read, anonymized in memory and only then written.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+import pyarrow as pa
+
+from datarefresh.anonymize.engine import TableTransformer
+from datarefresh.anonymize.keyed import Keyring
+from datarefresh.config import Config, SamplingConfig, TableConfig
+from datarefresh.detect.classify import SAMPLE_ROWS, classify_table, link_foreign_keys
+from datarefresh.errors import InputError, PolicyError
+from datarefresh.io.tables import PartWriter, TableFile, iter_batches, list_local_table, read_schema
+from datarefresh.sample import DevSampler, processing_order
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class TableSource:
+    name: str
+    files: list[TableFile]
+    encoding: str = "utf-8"
+    schema: pa.Schema | None = None
+
+    def first_schema(self) -> pa.Schema:
+        if self.schema is None:
+            self.schema = read_schema(self.files[0], encoding=self.encoding)
+        return self.schema
+
+    def batches(self) -> Iterator[pa.RecordBatch]:
+        """Every file's batches, checked against the first file's schema."""
+        schema = self.first_schema()
+        for i, f in enumerate(self.files):
+            explicit = schema if (i and f.format != "parquet") else None
+            for batch in iter_batches(f, encoding=self.encoding, schema=explicit):
+                if batch.schema != schema:
+                    if batch.schema.names != schema.names:
+                        raise InputError(f"columns differ from {self.files[0].name}: "
+                                         f"{batch.schema.names} vs {schema.names}", file=f.name)
+                    try:
+                        batch = batch.cast(schema)
+                    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError):
+                        raise InputError(f"column types differ from {self.files[0].name}", file=f.name) from None
+                yield batch
+
+    def sample(self, rows: int = SAMPLE_ROWS) -> pa.Table:
+        got, n = [], 0
+        for batch in self.batches():
+            got.append(batch.slice(0, rows - n))
+            n += got[-1].num_rows
+            if n >= rows:
+                break
+        return pa.Table.from_batches(got, schema=self.first_schema())
+
+
+def discover_local(source: str | Path, config: Config | None = None) -> dict[str, TableSource]:
+    """Tables of a local folder: one sub-folder per table (or the config's table paths)."""
+    root = Path(source)
+    if not root.is_dir():
+        raise InputError("source is not a folder", file=str(root))
+    if config and config.tables:
+        return {name: TableSource(name, list_local_table(root / (t.path or name), t.format), t.encoding)
+                for name, t in config.tables.items()}
+    found = {}
+    for sub in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
+        found[sub.name] = TableSource(sub.name, list_local_table(sub))
+    if not found:
+        raise InputError("no table folders found (expected one sub-folder per table)", file=str(root))
+    return found
+
+
+def plan_tables(sources: dict[str, TableSource], config: Config | None = None, *,
+                use_presidio: bool = True, progress: Progress | None = None) -> dict[str, TableConfig]:
+    """Policies for every table: the config's where it has them, classification elsewhere."""
+    planned: dict[str, TableConfig] = {}
+    for name, src in sources.items():
+        configured = config.tables.get(name) if config else None
+        if configured and configured.columns and (config.unknown_columns_for(name) != "classify"):
+            planned[name] = configured
+            continue
+        if progress:
+            progress(f"classifying {name}")
+        auto = classify_table(name, src.sample(), use_presidio=use_presidio)
+        if configured:  # keep what the config says, classify only the rest
+            merged = dict(auto.columns)
+            merged.update(configured.columns)
+            auto = configured.model_copy(update={"columns": merged,
+                                                 "primary_key": configured.primary_key or auto.primary_key})
+        planned[name] = auto
+    if not config or not any(t.foreign_keys for t in planned.values()):
+        link_foreign_keys(planned)
+    align_foreign_keys(planned)
+    return planned
+
+
+def align_foreign_keys(tables: dict[str, TableConfig]) -> None:
+    """A foreign key column is transformed exactly like the key it references, so joins survive."""
+    for name, t in tables.items():
+        for fk in t.foreign_keys:
+            parent = tables.get(fk.parent_table)
+            if not parent or fk.parent_column not in parent.columns or fk.column not in t.columns:
+                continue
+            p, c = parent.columns[fk.parent_column], t.columns[fk.column]
+            t.columns[fk.column] = c.model_copy(update={"action": p.action, "entity": p.entity, "params": p.params})
+
+
+@dataclass
+class Output:
+    """One destination of a run: staging keeps every row, dev only the sampled ones."""
+
+    env: str
+    folder: Path
+    sampler: DevSampler | None = None
+    writers: dict[str, PartWriter] = field(default_factory=dict)
+
+
+def sanitize_folder(source: str | Path, dest: str | Path, *, keyring: Keyring, config: Config | None = None,
+                    envs: tuple[str, ...] = ("staging",), use_presidio: bool = True,
+                    progress: Progress | None = None) -> dict:
+    """Sanitize every table of SOURCE into DEST/<table>/ (one env) or DEST/<env>/<table>/ (several).
+
+    All tables are written under a hidden temporary folder in DEST first and moved
+    into place only when every table succeeded, so a failure leaves DEST as it was.
+    """
+    started = time.perf_counter()
+    sources = discover_local(source, config)
+    tables = plan_tables(sources, config, use_presidio=use_presidio, progress=progress)
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    staging_dir = dest / f".datarefresh-tmp-{uuid.uuid4().hex[:12]}"
+    outputs = []
+    for env in envs:
+        folder = staging_dir if len(envs) == 1 else staging_dir / env
+        sampler = None
+        if env == "dev":
+            sampling = (config.environments["dev"].sampling if config and "dev" in config.environments
+                        else SamplingConfig(mode="sample", fraction=0.1))
+            sampler = DevSampler(keyring, tables, sampling)
+        outputs.append(Output(env, folder, sampler))
+    report: dict = {"source": str(source), "environments": list(envs), "tables": {}}
+    try:
+        # parents before children, so a child's dev sample can follow its parents' keys
+        for name in processing_order(tables):
+            report["tables"][name] = _sanitize_table(name, sources[name], tables[name], keyring, outputs,
+                                                     config.unknown_columns_for(name) if config else "fail",
+                                                     progress)
+        _move_into_place(staging_dir, dest, [o.env for o in outputs], list(report["tables"]))
+    finally:
+        shutil.rmtree(staging_dir, ignore_errors=True)
+    report["seconds"] = round(time.perf_counter() - started, 3)
+    return report
+
+
+def _sanitize_table(name: str, src: TableSource, policy: TableConfig, keyring: Keyring, outputs: list[Output],
+                    unknown_columns: str, progress: Progress | None) -> dict:
+    t0 = time.perf_counter()
+    transformer = TableTransformer(name, policy, src.first_schema(), keyring, unknown_columns=unknown_columns)
+    rows_in = 0
+    timings = {"read": 0.0, "sample": 0.0, "anonymize": 0.0, "write": 0.0}
+    for o in outputs:
+        o.writers[name] = PartWriter(o.folder / name, transformer.schema)
+    batches = src.batches()
+    while True:
+        t = time.perf_counter()
+        batch = next(batches, None)
+        timings["read"] += time.perf_counter() - t
+        if batch is None:
+            break
+        rows_in += batch.num_rows
+        t = time.perf_counter()
+        # dev sampling decides on raw keys (held in memory only, never written)
+        decisions = {o.env: o.sampler.decide(name, batch) for o in outputs if o.sampler}
+        timings["sample"] += time.perf_counter() - t
+        t = time.perf_counter()
+        clean = transformer.transform(batch)  # one anonymization feeds every output
+        timings["anonymize"] += time.perf_counter() - t
+        t = time.perf_counter()
+        for o in outputs:
+            o.writers[name].write(decisions[o.env].apply(clean) if o.env in decisions else clean)
+        timings["write"] += time.perf_counter() - t
+        if progress:
+            progress(f"{name}: {rows_in:,} rows")
+    rows_out = {}
+    for o in outputs:
+        o.writers[name].close()
+        rows_out[o.env] = o.writers[name].rows
+    if policy.primary_key and policy.primary_key in transformer.schema.names:
+        for o in outputs:
+            _check_unique(name, policy.primary_key, o.folder / name)
+    return {
+        "rows_in": rows_in,
+        "rows_out": rows_out,
+        "primary_key": policy.primary_key,
+        "foreign_keys": [fk.model_dump() for fk in policy.foreign_keys],
+        "columns": {c: {"action": p.action, "entity": p.entity} for c, p in policy.columns.items()},
+        "text_entities": dict(transformer.stats.get("text_entities", {})),
+        "seconds": {k: round(v, 3) for k, v in timings.items()} | {"total": round(time.perf_counter() - t0, 3)},
+    }
+
+
+def _check_unique(table: str, column: str, folder: Path) -> None:
+    """A transformed primary key must stay unique (ids map through a bijection; text keys
+    through 64-bit tokens, so a collision is a bug worth failing for)."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    col = pq.read_table(folder, columns=[column]).column(column)
+    if pc.count_distinct(col, mode="all").as_py() != len(col):
+        raise PolicyError("primary key is not unique after anonymization", table=table, column=column)
+
+
+def _move_into_place(staging_dir: Path, dest: Path, envs: list[str], tables: list[str]) -> None:
+    for env in envs:
+        src_root = staging_dir if len(envs) == 1 else staging_dir / env
+        dst_root = dest if len(envs) == 1 else dest / env
+        dst_root.mkdir(parents=True, exist_ok=True)
+        for table in tables:
+            target = dst_root / table
+            old = dst_root / f".old-{table}-{uuid.uuid4().hex[:8]}"
+            if target.exists():
+                target.rename(old)
+            (src_root / table).rename(target)
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def write_report(report: dict, path: str | Path) -> None:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
