@@ -113,5 +113,18 @@ def sanitize(source: str, dest: str, config_path: str | None, env: str, report: 
     click.echo(f"done in {result['seconds']:.1f}s")
 
 
+@main.command()
+@click.option("--workdir", default=".datarefresh/demo", show_default=True, type=click.Path(file_okay=False))
+@click.option("--rows", default=5_000, show_default=True, type=click.IntRange(min=10), help="Demo customers.")
+def demo(workdir: str, rows: int) -> None:
+    """Run the whole job on the embedded local default: demo prod data -> sanitized staging and dev."""
+    from datarefresh.demo import run_demo
+
+    summary = run_demo(Path(workdir), rows=rows, progress=_echo_err)
+    for env, s in summary["environments"].items():
+        click.echo(f"{env}: " + ", ".join(f"{t} {n:,}" for t, n in s["tables"].items()) + f"  -> {s['path']}")
+    click.echo(f"summary: {Path(workdir) / 'summary.json'}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

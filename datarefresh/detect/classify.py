@@ -284,6 +284,10 @@ def classify_table(name: str, sample: pa.Table, *, use_presidio: bool = True) ->
 def _primary_key(name: str, sample: pa.Table, columns: dict[str, ColumnPolicy]) -> str | None:
     own = f"{_singular(_tokens(name))}_id"
     candidates = [c for c in sample.column_names if _tokens(c) in ("id", own)]
+    # otherwise a leading *_id column (order_items.item_id)
+    first = sample.column_names[0] if sample.column_names else ""
+    if not candidates and _tokens(first).endswith("_id"):
+        candidates = [first]
     for c in candidates:
         col = sample.column(c)
         if col.null_count == 0 and pc.count_distinct(col).as_py() == len(col):

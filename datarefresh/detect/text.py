@@ -10,6 +10,7 @@ default analyzer, on held-out text.
 from __future__ import annotations
 
 import importlib
+import logging
 import re
 import threading
 from dataclasses import dataclass
@@ -112,7 +113,7 @@ def _recognizers():
         def analyze(self, text, entities, nlp_artifacts=None):
             out = []
             for m in self._rx.finditer(text):
-                if m.group(1) in self._names:
+                if m.group(1) in self._names or m.group(1).split("-")[0] in self._names:
                     out.append(RecognizerResult("PERSON", m.start(), m.end(), 0.6))
             return out
 
@@ -128,6 +129,9 @@ def _recognizers():
     greeting = rf"(?:\b(?:Hi|Hello|Hey|Dear|Hiya|Greetings|Morning|Afternoon|Evening)[ \t,]+)(?:(?:Mr|Mrs|Ms|Miss|Dr|Prof)\.?[ \t]+)?(?P<v>{_FULL_NAME})"
     signoff = (rf"(?:\b(?:Thanks|Thank you|Regards|Best regards|Kind regards|Best|Cheers|Sincerely|Yours|Warmly|"
                rf"Respectfully|Many thanks|Thx|BR|Rgds)[ \t]*[,.!-]*[ \t]*(?:\r?\n[ \t]*)+|(?:^|\n)[ \t]*(?:--|—|-|~)[ \t]*)(?P<v>{_FULL_NAME})")
+    # "... Regards, Ana Silva" closing the text on the same line
+    signoff_inline = (rf"\b(?:Thanks|Thank you|Regards|Best regards|Kind regards|Best|Cheers|Sincerely|Yours)[ \t]*[,.!-]+"
+                      rf"[ \t]*(?P<v>{_FULL_NAME})[ \t.!]*(?=\r?\n|$)")
     labelled = (rf"(?i:\b(?:name|full name|customer|customer name|contact|contact name|from|sender|caller|agent|"
                 rf"requester|account holder|cardholder|patient|employee|user|recipient|attn|signed))[ \t]*[:=][ \t]*"
                 rf"(?P<v>{_FULL_NAME})")
@@ -148,7 +152,8 @@ def _recognizers():
         RegexGroupRecognizer("STREET_ADDRESS", "StreetAddressRecognizer",
                              [(street, 0.7), (city_state_zip, 0.6), (eu_street, 0.6)]),
         RegexGroupRecognizer("PERSON", "ContextNameRecognizer",
-                             [(greeting, 0.7), (signoff, 0.7), (labelled, 0.8), (self_intro, 0.6), (title, 0.8)]),
+                             [(greeting, 0.7), (signoff, 0.7), (signoff_inline, 0.7), (labelled, 0.8),
+                              (self_intro, 0.6), (title, 0.8)]),
         GazetteerNameRecognizer(),
         RegexGroupRecognizer("PHONE_NUMBER", "PhoneLayoutRecognizer", phone),
         RegexGroupRecognizer("US_SSN", "LooseSsnRecognizer", ssn),
@@ -165,6 +170,8 @@ def build_analyzer(extended: bool = True):
     """A Presidio AnalyzerEngine on the offline spaCy model; extended=False is Presidio's
     default recognizer set (the bench baseline)."""
     ensure_offline()
+    # Presidio warns once per unmapped spaCy label per call (CARDINAL, MONEY...): noise, not news.
+    logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)
     import spacy
     from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
     from presidio_analyzer.nlp_engine import SpacyNlpEngine

@@ -224,8 +224,16 @@ def _csv_column_types(f, encoding, read, convert) -> dict[str, pa.DataType]:
                 typ = pa.string()
         if pa.types.is_null(typ):
             typ = pa.string()
-        types[name] = typ
+        types[name] = _storable(typ)
     return types
+
+
+def _storable(typ: pa.DataType) -> pa.DataType:
+    """Parquet has no second-resolution timestamps: infer text timestamps as milliseconds
+    (lossless) so the output keeps exactly the type the source was read as."""
+    if pa.types.is_timestamp(typ) and typ.unit == "s":
+        return pa.timestamp("ms", typ.tz)
+    return typ
 
 
 def _csv_error(f: TableFile, encoding: str, exc: Exception) -> InputError:
@@ -259,7 +267,8 @@ def _jsonl_batches(f: TableFile, schema: pa.Schema | None) -> Iterator[pa.Record
                                       read_options=pajson.ReadOptions(block_size=_BLOCK_BYTES),
                                       parse_options=parse)
             for batch in reader:
-                yield batch
+                target = pa.schema([fl.with_type(_storable(fl.type)) for fl in batch.schema])
+                yield batch if target == batch.schema else batch.cast(target)
     except pa.ArrowInvalid as exc:
         raise InputError(f"invalid JSON lines ({_short(exc)})", file=f.name) from None
 

@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from datarefresh.anonymize.keyed import Keyring
+
+# A test key, public on purpose. Never a real secret.
+TEST_KEY = b"datarefresh-test-key-0123456789abcdef"
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def keyring() -> Keyring:
+    return Keyring(TEST_KEY)
+
+
+@pytest.fixture(scope="session")
+def demo_source(tmp_path_factory) -> Path:
+    """A small demo prod data set shared by the tests (read-only: copy before mutating)."""
+    from datarefresh.demo_data import generate
+
+    root = tmp_path_factory.mktemp("prod")
+    generate(root, rows=400, seed=7)
+    return root
+
+
+@pytest.fixture
+def secret_env(monkeypatch):
+    monkeypatch.setenv("DATAREFRESH_SECRET", TEST_KEY.decode())
+    return TEST_KEY.decode()
+
+
+@pytest.fixture
+def cli():
+    from click.testing import CliRunner
+
+    from datarefresh.cli import main
+
+    runner = CliRunner()
+
+    def invoke(*args, env=None):
+        return runner.invoke(main, [str(a) for a in args], env=env, catch_exceptions=False)
+
+    return invoke
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "integration" in str(item.fspath):
+            item.add_marker(pytest.mark.integration)
+
+
+os.environ.setdefault("TLDEXTRACT_CACHE", str(REPO / ".pytest_cache" / "tldextract"))
