@@ -22,8 +22,13 @@ from datarefresh.errors import PolicyError
 _PASSTHROUGH = {"keep"}
 
 
-def apply_column(values: pa.Array, policy: ColumnPolicy, ctx: OpContext, *, where: str = "") -> pa.Array:
-    """Transform one column (or nested leaf) according to its policy."""
+def apply_column(values: pa.Array, policy: ColumnPolicy, ctx: OpContext, *, where: str = "",
+                 dedupe: bool = True) -> pa.Array:
+    """Transform one column (or nested leaf) according to its policy.
+
+    With dedupe, value functions run on the distinct values only; callers turn it off for
+    columns known to be (nearly) all distinct, where encoding would cost more than it saves.
+    """
     op = get_operator(policy.action)
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
@@ -42,8 +47,9 @@ def apply_column(values: pa.Array, policy: ColumnPolicy, ctx: OpContext, *, wher
         out_dict = apply_column(values.dictionary, policy, ctx, where=where)
         return pa.DictionaryArray.from_arrays(values.indices, out_dict)
     op.validate(policy, t)
-    if op.value_function and len(values) > 1 and policy.action not in ("null", "struct"):
+    if dedupe and op.value_function and len(values) > 1 and policy.action not in ("null", "struct"):
         encoded = pc.dictionary_encode(values)
+        ctx.stats.setdefault("distinct_share", {})[where] = len(encoded.dictionary) / len(values)
         if len(encoded.dictionary) < len(values):
             out = op.operate(encoded.dictionary, policy, ctx)
             return out.take(encoded.indices)
@@ -96,8 +102,10 @@ class TableTransformer:
                 by_policy = self.table.columns.get(by)
                 entity = (by_policy.entity if by_policy and by_policy.entity else f"ROW:{by}")
                 ctx.row_hash = self.keyring.hash_values("SHIFT/" + entity, batch.column(by))
+            # after one batch we know whether deduplicating this column pays off
+            dedupe = self.stats.get("distinct_share", {}).get(f.name, 0.0) < 0.8
             try:
-                col = apply_column(batch.column(f.name), policy, ctx, where=f.name)
+                col = apply_column(batch.column(f.name), policy, ctx, where=f.name, dedupe=dedupe)
             except OperatorError as exc:
                 raise PolicyError(str(exc), table=self.name, column=f.name) from None
             if col.type != f.type:

@@ -28,10 +28,10 @@ _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 SMALL_DOMAIN_BITS = 31  # ids in [0, 2**31) stay in that range (they still fit an int32)
 
 
-def mix(h: np.ndarray, salt: int) -> np.ndarray:
+def mix(h: np.ndarray, salt) -> np.ndarray:
     """splitmix64 finalizer of (h + salt * golden): independent-looking 64-bit streams from one hash."""
     with np.errstate(over="ignore"):
-        z = h + np.uint64(salt) * _GOLDEN
+        z = h + np.asarray(salt, dtype=np.uint64) * _GOLDEN
         z = (z ^ (z >> np.uint64(30))) * _M1
         z = (z ^ (z >> np.uint64(27))) * _M2
         return z ^ (z >> np.uint64(31))

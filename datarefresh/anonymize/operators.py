@@ -191,9 +191,7 @@ class Generalize(Operator):
         if to == "zip3":
             if pa.types.is_integer(t):
                 return pc.multiply(pc.divide(values, pa.scalar(100, t)), pa.scalar(100, t))
-            head = pc.utf8_slice_codeunits(values, 0, 3)
-            tail = pc.utf8_slice_codeunits(pc.replace_substring_regex(values, r"[0-9A-Za-z]", "0"), 3, 1 << 20)
-            return pc.binary_join_element_wise(head, tail, "").cast(t)
+            return fakes.zero_after(values, 3).cast(t)
         if to == "age_band":
             width = policy.params.get("width", 10)
             return pc.cast(pc.multiply(pc.floor(pc.divide(pc.cast(values, pa.float64()), width)), width), t)
