@@ -43,9 +43,10 @@ def datarefresh_sanitize(src: Path, dest: Path) -> float:
     return time.perf_counter() - t
 
 
-def presidio_structured(src: Path, rows: int) -> float:
-    """presidio-structured as its docs show it: PandasAnalysisBuilder on a sample, then
-    StructuredEngine with Faker operators for every detected entity."""
+def presidio_structured(src: Path, rows: int) -> tuple[float, float]:
+    """presidio-structured as its docs show it: PandasAnalysisBuilder on a 200-row sample,
+    then StructuredEngine with Faker operators for every detected entity.
+    Returns (analysis seconds, anonymization seconds)."""
     import pyarrow.parquet as pq
     from faker import Faker
     from presidio_anonymizer.entities import OperatorConfig
@@ -54,9 +55,9 @@ def presidio_structured(src: Path, rows: int) -> float:
     from datarefresh.detect.text import build_analyzer
 
     df = pq.read_table(src / "customers").slice(0, rows).to_pandas()
-    # presidio-structured accepts only primitive cell types: dates go in as ISO strings
-    for col in ("birth_date", "signup_at"):
-        df[col] = df[col].astype(str)
+    # presidio-structured accepts only primitive cell types and writes its operators' strings
+    # back into the frame, so every column goes in as text
+    df = df.astype(str)
     fake = Faker()
     operators = {
         "PERSON": OperatorConfig("custom", {"lambda": lambda x: fake.name()}),
@@ -70,9 +71,10 @@ def presidio_structured(src: Path, rows: int) -> float:
     }
     analyzer = build_analyzer(extended=False)
     t = time.perf_counter()
-    analysis = PandasAnalysisBuilder(analyzer=analyzer).generate_analysis(df, n=min(500, len(df)))
+    analysis = PandasAnalysisBuilder(analyzer=analyzer).generate_analysis(df, n=min(200, len(df)))
+    analysed = time.perf_counter()
     StructuredEngine(data_processor=PandasDataProcessor()).anonymize(df, analysis, operators=operators)
-    return time.perf_counter() - t
+    return analysed - t, time.perf_counter() - analysed
 
 
 def peak_rss_mb(rows: int) -> float:
@@ -92,16 +94,19 @@ def run(rows: int = 200_000, presidio_rows: int = 2_000, memory: bool = True) ->
         (Path(d) / "copy").mkdir()
         copy_s = min(plain_copy(src, Path(d) / "copy") for _ in range(3))
         ours_s = min(datarefresh_sanitize(src, Path(d) / f"out{i}") for i in range(2))
-        presidio_s = presidio_structured(src, presidio_rows)
+        analysis_s, anonymize_s = presidio_structured(src, presidio_rows)
     result = {
         "rows": rows,
         "plain_copy": {"seconds": round(copy_s, 3), "rows_per_s": round(rows / copy_s)},
         "datarefresh": {"seconds": round(ours_s, 3), "rows_per_s": round(rows / ours_s)},
-        "presidio_structured": {"rows": presidio_rows, "seconds": round(presidio_s, 3),
-                                "rows_per_s": round(presidio_rows / presidio_s)},
+        "presidio_structured": {"rows": presidio_rows, "analysis_seconds": round(analysis_s, 3),
+                                "anonymize_seconds": round(anonymize_s, 3),
+                                "rows_per_s": round(presidio_rows / (analysis_s + anonymize_s), 1),
+                                "rows_per_s_anonymize_only": round(presidio_rows / anonymize_s, 1)},
     }
-    result["speedup_vs_presidio_structured"] = round(result["datarefresh"]["rows_per_s"]
-                                                     / result["presidio_structured"]["rows_per_s"], 1)
+    # compared with presidio-structured's anonymization step alone (its most favourable figure)
+    result["speedup_vs_presidio_structured"] = round(
+        result["datarefresh"]["rows_per_s"] / result["presidio_structured"]["rows_per_s_anonymize_only"], 1)
     result["time_vs_plain_copy"] = round(ours_s / copy_s, 2)
     if memory:
         one, ten = peak_rss_mb(rows), peak_rss_mb(rows * 10)

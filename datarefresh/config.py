@@ -136,9 +136,17 @@ class SecretConfig(_Model):
         return self
 
 
+class IamConfig(_Model):
+    # Who may assume the pipeline's roles (trust policies). The local AWS server's base
+    # user when omitted there; on real AWS, e.g. the Airflow workers' role ARN.
+    trusted_principal: str | None = None
+    account_id: str = "123456789012"
+
+
 class Config(_Model):
     version: Literal[1] = 1
     secret: SecretConfig = Field(default_factory=SecretConfig)
+    iam: IamConfig = Field(default_factory=IamConfig)
     source: SourceConfig | None = None
     environments: dict[Literal["dev", "staging"], EnvironmentConfig] = Field(default_factory=dict)
     unknown_columns: Literal["fail", "drop", "classify"] = "fail"

@@ -53,3 +53,15 @@ class PolicyError(TerminalError):
 
 class SecretError(TerminalError):
     """No pseudonym key is available (the key itself is never part of a message)."""
+
+
+class AccessDeniedError(TerminalError):
+    """A role was refused an S3 action; names role, bucket and key."""
+
+
+class PublishConflictError(TerminalError):
+    """Another publish moved the environment's pointer first."""
+
+
+class StorageError(TransientError):
+    """S3 kept failing after retries (throttling, 5xx, connection resets)."""

@@ -131,7 +131,7 @@ class Fake(Operator):
     def operate(self, values, policy, ctx):
         entity = policy.entity or "ID"
         if pa.types.is_integer(values.type):
-            if entity == "ID":
+            if entity == "ID" or entity.startswith("ID:"):
                 return _permute(values, entity, ctx)
             # numbers stored as integers (phone, national id): scramble digits, keep the width
             as_text = pc.cast(values, pa.string())

@@ -172,7 +172,12 @@ def _parquet_file(f: TableFile) -> pq.ParquetFile:
 def _parquet_batches(f: TableFile, batch_rows: int) -> Iterator[pa.RecordBatch]:
     pf = _parquet_file(f)
     try:
-        yield from pf.iter_batches(batch_size=batch_rows)
+        # Row group by row group: ParquetFile.iter_batches keeps allocations alive for the
+        # whole file (memory grew with file size), read_row_group releases each group.
+        for i in range(pf.num_row_groups):
+            group = pf.read_row_group(i)
+            yield from group.to_batches(max_chunksize=batch_rows)
+            del group
     except (pa.ArrowInvalid, OSError) as exc:
         raise InputError(f"corrupt parquet data ({_short(exc)})", file=f.name) from None
 

@@ -1,0 +1,43 @@
+"""`./dev bench`: every benchmark, results printed and saved to bench/results/latest.json.
+
+  ./dev bench              structured throughput + memory, free-text recall, demo-data speed
+  ./dev bench --quick      smaller sizes, no 10x memory run
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench import structured, text_recall
+
+
+def demo_data_speed(rows: int) -> dict:
+    from datarefresh.demo_data import generate
+
+    with tempfile.TemporaryDirectory() as d:
+        t = time.perf_counter()
+        counts = generate(d, rows=rows, seed=0)
+        seconds = time.perf_counter() - t
+    return {"customers": rows, "rows_all_tables": sum(counts.values()), "seconds": round(seconds, 1)}
+
+
+def main(argv: list[str]) -> None:
+    quick = "--quick" in argv
+    results = {
+        "structured": structured.run(rows=50_000 if quick else 200_000, presidio_rows=500 if quick else 2_000,
+                                     memory=not quick),
+        "text_recall_heldout": text_recall.run(),
+        "demo_data": demo_data_speed(100_000 if quick else 1_000_000),
+    }
+    out = Path(__file__).parent / "results"
+    out.mkdir(exist_ok=True)
+    (out / "latest.json").write_text(json.dumps(results, indent=2))
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

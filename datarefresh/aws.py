@@ -1,0 +1,86 @@
+"""One boto3 client per environment role (STS AssumeRole), and S3 error mapping.
+
+The base credentials come from the standard chain (profile, env vars, SSO, instance
+role); each job then assumes its environment-scoped role. For the local AWS server
+the endpoint comes from the config's `source.endpoint_url` or AWS_ENDPOINT_URL.
+Retries with backoff for throttling, 5xx and connection errors are botocore's
+"standard" mode; terminal errors are mapped to errors that name role, bucket and key.
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from functools import lru_cache
+from typing import Iterator
+
+import boto3
+import botocore.session
+from botocore.config import Config as BotoConfig
+from botocore.credentials import AssumeRoleCredentialFetcher, DeferredRefreshableCredentials
+from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
+
+from datarefresh.config import Config
+from datarefresh.errors import AccessDeniedError, StorageError, TerminalError
+from datarefresh.iam import role_name
+
+RETRIES = BotoConfig(retries={"mode": "standard", "max_attempts": 8}, connect_timeout=10, read_timeout=120)
+_DENIED = {"AccessDenied", "AccessDeniedException", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch",
+           "ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId", "UnrecognizedClientException"}
+
+
+class Aws:
+    def __init__(self, config: Config, base_session: boto3.Session | None = None):
+        self.config = config
+        self.base = base_session or boto3.Session()
+        src = config.source
+        self.endpoint = (src.endpoint_url if src else None) or os.environ.get("AWS_ENDPOINT_URL")
+        self.region = src.region if src else "us-east-1"
+
+    def role_arn(self, ref: str) -> str:
+        return ref if ref.startswith("arn:") else f"arn:aws:iam::{self.config.iam.account_id}:role/{ref}"
+
+    @lru_cache(maxsize=32)
+    def session(self, role: str) -> boto3.Session:
+        """A session whose credentials come from assuming `role`, refreshed before they expire."""
+        if self.base.get_credentials() is None:
+            raise AccessDeniedError(f"no AWS credentials found to assume role {role_name(role)} "
+                                    "(set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)")
+
+        def sts_client(service, **kwargs):
+            return self.base.client(service, endpoint_url=self.endpoint, region_name=self.region, **kwargs)
+
+        fetcher = AssumeRoleCredentialFetcher(
+            client_creator=sts_client, source_credentials=self.base.get_credentials(),
+            role_arn=self.role_arn(role), extra_args={"RoleSessionName": f"datarefresh-{role_name(role)}"[:64]})
+        core = botocore.session.Session()
+        core._credentials = DeferredRefreshableCredentials(method="assume-role",  # noqa: SLF001
+                                                            refresh_using=fetcher.fetch_credentials)
+        return boto3.Session(botocore_session=core, region_name=self.region)
+
+    def s3(self, role: str):
+        return self.session(role).client("s3", endpoint_url=self.endpoint, config=RETRIES)
+
+
+@contextmanager
+def s3_errors(role: str, bucket: str, key: str | None = None, action: str = "access") -> Iterator[None]:
+    """Turn boto errors into ours: denied/missing are terminal and name role, bucket and key."""
+    where = f"s3://{bucket}/{key}" if key else f"s3://{bucket}"
+    try:
+        yield
+    except ClientError as exc:
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if code in _DENIED or status == 403:
+            raise AccessDeniedError(f"role {role_name(role)} may not {action} {where} ({code or status})") from None
+        if code in ("NoSuchBucket", "NoSuchKey", "404", "NoSuchVersion"):
+            raise TerminalError(f"{where} does not exist ({code}), as role {role_name(role)}") from None
+        if status and status >= 500 or code in ("SlowDown", "Throttling", "RequestTimeout"):
+            raise StorageError(f"S3 kept failing for {where} ({code}) after retries") from None
+        raise TerminalError(f"S3 refused to {action} {where} as role {role_name(role)}: {code}") from None
+    except NoCredentialsError:
+        raise AccessDeniedError(f"no AWS credentials found to assume role {role_name(role)}") from None
+    except (EndpointConnectionError, BotoCoreError) as exc:
+        if "AccessDenied" in str(exc) or "not authorized" in str(exc):
+            raise AccessDeniedError(f"role {role_name(role)} could not be assumed for {where}: {exc}") from None
+        raise StorageError(f"cannot reach S3 for {where}: {exc}") from None

@@ -1,0 +1,1 @@
+"""Storage: S3 URIs, role-scoped clients, snapshots and atomic publish."""
