@@ -30,11 +30,11 @@ _DENIED = {"AccessDenied", "AccessDeniedException", "403", "InvalidAccessKeyId",
 
 
 class Aws:
-    def __init__(self, config: Config, base_session: boto3.Session | None = None):
+    def __init__(self, config: Config, base_session: boto3.Session | None = None, endpoint_url: str | None = None):
         self.config = config
         self.base = base_session or boto3.Session()
         src = config.source
-        self.endpoint = (src.endpoint_url if src else None) or os.environ.get("AWS_ENDPOINT_URL")
+        self.endpoint = endpoint_url or (src.endpoint_url if src else None) or os.environ.get("AWS_ENDPOINT_URL")
         self.region = src.region if src else "us-east-1"
 
     def role_arn(self, ref: str) -> str:

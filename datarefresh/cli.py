@@ -113,17 +113,105 @@ def sanitize(source: str, dest: str, config_path: str | None, env: str, report: 
     click.echo(f"done in {result['seconds']:.1f}s")
 
 
+DEFAULT_WORKDIR = ".datarefresh/demo"
+
+
+def _config_or_default(path: str | None):
+    from datarefresh.config import bundled_demo_config
+
+    return _load_config(path) if path else bundled_demo_config()
+
+
 @main.command()
-@click.option("--workdir", default=".datarefresh/demo", show_default=True, type=click.Path(file_okay=False))
+@click.option("--workdir", default=DEFAULT_WORKDIR, show_default=True, type=click.Path(file_okay=False))
 @click.option("--rows", default=5_000, show_default=True, type=click.IntRange(min=10), help="Demo customers.")
 def demo(workdir: str, rows: int) -> None:
-    """Run the whole job on the embedded local default: demo prod data -> sanitized staging and dev."""
+    """The whole job on the embedded local default: local AWS, demo prod data, refresh dev and staging."""
     from datarefresh.demo import run_demo
+    from datarefresh.localaws import load
 
     summary = run_demo(Path(workdir), rows=rows, progress=_echo_err)
     for env, s in summary["environments"].items():
-        click.echo(f"{env}: " + ", ".join(f"{t} {n:,}" for t, n in s["tables"].items()) + f"  -> {s['path']}")
+        state = "published" if s["published"] else "NOT published"
+        click.echo(f"{env:8} {state} {s['snapshot_id']} to {s['bucket']} (validation {s['validation']}): "
+                   + ", ".join(f"{t} {n:,}" for t, n in s["tables"].items()))
     click.echo(f"summary: {Path(workdir) / 'summary.json'}")
+    local = load(Path(workdir))
+    if local:
+        click.echo("\nThe local AWS server is still running. To use it from a shell:")
+        click.echo(local.exports("datarefresh-dev-reader"))
+        click.echo(f"Stop it with: datarefresh localaws down --workdir {workdir}")
+
+
+@main.group()
+def localaws() -> None:
+    """An embedded S3/IAM/STS server on loopback with IAM enforcement on."""
+
+
+@localaws.command("up")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False))
+@click.option("--workdir", default=DEFAULT_WORKDIR, show_default=True, type=click.Path(file_okay=False))
+@click.option("--port", type=int, help="Port on 127.0.0.1 (default 4566, or any free port).")
+def localaws_up(config_path: str | None, workdir: str, port: int | None) -> None:
+    """Start the server, create buckets, roles and policies, write AWS profiles."""
+    from datarefresh import localaws as la
+
+    local, started = la.up(_config_or_default(config_path), Path(workdir), port)
+    click.echo(("started" if started else "already running") + f" at {local.endpoint}", err=True)
+    click.echo(f"profiles: {', '.join(sorted(local.state['roles']))} (and {la.BASE_USER})", err=True)
+    click.echo(local.exports())
+
+
+@localaws.command("down")
+@click.option("--workdir", default=DEFAULT_WORKDIR, show_default=True, type=click.Path(file_okay=False))
+def localaws_down(workdir: str) -> None:
+    """Stop the server started for WORKDIR."""
+    from datarefresh import localaws as la
+
+    click.echo("stopped" if la.down(Path(workdir)) else "not running")
+
+
+@main.group()
+def iam() -> None:
+    """IAM roles and policies rendered from the config."""
+
+
+@iam.command("render")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False))
+def iam_render(config_path: str | None) -> None:
+    """Print {"roles": [{name, environment, purpose, trust_policy, policy}]} as JSON."""
+    from datarefresh.iam import render
+
+    click.echo(json.dumps(render(_config_or_default(config_path)), indent=2))
+
+
+@main.command("refresh")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False))
+@click.option("--env", "envs", default="dev,staging", show_default=True, help="Comma-separated environments.")
+@click.option("--tables", default="", help="Comma-separated tables (default: all in the config).")
+@click.option("--as-of", "as_of", help="Snapshot prod as of this ISO timestamp (default: now).")
+@click.option("--allow-backwards", is_flag=True, help="Let an older as-of move the environment pointer back.")
+@click.option("--report", type=click.Path(dir_okay=False), help="Write the JSON run report here.")
+@click.option("--demo-key", is_flag=True, help="Use the published demo key (demo data only).")
+def refresh_cmd(config_path, envs, tables, as_of, allow_backwards, report, demo_key) -> None:
+    """Snapshot prod, sanitize, sample dev, validate and publish, through the configured roles."""
+    from datarefresh.aws import Aws
+    from datarefresh.pipeline import write_report
+    from datarefresh.refresh import parse_as_of, refresh
+
+    config = _config_or_default(config_path)
+    result = refresh(config, Aws(config), envs=tuple(e for e in envs.split(",") if e),
+                     tables=tuple(t for t in tables.split(",") if t) or None, as_of=parse_as_of(as_of),
+                     allow_backwards=allow_backwards, allow_demo_key=demo_key, progress=_echo_err)
+    if report:
+        write_report(result, report)
+    failed = []
+    for env, r in result["environments"].items():
+        click.echo(f"{env:8} " + (f"published {r['snapshot_id']}" if r["published"] else f"NOT published: {r['reason']}"))
+        if not r["published"] and not r["validation"]["passed"]:
+            failed.append(env)
+    if failed:
+        raise click.exceptions.Exit(1)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -128,6 +128,30 @@ class Output:
     writers: dict[str, PartWriter] = field(default_factory=dict)
 
 
+def make_outputs(root: Path, envs: tuple[str, ...], keyring: Keyring, tables: dict[str, TableConfig],
+                 config: Config | None) -> list[Output]:
+    outputs = []
+    for env in envs:
+        sampler = None
+        if env == "dev":
+            sampling = (config.environments["dev"].sampling if config and "dev" in config.environments
+                        else SamplingConfig(mode="sample", fraction=0.1))
+            sampler = DevSampler(keyring, tables, sampling)
+        outputs.append(Output(env, root / env, sampler))
+    return outputs
+
+
+def run_tables(sources: dict[str, TableSource], tables: dict[str, TableConfig], keyring: Keyring,
+               outputs: list[Output], config: Config | None, progress: Progress | None = None) -> dict[str, dict]:
+    """Read each table once, anonymize once, write every output; parents before children,
+    so a child's dev sample can follow its parents' sampled keys."""
+    report = {}
+    for name in processing_order(tables):
+        report[name] = _sanitize_table(name, sources[name], tables[name], keyring, outputs,
+                                       config.unknown_columns_for(name) if config else "fail", progress)
+    return report
+
+
 def sanitize_folder(source: str | Path, dest: str | Path, *, keyring: Keyring, config: Config | None = None,
                     envs: tuple[str, ...] = ("staging",), use_presidio: bool = True,
                     progress: Progress | None = None) -> dict:
@@ -142,23 +166,12 @@ def sanitize_folder(source: str | Path, dest: str | Path, *, keyring: Keyring, c
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     staging_dir = dest / f".datarefresh-tmp-{uuid.uuid4().hex[:12]}"
-    outputs = []
-    for env in envs:
-        folder = staging_dir if len(envs) == 1 else staging_dir / env
-        sampler = None
-        if env == "dev":
-            sampling = (config.environments["dev"].sampling if config and "dev" in config.environments
-                        else SamplingConfig(mode="sample", fraction=0.1))
-            sampler = DevSampler(keyring, tables, sampling)
-        outputs.append(Output(env, folder, sampler))
-    report: dict = {"source": str(source), "environments": list(envs), "tables": {}}
+    outputs = make_outputs(staging_dir, envs, keyring, tables, config)
+    report: dict = {"source": str(source), "environments": list(envs)}
     try:
-        # parents before children, so a child's dev sample can follow its parents' keys
-        for name in processing_order(tables):
-            report["tables"][name] = _sanitize_table(name, sources[name], tables[name], keyring, outputs,
-                                                     config.unknown_columns_for(name) if config else "fail",
-                                                     progress)
-        _move_into_place(staging_dir, dest, [o.env for o in outputs], list(report["tables"]))
+        report["tables"] = run_tables(sources, tables, keyring, outputs, config, progress)
+        for o in outputs:
+            _move_into_place(o.folder, dest if len(envs) == 1 else dest / o.env, list(report["tables"]))
     finally:
         shutil.rmtree(staging_dir, ignore_errors=True)
     report["seconds"] = round(time.perf_counter() - started, 3)
@@ -233,18 +246,15 @@ def _check_unique(table: str, column: str, folder: Path) -> None:
         raise PolicyError("primary key is not unique after anonymization", table=table, column=column)
 
 
-def _move_into_place(staging_dir: Path, dest: Path, envs: list[str], tables: list[str]) -> None:
-    for env in envs:
-        src_root = staging_dir if len(envs) == 1 else staging_dir / env
-        dst_root = dest if len(envs) == 1 else dest / env
-        dst_root.mkdir(parents=True, exist_ok=True)
-        for table in tables:
-            target = dst_root / table
-            old = dst_root / f".old-{table}-{uuid.uuid4().hex[:8]}"
-            if target.exists():
-                target.rename(old)
-            (src_root / table).rename(target)
-            shutil.rmtree(old, ignore_errors=True)
+def _move_into_place(src_root: Path, dst_root: Path, tables: list[str]) -> None:
+    dst_root.mkdir(parents=True, exist_ok=True)
+    for table in tables:
+        target = dst_root / table
+        old = dst_root / f".old-{table}-{uuid.uuid4().hex[:8]}"
+        if target.exists():
+            target.rename(old)
+        (src_root / table).rename(target)
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def write_report(report: dict, path: str | Path) -> None:

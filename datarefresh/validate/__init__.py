@@ -1,0 +1,1 @@
+"""Gates that must pass before anything is published."""

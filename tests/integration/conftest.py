@@ -1,0 +1,33 @@
+"""A real S3/IAM/STS API server on loopback with IAM enforcement on, for the whole session."""
+
+from __future__ import annotations
+
+import pytest
+
+from datarefresh import localaws
+from datarefresh.aws import Aws
+from datarefresh.config import bundled_demo_config
+
+
+@pytest.fixture(scope="session")
+def config():
+    return bundled_demo_config()
+
+
+@pytest.fixture(scope="session")
+def local(config, tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("localaws")
+    server, started = localaws.up(config, workdir, port=0)
+    assert started
+    yield server
+    localaws.down(workdir)
+
+
+@pytest.fixture(scope="session")
+def aws(config, local) -> Aws:
+    return Aws(config, base_session=local.session(localaws.BASE_USER), endpoint_url=local.endpoint)
+
+
+@pytest.fixture(scope="session")
+def admin_s3(local):
+    return local.session(localaws.ADMIN_USER).client("s3", endpoint_url=local.endpoint)
