@@ -197,7 +197,7 @@ def refresh_cmd(config_path, envs, tables, as_of, allow_backwards, report, demo_
     """Snapshot prod, sanitize, sample dev, validate and publish, through the configured roles."""
     from datarefresh.aws import Aws
     from datarefresh.pipeline import write_report
-    from datarefresh.refresh import parse_as_of, refresh
+    from datarefresh.runs import parse_as_of, refresh
 
     config = _config_or_default(config_path)
     result = refresh(config, Aws(config), envs=tuple(e for e in envs.split(",") if e),

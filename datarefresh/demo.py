@@ -18,7 +18,7 @@ from datarefresh.aws import Aws
 from datarefresh.config import Config, bundled_demo_config
 from datarefresh.demo_data import generate
 from datarefresh.pipeline import write_report
-from datarefresh.refresh import refresh
+from datarefresh.runs import refresh
 from datarefresh.storage.uri import S3Uri
 
 

@@ -195,16 +195,15 @@ def _sanitize_table(name: str, src: TableSource, policy: TableConfig, keyring: K
             break
         rows_in += batch.num_rows
         t = time.perf_counter()
-        # dev sampling decides on raw keys (held in memory only, never written)
-        decisions = {o.env: o.sampler.decide(name, batch) for o in outputs if o.sampler}
-        timings["sample"] += time.perf_counter() - t
-        t = time.perf_counter()
         clean = transformer.transform(batch)  # one anonymization feeds every output
         timings["anonymize"] += time.perf_counter() - t
-        t = time.perf_counter()
         for o in outputs:
-            o.writers[name].write(decisions[o.env].apply(clean) if o.env in decisions else clean)
-        timings["write"] += time.perf_counter() - t
+            t = time.perf_counter()
+            rows = o.sampler.select(name, clean) if o.sampler else clean
+            timings["sample"] += time.perf_counter() - t
+            t = time.perf_counter()
+            o.writers[name].write(rows)
+            timings["write"] += time.perf_counter() - t
         if progress:
             progress(f"{name}: {rows_in:,} rows")
     rows_out = {}

@@ -33,11 +33,6 @@ class Pointer:
     etag: str | None
 
 
-def snapshot_id_for(as_of: dt.datetime, run_id: str) -> str:
-    """Sortable by as-of, unique per run."""
-    return f"{as_of.strftime('%Y%m%dT%H%M%SZ')}-{run_id}"
-
-
 def sha256_file(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:

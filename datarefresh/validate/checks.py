@@ -1,17 +1,17 @@
-"""Structural gates on the sanitized output, computed from the local parquet parts.
+"""Structural gates on the sanitized output of a run, before anything is published.
 
-Column set and order, row counts (staging equals prod exactly; dev within the
-sample), primary keys not null (from parquet statistics) and every dev foreign key
-resolving to a dev parent. Only key columns are read back, never whole tables.
+Column set and order as the policy says, row counts (staging equals prod exactly;
+dev within the sample), primary keys not null, and every dev foreign key resolving
+to a dev parent. Only key columns are read back, never whole tables.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from pathlib import Path
+from typing import Callable
 
+import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from datarefresh.config import TableConfig
 
@@ -28,49 +28,34 @@ class Check:
         return asdict(self)
 
 
-def _parts(folder: Path) -> list[Path]:
-    return sorted(folder.glob("*.parquet"))
+def expected_columns(policy: TableConfig, source_columns: list[str]) -> list[str]:
+    return [c for c in source_columns if c in policy.columns and policy.columns[c].action != "drop"]
 
 
-def _null_count(folder: Path, column: str) -> int:
-    total = 0
-    for part in _parts(folder):
-        meta = pq.ParquetFile(part).metadata
-        idx = meta.schema.to_arrow_schema().get_field_index(column)
-        for rg in range(meta.num_row_groups):
-            stats = meta.row_group(rg).column(idx).statistics
-            total += stats.null_count if stats is not None and stats.has_null_count else 0
-    return total
-
-
-def check_outputs(env: str, root: Path, tables: dict[str, TableConfig], table_reports: dict[str, dict],
-                  expected_columns: dict[str, list[str]]) -> list[Check]:
+def check_env(env: str, tables: dict[str, dict], policies: dict[str, TableConfig],
+              load_keys: Callable[[str, str], pa.Array]) -> list[Check]:
+    """`tables[name]` holds rows_in, rows, columns, expected_columns and pk_nulls for this env."""
     out: list[Check] = []
-    for name, rep in table_reports.items():
-        folder = root / name
-        schema = pq.read_schema(_parts(folder)[0])
-        out.append(Check(env, name, "columns", schema.names == expected_columns[name],
-                         "" if schema.names == expected_columns[name] else f"got {schema.names}"))
-        rows = sum(pq.ParquetFile(p).metadata.num_rows for p in _parts(folder))
+    for name, t in tables.items():
+        ok = t["columns"] == t["expected_columns"]
+        out.append(Check(env, name, "columns", ok, "" if ok else f"got {t['columns']}, expected {t['expected_columns']}"))
         if env == "staging":
-            out.append(Check(env, name, "row_count_equals_prod", rows == rep["rows_in"],
-                             f"{rows} rows vs {rep['rows_in']} in prod"))
+            out.append(Check(env, name, "row_count_equals_prod", t["rows"] == t["rows_in"],
+                             f"{t['rows']} rows vs {t['rows_in']} in prod"))
         else:
-            out.append(Check(env, name, "row_count_within_sample", 0 <= rows <= rep["rows_in"],
-                             f"{rows} of {rep['rows_in']} rows"))
-        pk = tables[name].primary_key
-        if pk and pk in schema.names:
-            nulls = _null_count(folder, pk)
-            out.append(Check(env, name, "primary_key_not_null", nulls == 0, f"{nulls} null keys"))
+            out.append(Check(env, name, "row_count_within_sample", 0 <= t["rows"] <= t["rows_in"],
+                             f"{t['rows']} of {t['rows_in']} rows"))
+        if policies[name].primary_key:
+            out.append(Check(env, name, "primary_key_not_null", t["pk_nulls"] == 0, f"{t['pk_nulls']} null keys"))
     if env == "dev":
-        for name, t in tables.items():
-            for fk in t.foreign_keys:
-                if fk.parent_table not in table_reports or name not in table_reports:
+        for name, policy in policies.items():
+            for fk in policy.foreign_keys:
+                if name not in tables or fk.parent_table not in tables or fk.parent_table == name:
                     continue
-                parent = pq.read_table(root / fk.parent_table, columns=[fk.parent_column]).column(fk.parent_column)
-                child = pq.read_table(root / name, columns=[fk.column]).column(fk.column)
-                orphans = pc.sum(pc.invert(pc.fill_null(pc.is_in(child, value_set=parent.combine_chunks()), True)))
-                n = orphans.as_py() or 0
-                out.append(Check(env, name, f"foreign_key_resolves:{fk.column}", n == 0,
-                                 f"{n} rows reference a missing {fk.references}"))
+                parent = load_keys(fk.parent_table, fk.parent_column)
+                child = load_keys(name, fk.column)
+                inside = pc.is_in(child, value_set=parent.cast(child.type)) if len(child) else pa.array([], pa.bool_())
+                orphans = (pc.sum(pc.invert(pc.fill_null(inside, True))).as_py() or 0) if len(child) else 0
+                out.append(Check(env, name, f"foreign_key_resolves:{fk.column}", orphans == 0,
+                                 f"{orphans} rows reference a missing {fk.references}"))
     return out

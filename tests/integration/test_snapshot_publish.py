@@ -13,7 +13,7 @@ from datarefresh.config import parse_config
 from datarefresh.errors import PublishConflictError
 from datarefresh.io.tables import iter_batches
 from datarefresh.pipeline import discover_local
-from datarefresh.refresh import refresh
+from datarefresh.runs import refresh
 from datarefresh.storage.publish import POINTER, Publisher
 from datarefresh.storage.snapshot import table_files, take_snapshot
 from tests.conftest import TEST_KEY
