@@ -125,15 +125,18 @@ def _config_or_default(path: str | None):
 @main.command()
 @click.option("--workdir", default=DEFAULT_WORKDIR, show_default=True, type=click.Path(file_okay=False))
 @click.option("--rows", default=5_000, show_default=True, type=click.IntRange(min=10), help="Demo customers.")
-def demo(workdir: str, rows: int) -> None:
+@click.option("--airflow", "use_airflow", is_flag=True, help="Run the DAG through `airflow dags test` instead.")
+def demo(workdir: str, rows: int, use_airflow: bool) -> None:
     """The whole job on the embedded local default: local AWS, demo prod data, refresh dev and staging."""
     from datarefresh.demo import run_demo
     from datarefresh.localaws import load
 
-    summary = run_demo(Path(workdir), rows=rows, progress=_echo_err)
+    summary = run_demo(Path(workdir), rows=rows, airflow=use_airflow, progress=_echo_err)
     for env, s in summary["environments"].items():
-        state = "published" if s["published"] else "NOT published"
-        click.echo(f"{env:8} {state} {s['snapshot_id']} to {s['bucket']} (validation {s['validation']}): "
+        if not s["published"]:
+            click.echo(f"{env:8} nothing published in {s['bucket']}")
+            continue
+        click.echo(f"{env:8} {s['snapshot_id']} in {s['bucket']} (validation {s['validation']}): "
                    + ", ".join(f"{t} {n:,}" for t, n in s["tables"].items()))
     click.echo(f"summary: {Path(workdir) / 'summary.json'}")
     local = load(Path(workdir))

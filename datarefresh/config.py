@@ -143,8 +143,20 @@ class IamConfig(_Model):
     account_id: str = "123456789012"
 
 
+class AirflowConfig(_Model):
+    """How the DAGs run this config."""
+
+    schedule: str = "0 2 * * *"  # cron; the snapshot's as-of is the run's data interval end
+    start_date: str = "2026-01-01"
+    owner: str = "data-platform"
+    retries: int = Field(default=3, ge=0)
+    pool: str = "datarefresh_s3"  # bounds concurrent S3 work across runs
+    pool_slots: int = Field(default=4, ge=1)
+
+
 class Config(_Model):
     version: Literal[1] = 1
+    airflow: AirflowConfig = Field(default_factory=AirflowConfig)
     secret: SecretConfig = Field(default_factory=SecretConfig)
     iam: IamConfig = Field(default_factory=IamConfig)
     source: SourceConfig | None = None

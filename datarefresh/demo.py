@@ -18,7 +18,9 @@ from datarefresh.aws import Aws
 from datarefresh.config import Config, bundled_demo_config
 from datarefresh.demo_data import generate
 from datarefresh.pipeline import write_report
-from datarefresh.runs import refresh
+from datarefresh.runs import parse_as_of, refresh
+from datarefresh.secret import DEMO_KEY
+from datarefresh.storage.publish import Publisher
 from datarefresh.storage.uri import S3Uri
 
 
@@ -35,27 +37,47 @@ def seed_prod(local: localaws.LocalAws, config: Config, rows: int, say: Callable
     say(f"seeded {src}")
 
 
-def run_demo(workdir: Path, *, rows: int = 5_000, config: Config | None = None,
+def run_demo(workdir: Path, *, rows: int = 5_000, config: Config | None = None, airflow: bool = False,
              progress: Callable[[str], None] | None = None) -> dict:
     config = config or bundled_demo_config()
     say = progress or (lambda _m: None)
+    workdir = workdir.resolve()
     local, started = localaws.up(config, workdir)
     say(("started" if started else "reusing") + f" local AWS at {local.endpoint} (IAM enforced)")
     seed_prod(local, config, rows, say)
     aws = Aws(config, base_session=local.session(localaws.BASE_USER), endpoint_url=local.endpoint)
     # A real key when the user set one; the published demo key otherwise (demo data only).
-    has_key = bool(os.environ.get(config.secret.env or ""))
-    report = refresh(config, aws, envs=("dev", "staging"), allow_demo_key=not has_key, progress=say)
-    write_report(report, workdir / "report.json")
-    summary = {"endpoint": local.endpoint, "as_of": report["as_of"], "environments": {}}
-    for env, r in report["environments"].items():
-        summary["environments"][env] = {
-            "bucket": config.environments[env].bucket,
-            "snapshot_id": r.get("snapshot_id"),
-            "as_of": report["as_of"],
-            "published": r["published"],
-            "validation": "passed" if r["validation"]["passed"] else "failed",
-            "tables": {t: rep["rows_out"][env] for t, rep in report["tables"].items()},
-        }
+    secret = os.environ.get(config.secret.env or "")
+    as_of = parse_as_of(None)
+    if airflow:
+        from datarefresh.airflow.localrun import dags_test
+
+        if not secret:
+            say("warning: using the published demo key; pseudonyms are NOT protected (demo data only)")
+        say("running the DAG with `airflow dags test` (Airflow's scheduler code path, SQLite metadata)")
+        log = dags_test(local, workdir / "airflow", config, as_of.isoformat(),
+                        secret=secret or DEMO_KEY.decode())
+        say(f"airflow log: {log}")
+    else:
+        report = refresh(config, aws, envs=("dev", "staging"), as_of=as_of, allow_demo_key=not secret, progress=say)
+        write_report(report, workdir / "report.json")
+    summary = {"endpoint": local.endpoint, "as_of": as_of.isoformat(), "runner": "airflow" if airflow else "cli",
+               "environments": published_state(config, aws)}
     write_report(summary, workdir / "summary.json")
     return summary
+
+
+def published_state(config: Config, aws: Aws) -> dict:
+    """What each environment's pointer says, read through the environment's reader role."""
+    out = {}
+    for env, e in sorted(config.environments.items()):
+        pub = Publisher(aws.s3(e.reader_role or e.writer_role), e.reader_role or e.writer_role, e.bucket)
+        pointer = pub.read_pointer().data
+        if pointer is None:
+            out[env] = {"bucket": e.bucket, "published": False}
+            continue
+        manifest = pub.read_json(pointer["manifest"])
+        out[env] = {"bucket": e.bucket, "published": True, "snapshot_id": pointer["snapshot_id"],
+                    "as_of": pointer["as_of"], "tables": pointer["tables"],
+                    "validation": "passed" if manifest["validation"]["passed"] else "failed"}
+    return out

@@ -24,7 +24,8 @@ from datarefresh.config import Config, SamplingConfig, TableConfig
 from datarefresh.detect.classify import SAMPLE_ROWS, classify_table, link_foreign_keys
 from datarefresh.errors import InputError, PolicyError
 from datarefresh.io.tables import PartWriter, TableFile, iter_batches, list_local_table, read_schema
-from datarefresh.sample import DevSampler, processing_order
+from datarefresh.graph import processing_order
+from datarefresh.sample import DevSampler
 
 Progress = Callable[[str], None]
 

@@ -34,7 +34,9 @@ from datarefresh.config import Config, SamplingConfig, TableConfig
 from datarefresh.errors import ConfigError, PublishConflictError
 from datarefresh.iam import role_name
 from datarefresh.pipeline import Output, Progress, TableSource, _sanitize_table, plan_tables
-from datarefresh.sample import DevSampler, processing_order
+from datarefresh.graph import levels as table_levels
+from datarefresh.graph import processing_order
+from datarefresh.sample import DevSampler
 from datarefresh.secret import resolve_keyring
 from datarefresh.storage.publish import SNAPSHOTS, Publisher
 from datarefresh.storage.snapshot import ObjectVersion, table_files, take_snapshot
@@ -99,10 +101,7 @@ def plan_run(config: Config, aws: Aws, *, envs: tuple[str, ...] = ("dev", "stagi
     snapshot_id = f"{as_of.astimezone(dt.timezone.utc).strftime('%Y%m%dT%H%M%SZ')}-" \
                   f"{hashlib.sha256(basis.encode()).hexdigest()[:12]}"
     order = processing_order(policies)
-    level: dict[str, int] = {}
-    for t in order:
-        parents = [fk.parent_table for fk in policies[t].foreign_keys if fk.parent_table in level and fk.parent_table != t]
-        level[t] = 1 + max((level[p] for p in parents), default=-1)
+    level = table_levels(policies)
     units = []
     for t in order:
         group: list[dict] = []

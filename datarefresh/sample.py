@@ -9,7 +9,6 @@ memory, never a parent table; tables are processed parents first.
 
 from __future__ import annotations
 
-from graphlib import CycleError, TopologicalSorter
 from typing import Callable
 
 import numpy as np
@@ -20,20 +19,6 @@ from datarefresh.anonymize.keyed import Keyring
 from datarefresh.config import SamplingConfig, TableConfig
 
 _SCALE = float(2**64)
-
-
-def processing_order(tables: dict[str, TableConfig]) -> list[str]:
-    """Parents before children; a cycle is broken at its alphabetically first table."""
-    graph = {name: {fk.parent_table for fk in t.foreign_keys if fk.parent_table != name and fk.parent_table in tables}
-             for name, t in tables.items()}
-    while True:
-        try:
-            return list(TopologicalSorter({k: sorted(v) for k, v in sorted(graph.items())}).static_order())
-        except CycleError as exc:
-            cycle = exc.args[1]
-            a = min(cycle[:-1])
-            # drop one edge of the cycle: a no longer waits for its parent in the cycle
-            graph[a] -= set(cycle)
 
 
 class DevSampler:

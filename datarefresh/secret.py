@@ -29,10 +29,14 @@ def resolve_keyring(secret: SecretConfig | None = None, *, allow_demo_key: bool 
         except ImportError:  # pragma: no cover - Airflow is a dependency
             raise SecretError("the config reads the key from an Airflow Variable, but Airflow is not importable") from None
         try:
-            value = Variable.get(secret.airflow_variable).encode("utf-8")
+            text = Variable.get(secret.airflow_variable)
         except Exception as exc:  # noqa: BLE001 - Airflow raises several types for a missing variable
             raise SecretError(f"cannot read Airflow Variable {secret.airflow_variable!r} "
                               f"({type(exc).__name__})") from None
+        from airflow.sdk.log import mask_secret
+
+        mask_secret(text)  # redacted from task logs even if something prints it
+        value = text.encode("utf-8")
     elif secret.env:
         env_value = os.environ.get(secret.env)
         value = env_value.encode("utf-8") if env_value else None

@@ -57,6 +57,10 @@ class Publisher:
                 raise
         return Pointer(json.loads(obj["Body"].read()), obj["ETag"])
 
+    def read_json(self, key: str) -> dict:
+        with s3_errors(self.role, self.uri.bucket, key, action="read"):
+            return json.loads(self.client.get_object(Bucket=self.uri.bucket, Key=key)["Body"].read())
+
     def upload_table(self, snapshot_id: str, table: str, folder: Path) -> list[dict]:
         files = []
         for part in sorted(folder.glob("*.parquet")):

@@ -1,0 +1,81 @@
+"""Task bodies: thin wrappers around datarefresh.runs that map our errors onto Airflow's.
+
+Terminal errors (a failed gate, bad input, access denied) raise AirflowFailException so
+the task fails without retrying; transient ones propagate and Airflow retries them.
+Only metadata crosses XCom: object versions, policies, file keys and counts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+
+from datarefresh.errors import DataRefreshError
+
+
+def _terminal_fails_fast(fn):
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except DataRefreshError as exc:
+            if exc.transient:
+                raise
+            from airflow.sdk.exceptions import AirflowFailException
+
+            raise AirflowFailException(f"{type(exc).__name__}: {exc}") from exc
+
+    return wrapper
+
+
+def _setup():
+    from datarefresh.airflow.connections import AirflowAws
+    from datarefresh.airflow.dags import _config
+
+    return _config(), AirflowAws()
+
+
+def _log(msg: str) -> None:
+    import logging
+
+    logging.getLogger("datarefresh").info(msg)
+
+
+@_terminal_fails_fast
+def plan(**context) -> dict:
+    from datarefresh.runs import parse_as_of, plan_run
+
+    config, aws = _setup()
+    p = context["params"]
+    as_of = parse_as_of(p["as_of"]) if p.get("as_of") else context["data_interval_end"]
+    as_of = dt.datetime.fromisoformat(str(as_of)).astimezone(dt.timezone.utc)
+    return plan_run(config, aws, envs=tuple(p["envs"]), tables=tuple(p["tables"]) or None, as_of=as_of,
+                    allow_backwards=bool(p["allow_backwards"]), dev_fraction=p.get("dev_fraction"), progress=_log)
+
+
+def units_of_level(plan: dict, level: int) -> list[dict]:
+    return [{"table": u["table"], "index": u["index"]} for u in plan["units"]
+            if plan["levels"][u["table"]] == level]
+
+
+@_terminal_fails_fast
+def process(plan: dict, unit: dict) -> dict:
+    from datarefresh.runs import process_unit
+
+    config, aws = _setup()
+    return process_unit(config, aws, plan, unit["table"], unit["index"], progress=_log)
+
+
+@_terminal_fails_fast
+def publish(plan: dict, results: list) -> dict:
+    from datarefresh.errors import TerminalError
+    from datarefresh.runs import publish_run
+
+    config, aws = _setup()
+    flat = [r for level in results if level for r in level]
+    report = publish_run(config, aws, plan, flat, progress=_log)
+    failed = [e for e, r in report["environments"].items() if not r["validation"]["passed"]]
+    if failed:
+        raise TerminalError("validation failed for " + ", ".join(
+            f"{e}: {report['environments'][e]['reason']}" for e in failed))
+    return report

@@ -1,0 +1,131 @@
+"""The DAG: import checks, then whole runs through `airflow dags test` against the local
+AWS server with IAM enforced."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import subprocess
+import sys
+
+import pyarrow.parquet as pq
+import pytest
+
+from datarefresh.airflow.localrun import dags_test
+from datarefresh.storage.publish import POINTER
+from tests.conftest import REPO, TEST_KEY
+
+HEAVY = ("pyarrow", "pandas", "presidio_analyzer", "spacy", "boto3", "great_expectations", "numpy")
+
+
+def test_dagbag_imports_without_errors_and_without_heavy_work():
+    code = f"""
+import sys, json
+from airflow.dag_processing.dagbag import DagBag
+before = set(sys.modules)
+bag = DagBag(dag_folder={str(REPO / 'dags')!r})
+dag = bag.dags.get("datarefresh_nightly")
+print(json.dumps({{"errors": {{k: str(v) for k, v in bag.import_errors.items()}},
+                  "tasks": sorted(t.task_id for t in dag.tasks) if dag else [],
+                  "schedule": str(dag.schedule) if dag else None, "tags": sorted(dag.tags) if dag else [],
+                  "params": sorted(dag.params.keys()) if dag else [], "doc": bool(dag and dag.doc_md),
+                  "owner": dag.default_args.get("owner") if dag else None,
+                  "heavy": sorted(m for m in set(sys.modules) - before if m.split('.')[0] in {HEAVY!r})}}))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got["errors"] == {}
+    assert got["tasks"] == ["plan", "process_level_0", "process_level_1", "process_level_2", "publish",
+                            "units_level_0", "units_level_1", "units_level_2"]
+    assert got["schedule"] == "0 2 * * *" and got["doc"] and got["owner"] == "data-platform"
+    assert got["params"] == ["allow_backwards", "as_of", "dev_fraction", "envs", "tables"]
+    # parse time does no data work: none of the heavy libraries is even imported
+    assert got["heavy"] == []
+
+
+def test_params_schema_rejects_bad_input():
+    from datarefresh.airflow.dags import build_nightly_dag
+
+    params = build_nightly_dag().params
+
+    def resolve(name, value):
+        return params.get_param(name).resolve(value)
+
+    assert resolve("tables", ["orders"]) == ["orders"]
+    assert resolve("dev_fraction", 0.2) == 0.2
+    assert resolve("as_of", "2026-11-01T02:00:00+00:00")
+    for name, bad in (("tables", ["no_such_table"]), ("dev_fraction", 1.5), ("dev_fraction", 0),
+                      ("envs", []), ("envs", ["prod"]), ("as_of", "yesterday-ish"), ("allow_backwards", "yes")):
+        with pytest.raises(Exception, match="Failed validating|Invalid input"):
+            resolve(name, bad)
+
+
+def test_terminal_errors_fail_without_retry_and_transient_ones_retry():
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from datarefresh.airflow.tasks import _terminal_fails_fast
+    from datarefresh.errors import PolicyError, StorageError
+
+    @_terminal_fails_fast
+    def gate():
+        raise PolicyError("column is in the data but not in the policy", table="t", column="c")
+
+    @_terminal_fails_fast
+    def flaky():
+        raise StorageError("S3 kept failing")
+
+    with pytest.raises(AirflowFailException, match="table t, column c"):
+        gate()
+    with pytest.raises(StorageError):
+        flaky()
+
+
+def _pointer(admin_s3, env):
+    return json.loads(admin_s3.get_object(Bucket=f"datarefresh-{env}", Key=POINTER)["Body"].read())
+
+
+@pytest.fixture(scope="module")
+def airflow_home(tmp_path_factory):
+    return tmp_path_factory.mktemp("airflow")
+
+
+@pytest.fixture(scope="module")
+def seeded_prod(local, config, tmp_path_factory):
+    from datarefresh.demo import seed_prod
+    from datarefresh.demo_data import generate
+
+    seed_prod(local, config, rows=250, say=lambda _m: None)
+    raw = tmp_path_factory.mktemp("raw")
+    generate(raw, rows=250, seed=0)  # the very data seed_prod uploaded
+    return raw
+
+
+def test_dags_test_publishes_clean_snapshots_idempotently(local, config, admin_s3, airflow_home, seeded_prod):
+    from datarefresh.pipeline import discover_local
+
+    day = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=2)).replace(hour=2, minute=0, second=0,
+                                                                          microsecond=0)
+    dags_test(local, airflow_home, config, day.isoformat(), secret=TEST_KEY.decode())
+    pointers = {env: _pointer(admin_s3, env) for env in ("dev", "staging")}
+    emails = set(discover_local(seeded_prod)["customers"].sample(10**9).column("email").to_pylist())
+    for env, p in pointers.items():
+        assert p["as_of"] == day.isoformat()  # the snapshot is as of the run's data interval end
+        manifest = json.loads(admin_s3.get_object(Bucket=f"datarefresh-{env}", Key=p["manifest"])["Body"].read())
+        assert manifest["validation"]["passed"]
+        assert set(manifest["tables"]) == set(config.tables)
+        for t in manifest["tables"].values():
+            for f in t["files"]:
+                body = admin_s3.get_object(Bucket=f"datarefresh-{env}", Key=f["key"])["Body"].read()
+                blob = json.dumps(pq.read_table(io.BytesIO(body)).to_pylist(), default=str)
+                assert not [e for e in emails if e in blob]
+    assert pointers["staging"]["tables"]["customers"] == 250
+    assert 0 < pointers["dev"]["tables"]["customers"] < 250
+
+    # the same date again: same snapshot, the pointer untouched
+    dags_test(local, airflow_home, config, day.isoformat(), secret=TEST_KEY.decode())
+    assert {env: _pointer(admin_s3, env) for env in ("dev", "staging")} == pointers
+
+    # an earlier date runs, but does not move the pointers backwards
+    dags_test(local, airflow_home, config, (day - dt.timedelta(hours=1)).isoformat(), secret=TEST_KEY.decode())
+    assert {env: _pointer(admin_s3, env) for env in ("dev", "staging")} == pointers

@@ -1,0 +1,36 @@
+import pytest
+
+from datarefresh.config import SecretConfig
+from datarefresh.errors import SecretError
+from datarefresh.secret import DEMO_KEY, resolve_keyring
+
+
+def _pseudonym(keyring):
+    import pyarrow as pa
+
+    return keyring.hash_values("EMAIL_ADDRESS", pa.array(["a@b.c"]))[0]
+
+
+def test_key_sources_env_file_and_airflow_variable(tmp_path, monkeypatch):
+    monkeypatch.setenv("MY_KEY", "k" * 40)
+    (tmp_path / "key").write_text("k" * 40 + "\n")
+    monkeypatch.setenv("AIRFLOW_VAR_DR_KEY", "k" * 40)
+    from_env = _pseudonym(resolve_keyring(SecretConfig(env="MY_KEY")))
+    from_file = _pseudonym(resolve_keyring(SecretConfig(file=str(tmp_path / "key"))))
+    from_var = _pseudonym(resolve_keyring(SecretConfig(airflow_variable="dr_key")))
+    assert from_env == from_file == from_var  # the same key, wherever it comes from
+    monkeypatch.setenv("MY_KEY", "another key, another pseudonym")
+    assert _pseudonym(resolve_keyring(SecretConfig(env="MY_KEY"))) != from_env
+
+
+def test_missing_key_is_refused_and_never_echoed(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("NOPE", raising=False)
+    with pytest.raises(SecretError, match="environment variable NOPE"):
+        resolve_keyring(SecretConfig(env="NOPE"))
+    with pytest.raises(SecretError, match="cannot read the pseudonym key file"):
+        resolve_keyring(SecretConfig(file=str(tmp_path / "missing")))
+    with pytest.raises(SecretError, match="Airflow Variable 'not_set'"):
+        resolve_keyring(SecretConfig(airflow_variable="not_set"))
+    demo = resolve_keyring(SecretConfig(env="NOPE"), allow_demo_key=True)
+    assert "published demo key" in capsys.readouterr().err
+    assert repr(demo) == "Keyring(<secret>)" and DEMO_KEY.decode() not in repr(demo)
