@@ -7,6 +7,7 @@ traceback unless --debug is given.
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -172,6 +173,24 @@ def localaws_down(workdir: str) -> None:
     from datarefresh import localaws as la
 
     click.echo("stopped" if la.down(Path(workdir)) else "not running")
+
+
+@localaws.command("airflow-env")
+@click.option("--workdir", default=DEFAULT_WORKDIR, show_default=True, type=click.Path(file_okay=False))
+def localaws_airflow_env(workdir: str) -> None:
+    """Print the exports that point a local Airflow at this server (one AWS connection per role)."""
+    from datarefresh import localaws as la
+    from datarefresh.airflow.connections import connection_env
+    from datarefresh.airflow.dags import dags_folder
+    from datarefresh.errors import TerminalError
+
+    local = la.load(Path(workdir))
+    if local is None:
+        raise TerminalError(f"no local AWS is running for {workdir}; start it with: datarefresh localaws up")
+    env = connection_env(local) | {"AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder()),
+                                   "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
+    for k, v in env.items():
+        click.echo(f"export {k}={shlex.quote(v)}")
 
 
 @main.group()
