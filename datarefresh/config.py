@@ -65,6 +65,10 @@ class ForeignKey(_Model):
     references: str  # "table.column"
     # What to do in a dev sample with a child whose parent was not sampled.
     on_missing_parent: Literal["drop", "null"] = "drop"
+    # follow: the child is sampled after its parent and keeps rows whose parent is in.
+    # pull ("upward closure"): the parent is sampled after this child and takes in every
+    # row the sampled children reference (for a parent that is a root of its own, e.g. products).
+    sampling: Literal["follow", "pull"] = "follow"
 
     @field_validator("references")
     @classmethod
@@ -82,8 +86,19 @@ class ForeignKey(_Model):
         return self.references.split(".")[1]
 
 
+class TableSampling(_Model):
+    """Dev sample sizing for one table (defaults: the environment's sampling)."""
+
+    fraction: float | None = Field(default=None, gt=0, le=1)
+    max_rows: int | None = Field(default=None, gt=0)
+    stratify_by: str | None = None  # every value of this column gets at least min_per_stratum rows
+    min_per_stratum: int = Field(default=1, ge=1)
+    always_include: list[int | str] = Field(default_factory=list)  # primary key values (before anonymization)
+
+
 class TableConfig(_Model):
     path: str | None = None  # relative to the source URI; defaults to the table name
+    sample: TableSampling = Field(default_factory=TableSampling)
     format: Format | None = None  # inferred from file extensions when omitted
     encoding: str = "utf-8"  # CSV only
     primary_key: str | None = None

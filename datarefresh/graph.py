@@ -7,10 +7,25 @@ from graphlib import CycleError, TopologicalSorter
 from datarefresh.config import TableConfig
 
 
+def dependencies(tables: dict[str, TableConfig]) -> dict[str, set[str]]:
+    """table -> the tables whose dev sample it needs first: its parents, except along
+    `sampling: pull` keys, where the parent needs the child's sample instead."""
+    graph: dict[str, set[str]] = {name: set() for name in tables}
+    for name, t in tables.items():
+        for fk in t.foreign_keys:
+            parent = fk.parent_table
+            if parent == name or parent not in tables:
+                continue
+            if fk.sampling == "pull":
+                graph[parent].add(name)
+            else:
+                graph[name].add(parent)
+    return graph
+
+
 def processing_order(tables: dict[str, TableConfig]) -> list[str]:
-    """Parents before children; a cycle is broken at its alphabetically first table."""
-    graph = {name: {fk.parent_table for fk in t.foreign_keys if fk.parent_table != name and fk.parent_table in tables}
-             for name, t in tables.items()}
+    """Dependencies first; a cycle is broken at its alphabetically first table."""
+    graph = dependencies(tables)
     while True:
         try:
             return list(TopologicalSorter({k: sorted(v) for k, v in sorted(graph.items())}).static_order())
@@ -21,9 +36,9 @@ def processing_order(tables: dict[str, TableConfig]) -> list[str]:
 
 
 def levels(tables: dict[str, TableConfig]) -> dict[str, int]:
-    """0 for tables without parents in the set, else one more than the deepest parent."""
+    """0 for tables without dependencies in the set, else one more than the deepest one."""
+    graph = dependencies(tables)
     level: dict[str, int] = {}
     for t in processing_order(tables):
-        parents = [fk.parent_table for fk in tables[t].foreign_keys if fk.parent_table in level and fk.parent_table != t]
-        level[t] = 1 + max((level[p] for p in parents), default=-1)
+        level[t] = 1 + max((level[d] for d in graph[t] if d in level), default=-1)
     return level

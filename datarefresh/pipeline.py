@@ -25,7 +25,7 @@ from datarefresh.detect.classify import SAMPLE_ROWS, classify_table, link_foreig
 from datarefresh.errors import InputError, PolicyError
 from datarefresh.io.tables import PartWriter, TableFile, iter_batches, list_local_table, read_schema
 from datarefresh.graph import processing_order
-from datarefresh.sample import DevSampler
+from datarefresh.sample import DevSampler, key_anonymizer
 
 Progress = Callable[[str], None]
 
@@ -137,7 +137,7 @@ def make_outputs(root: Path, envs: tuple[str, ...], keyring: Keyring, tables: di
         if env == "dev":
             sampling = (config.environments["dev"].sampling if config and "dev" in config.environments
                         else SamplingConfig(mode="sample", fraction=0.1))
-            sampler = DevSampler(keyring, tables, sampling)
+            sampler = DevSampler(keyring, tables, sampling, anonymize_keys=key_anonymizer(keyring, tables))
         outputs.append(Output(env, root / env, sampler))
     return outputs
 
@@ -207,6 +207,10 @@ def _sanitize_table(name: str, src: TableSource, policy: TableConfig, keyring: K
             timings["write"] += time.perf_counter() - t
         if progress:
             progress(f"{name}: {rows_in:,} rows")
+    for o in outputs:
+        held = o.sampler.finish(name) if o.sampler else None  # capped/stratified samples settle at the end
+        if held is not None and held.num_rows:
+            o.writers[name].write(held)
     rows_out = {}
     for o in outputs:
         o.writers[name].close()

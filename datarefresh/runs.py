@@ -36,7 +36,7 @@ from datarefresh.iam import role_name
 from datarefresh.pipeline import Output, Progress, TableSource, _sanitize_table, plan_tables
 from datarefresh.graph import levels as table_levels
 from datarefresh.graph import processing_order
-from datarefresh.sample import DevSampler
+from datarefresh.sample import DevSampler, key_anonymizer
 from datarefresh.secret import resolve_keyring
 from datarefresh.storage.publish import SNAPSHOTS, Publisher
 from datarefresh.storage.snapshot import ObjectVersion, table_files, take_snapshot
@@ -165,7 +165,8 @@ def process_unit(config: Config, aws: Aws, plan: dict, table: str, index: int,
             sampler = None
             if env == "dev":
                 sampler = DevSampler(keyring, policies, SamplingConfig.model_validate(plan["sampling"]),
-                                     load_parent_keys=lambda t, c: load_dev_keys(config, aws, plan["snapshot_id"], t, c))
+                                     load_parent_keys=lambda t, c: load_dev_keys(config, aws, plan["snapshot_id"], t, c),
+                                     anonymize_keys=key_anonymizer(keyring, policies))
             outputs.append(Output(env, work / env, sampler))
         rep = _sanitize_table(table, source, policies[table], keyring, outputs,
                               config.unknown_columns_for(table), say)
