@@ -99,6 +99,9 @@ class TableSampling(_Model):
 class TableConfig(_Model):
     path: str | None = None  # relative to the source URI; defaults to the table name
     sample: TableSampling = Field(default_factory=TableSampling)
+    # Columns that together could single a person out (zip, birth date, gender...): the dev
+    # sample must keep every combination shared by at least validation.k_anonymity rows.
+    quasi_identifiers: list[str] = Field(default_factory=list)
     format: Format | None = None  # inferred from file extensions when omitted
     encoding: str = "utf-8"  # CSV only
     primary_key: str | None = None
@@ -151,6 +154,21 @@ class SecretConfig(_Model):
         return self
 
 
+class ValidationConfig(_Model):
+    """Gates that must pass before an environment's pointer moves."""
+
+    leak_scan: bool = True
+    # share of sampled output texts in which the analyzer still finds PII that is not one of our fakes
+    text_rescan_max_hit_rate: float = Field(default=0.15, ge=0, le=1)
+    k_anonymity: int | None = Field(default=None, ge=2)
+    on_k_violation: Literal["fail", "suppress"] = "fail"  # suppress: blank the quasi-identifiers of small groups
+    null_rate_tolerance: float = Field(default=0.02, ge=0, le=1)
+    # Great Expectations runs on at most this many rows per table (a bounded sample; exact
+    # checks - row counts, key nulls, dev foreign keys - are computed on every row)
+    sample_rows: int = Field(default=50_000, ge=100)
+    expectations_dir: str | None = None  # default: the repository's expectations/
+
+
 class IamConfig(_Model):
     # Who may assume the pipeline's roles (trust policies). The local AWS server's base
     # user when omitted there; on real AWS, e.g. the Airflow workers' role ARN.
@@ -174,6 +192,7 @@ class Config(_Model):
     airflow: AirflowConfig = Field(default_factory=AirflowConfig)
     secret: SecretConfig = Field(default_factory=SecretConfig)
     iam: IamConfig = Field(default_factory=IamConfig)
+    validation: ValidationConfig = Field(default_factory=ValidationConfig)
     source: SourceConfig | None = None
     environments: dict[Literal["dev", "staging"], EnvironmentConfig] = Field(default_factory=dict)
     unknown_columns: Literal["fail", "drop", "classify"] = "fail"

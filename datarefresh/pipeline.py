@@ -20,12 +20,14 @@ import pyarrow as pa
 
 from datarefresh.anonymize.engine import TableTransformer
 from datarefresh.anonymize.keyed import Keyring
-from datarefresh.config import Config, SamplingConfig, TableConfig
+from datarefresh.config import Config, SamplingConfig, TableConfig, ValidationConfig
 from datarefresh.detect.classify import SAMPLE_ROWS, classify_table, link_foreign_keys
 from datarefresh.errors import InputError, PolicyError
 from datarefresh.io.tables import PartWriter, TableFile, iter_batches, list_local_table, read_schema
 from datarefresh.graph import processing_order
 from datarefresh.sample import DevSampler, key_anonymizer
+from datarefresh.validate.kanon import check_and_suppress
+from datarefresh.validate.leaks import LeakScanner
 
 Progress = Callable[[str], None]
 
@@ -148,8 +150,7 @@ def run_tables(sources: dict[str, TableSource], tables: dict[str, TableConfig], 
     so a child's dev sample can follow its parents' sampled keys."""
     report = {}
     for name in processing_order(tables):
-        report[name] = _sanitize_table(name, sources[name], tables[name], keyring, outputs,
-                                       config.unknown_columns_for(name) if config else "fail", progress)
+        report[name] = _sanitize_table(name, sources[name], tables[name], keyring, outputs, config, progress)
     return report
 
 
@@ -180,9 +181,13 @@ def sanitize_folder(source: str | Path, dest: str | Path, *, keyring: Keyring, c
 
 
 def _sanitize_table(name: str, src: TableSource, policy: TableConfig, keyring: Keyring, outputs: list[Output],
-                    unknown_columns: str, progress: Progress | None) -> dict:
+                    config: Config | None, progress: Progress | None) -> dict:
     t0 = time.perf_counter()
+    validation = config.validation if config else ValidationConfig()
+    unknown_columns = config.unknown_columns_for(name) if config else "fail"
     transformer = TableTransformer(name, policy, src.first_schema(), keyring, unknown_columns=unknown_columns)
+    scanner: LeakScanner | None = None
+    prod_nulls: dict[str, int] = {}
     rows_in = 0
     timings = {"read": 0.0, "sample": 0.0, "anonymize": 0.0, "write": 0.0}
     for o in outputs:
@@ -195,9 +200,16 @@ def _sanitize_table(name: str, src: TableSource, policy: TableConfig, keyring: K
         if batch is None:
             break
         rows_in += batch.num_rows
+        for c in batch.schema.names:
+            prod_nulls[c] = prod_nulls.get(c, 0) + batch.column(c).null_count
         t = time.perf_counter()
         clean = transformer.transform(batch)  # one anonymization feeds every output
         timings["anonymize"] += time.perf_counter() - t
+        if validation.leak_scan:
+            t = time.perf_counter()
+            scanner = scanner or LeakScanner(name, transformer.table, batch)
+            scanner.observe(batch, clean)  # originals stay in this process's memory only
+            timings["leak_scan"] = timings.get("leak_scan", 0.0) + time.perf_counter() - t
         for o in outputs:
             t = time.perf_counter()
             rows = o.sampler.select(name, clean) if o.sampler else clean
@@ -215,6 +227,21 @@ def _sanitize_table(name: str, src: TableSource, policy: TableConfig, keyring: K
     for o in outputs:
         o.writers[name].close()
         rows_out[o.env] = o.writers[name].rows
+    leaks = None
+    if scanner is not None:
+        t = time.perf_counter()
+        leaks = {"findings": scanner.report(), "scanned": len(scanner.entity),
+                 "originals": sum(len(v) for v in scanner.originals.values()),
+                 "text_rescan": scanner.rescan_text(transformer.stats.get("generated", set()),
+                                                    validation.text_rescan_max_hit_rate)}
+        timings["leak_scan"] = timings.get("leak_scan", 0.0) + time.perf_counter() - t
+    kanon = None
+    qis = [q for q in policy.quasi_identifiers if q in transformer.schema.names]
+    if qis and validation.k_anonymity:
+        for o in outputs:
+            if o.env == "dev":
+                kanon = check_and_suppress(o.folder / name, qis, validation.k_anonymity,
+                                           validation.on_k_violation == "suppress")
     pk = policy.primary_key
     if pk and pk in transformer.schema.names and not _unique_by_construction(transformer.schema.field(pk).type,
                                                                               policy.columns.get(pk)):
@@ -227,6 +254,9 @@ def _sanitize_table(name: str, src: TableSource, policy: TableConfig, keyring: K
         "foreign_keys": [fk.model_dump() for fk in policy.foreign_keys],
         "columns": {c: {"action": p.action, "entity": p.entity} for c, p in policy.columns.items()},
         "text_entities": dict(transformer.stats.get("text_entities", {})),
+        "prod_nulls": prod_nulls,
+        "leaks": leaks,
+        "k_anonymity": kanon,
         "seconds": {k: round(v, 3) for k, v in timings.items()} | {"total": round(time.perf_counter() - t0, 3)},
     }
 

@@ -38,10 +38,12 @@ from datarefresh.graph import levels as table_levels
 from datarefresh.graph import processing_order
 from datarefresh.sample import DevSampler, key_anonymizer
 from datarefresh.secret import resolve_keyring
-from datarefresh.storage.publish import SNAPSHOTS, Publisher
+from datarefresh.storage.publish import REPORTS, SNAPSHOTS, Publisher
 from datarefresh.storage.snapshot import ObjectVersion, table_files, take_snapshot
 from datarefresh.storage.uri import S3Uri
-from datarefresh.validate.checks import check_env, expected_columns
+from datarefresh.validate.checks import expected_columns
+from datarefresh.validate.expectations import Validator
+from datarefresh.validate.gates import evaluate
 
 UNIT_BYTES = 512 << 20  # a work unit is at most this much compressed input (or one bigger object)
 
@@ -133,18 +135,8 @@ def _part_prefix(env_uri: str, snapshot_id: str, table: str) -> tuple[str, str]:
 
 def load_dev_keys(config: Config, aws: Aws, snapshot_id: str, table: str, column: str) -> pa.Array | None:
     """A parent's sampled key set: the key column of its dev parts under this run's prefix."""
-    env = config.environments["dev"]
-    role = env.writer_role
-    s3 = aws.s3(role)
-    bucket, prefix = _part_prefix(env.bucket, snapshot_id, table)
-    chunks = []
-    with s3_errors(role, bucket, prefix, action="read"):
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-            for o in page.get("Contents", []):
-                if o["Key"].endswith(".parquet"):
-                    body = s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read()
-                    chunks.append(pq.read_table(io.BytesIO(body), columns=[column]).column(column).combine_chunks())
-    return pa.concat_arrays(chunks) if chunks else None
+    keys = load_output_column(config, aws, "dev", snapshot_id, table, column)
+    return keys if len(keys) else None
 
 
 def process_unit(config: Config, aws: Aws, plan: dict, table: str, index: int,
@@ -168,10 +160,10 @@ def process_unit(config: Config, aws: Aws, plan: dict, table: str, index: int,
                                      load_parent_keys=lambda t, c: load_dev_keys(config, aws, plan["snapshot_id"], t, c),
                                      anonymize_keys=key_anonymizer(keyring, policies))
             outputs.append(Output(env, work / env, sampler))
-        rep = _sanitize_table(table, source, policies[table], keyring, outputs,
-                              config.unknown_columns_for(table), say)
+        rep = _sanitize_table(table, source, policies[table], keyring, outputs, config, say)
         result = {"table": table, "index": index, "rows_in": rep["rows_in"], "seconds": rep["seconds"],
-                  "text_entities": rep["text_entities"], "envs": {}}
+                  "text_entities": rep["text_entities"], "prod_nulls": rep["prod_nulls"], "leaks": rep["leaks"],
+                  "k_anonymity": rep["k_anonymity"], "envs": {}}
         pk = policies[table].primary_key
         for o in outputs:
             env_cfg = config.environments[o.env]
@@ -201,43 +193,133 @@ def _sha256(path: Path) -> str:
     return sha256_file(path)
 
 
-def publish_run(config: Config, aws: Aws, plan: dict, results: list[dict], progress: Progress | None = None) -> dict:
+def publish_run(config: Config, aws: Aws, plan: dict, results: list[dict], progress: Progress | None = None,
+                docs_dir: Path | None = None) -> dict:
+    """Gates, then publish per environment. Data Docs are built in `docs_dir` when given
+    (kept), else in a temporary folder; either way they are stored with the run's report."""
     say = _say(progress)
     policies = _policies(plan)
     as_of = plan["as_of"]
     snapshot_id = plan["snapshot_id"]
-    tables: dict[str, dict] = {}
-    for r in sorted(results, key=lambda r: (r["table"], r["index"])):
-        t = tables.setdefault(r["table"], {"rows_in": 0, "seconds": 0.0, "text_entities": {}, "envs": {}})
-        t["rows_in"] += r["rows_in"]
-        t["seconds"] += r["seconds"]["total"]
-        for k, v in r["text_entities"].items():
-            t["text_entities"][k] = t["text_entities"].get(k, 0) + v
-        for env, e in r["envs"].items():
-            agg = t["envs"].setdefault(env, {"rows": 0, "files": [], "columns": e["columns"], "pk_nulls": 0})
-            agg["rows"] += e["rows"]
-            agg["files"] += e["files"]
-            agg["pk_nulls"] += e["pk_nulls"]
+    tables = _aggregate(results)
     missing = set(policies) - set(tables)
     if missing:
         raise ConfigError(f"no results for table(s) {', '.join(sorted(missing))}: a unit did not run")
     report: dict = {"snapshot_id": snapshot_id, "as_of": as_of, "versioned_source": plan["versioned_source"],
                     "tables": {t: {"rows_in": v["rows_in"], "rows_out": {e: x["rows"] for e, x in v["envs"].items()},
-                                   "seconds": round(v["seconds"], 3), "text_entities": v["text_entities"],
+                                   "seconds": {k: round(x, 3) for k, x in v["seconds"].items()},
+                                   "text_entities": v["text_entities"], "leaks": v["leaks"],
+                                   "k_anonymity": v["k_anonymity"],
                                    "columns": {c: {"action": p.action, "entity": p.entity}
                                                for c, p in policies[t].columns.items()}}
                                for t, v in tables.items()},
                     "environments": {}}
     if not plan["versioned_source"]:
         report["warning"] = "the prod bucket has no versioning: read the current objects (pinned by ETag)"
-    for env in plan["envs"]:
-        meta = {t: {"rows_in": v["rows_in"], "rows": v["envs"][env]["rows"], "columns": v["envs"][env]["columns"],
-                    "expected_columns": expected_columns(policies[t], plan["source_columns"][t]),
-                    "pk_nulls": v["envs"][env]["pk_nulls"]} for t, v in tables.items()}
-        loader = (lambda t, c: load_dev_keys(config, aws, snapshot_id, t, c) or pa.array([])) if env == "dev" else None
-        checks = check_env(env, meta, policies, loader)  # type: ignore[arg-type]
-        report["environments"][env] = _publish_env(config, aws, env, plan, tables, checks, say)
+    docs_root = Path(tempfile.mkdtemp(prefix="datarefresh-docs-"))
+    docs = docs_dir or docs_root / "datadocs"
+    try:
+        validator = Validator(docs)
+        for env in plan["envs"]:
+            meta = {t: {"rows_in": v["rows_in"], "rows": v["envs"][env]["rows"], "columns": v["envs"][env]["columns"],
+                        "expected_columns": expected_columns(policies[t], plan["source_columns"][t]),
+                        "pk_nulls": v["envs"][env]["pk_nulls"], "prod_nulls": v["prod_nulls"], "leaks": v["leaks"],
+                        "k_anonymity": v["k_anonymity"]} for t, v in tables.items()}
+            keys = lambda t, c, env=env: load_output_column(config, aws, env, snapshot_id, t, c)  # noqa: E731
+            sample = lambda t, n, env=env: load_output_sample(config, aws, env, snapshot_id, t, n)  # noqa: E731
+            t0 = time.perf_counter()
+            checks, ge = evaluate(env, config, policies, meta, keys, sample, validator)
+            result = _publish_env(config, aws, env, plan, tables, checks, say)
+            result["expectations"] = ge
+            result["validation_seconds"] = round(time.perf_counter() - t0, 3)
+            report["environments"][env] = result
+        for env in plan["envs"]:
+            _store_report(config, aws, env, snapshot_id, report, docs)
+        if docs_dir:
+            report["datadocs"] = str(docs_dir / "index.html")
+    finally:
+        shutil.rmtree(docs_root, ignore_errors=True)
     return report
+
+
+def _aggregate(results: list[dict]) -> dict[str, dict]:
+    """Per table: the sum of its units' results."""
+    tables: dict[str, dict] = {}
+    for r in sorted(results, key=lambda r: (r["table"], r["index"])):
+        t = tables.setdefault(r["table"], {"rows_in": 0, "seconds": {}, "text_entities": {}, "envs": {},
+                                           "prod_nulls": {}, "leaks": None, "k_anonymity": None})
+        t["rows_in"] += r["rows_in"]
+        for k, v in r["seconds"].items():
+            t["seconds"][k] = t["seconds"].get(k, 0.0) + v
+        for k, v in r["text_entities"].items():
+            t["text_entities"][k] = t["text_entities"].get(k, 0) + v
+        for k, v in r["prod_nulls"].items():
+            t["prod_nulls"][k] = t["prod_nulls"].get(k, 0) + v
+        if r["leaks"]:
+            if t["leaks"] is None:
+                t["leaks"] = {"findings": [], "scanned": 0, "originals": 0, "text_rescan": []}
+            t["leaks"]["findings"] += r["leaks"]["findings"]
+            t["leaks"]["scanned"] = max(t["leaks"]["scanned"], r["leaks"]["scanned"])
+            t["leaks"]["originals"] += r["leaks"]["originals"]
+            t["leaks"]["text_rescan"] += r["leaks"]["text_rescan"]
+        k = r["k_anonymity"]
+        if k and (t["k_anonymity"] is None or not k["passed"]):
+            t["k_anonymity"] = k  # per unit; the report keeps a failing one if any
+        for env, e in r["envs"].items():
+            agg = t["envs"].setdefault(env, {"rows": 0, "files": [], "columns": e["columns"], "pk_nulls": 0})
+            agg["rows"] += e["rows"]
+            agg["files"] += e["files"]
+            agg["pk_nulls"] += e["pk_nulls"]
+    return tables
+
+
+def _store_report(config: Config, aws: Aws, env: str, snapshot_id: str, report: dict, docs: Path) -> None:
+    """The run report (JSON, HTML) and Great Expectations Data Docs, next to the run in the bucket."""
+    from datarefresh.report import render_html
+
+    env_cfg = config.environments[env]
+    role = env_cfg.writer_role
+    s3 = aws.s3(role)
+    u = S3Uri.parse(env_cfg.bucket)
+    prefix = u.key(REPORTS, snapshot_id)
+    body = {f"{prefix}/report.json": (json.dumps(report, indent=2, default=str).encode(), "application/json"),
+            f"{prefix}/report.html": (render_html(report).encode(), "text/html")}
+    for path in sorted(docs.rglob("*")) if docs.exists() else []:
+        if path.is_file():
+            ctype = "text/html" if path.suffix == ".html" else "application/octet-stream"
+            body[f"{prefix}/datadocs/{path.relative_to(docs).as_posix()}"] = (path.read_bytes(), ctype)
+    for key, (data, ctype) in body.items():
+        with s3_errors(role, u.bucket, key, action="write"):
+            s3.put_object(Bucket=u.bucket, Key=key, Body=data, ContentType=ctype)
+    report["environments"][env]["report"] = f"s3://{u.bucket}/{prefix}/report.html"
+
+
+def load_output_column(config: Config, aws: Aws, env: str, snapshot_id: str, table: str, column: str) -> pa.Array:
+    """One column of a table's output under this run's prefix (key columns for the gates)."""
+    return _read_outputs(config, aws, env, snapshot_id, table, [column], None).column(column).combine_chunks()
+
+
+def load_output_sample(config: Config, aws: Aws, env: str, snapshot_id: str, table: str, rows: int) -> pa.Table:
+    """A bounded sample of a table's output: its first parts, up to `rows` rows."""
+    return _read_outputs(config, aws, env, snapshot_id, table, None, rows)
+
+
+def _read_outputs(config, aws, env, snapshot_id, table, columns, limit) -> pa.Table:
+    env_cfg = config.environments[env]
+    role = env_cfg.writer_role
+    s3 = aws.s3(role)
+    bucket, prefix = _part_prefix(env_cfg.bucket, snapshot_id, table)
+    parts, n = [], 0
+    with s3_errors(role, bucket, prefix, action="read"):
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            for o in page.get("Contents", []):
+                if not o["Key"].endswith(".parquet") or (limit is not None and n >= limit):
+                    continue
+                t = pq.read_table(io.BytesIO(s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read()),
+                                  columns=columns)
+                parts.append(t if limit is None else t.slice(0, limit - n))
+                n += parts[-1].num_rows
+    return pa.concat_tables(parts) if parts else pa.table({c: pa.array([]) for c in columns or []})
 
 
 def _publish_env(config, aws, env, plan, tables, checks, say) -> dict:
@@ -295,7 +377,7 @@ def run_levels(plan: dict) -> list[list[dict]]:
 def refresh(config: Config, aws: Aws, *, envs: tuple[str, ...] = ("dev", "staging"),
             tables: tuple[str, ...] | None = None, as_of: dt.datetime | None = None,
             allow_backwards: bool = False, allow_demo_key: bool = False, dev_fraction: float | None = None,
-            progress: Progress | None = None) -> dict:
+            progress: Progress | None = None, docs_dir: Path | None = None) -> dict:
     """The whole pipeline in this process: the same steps the Airflow DAG runs as tasks."""
     started = time.perf_counter()
     as_of = as_of or parse_as_of(None)
@@ -303,6 +385,6 @@ def refresh(config: Config, aws: Aws, *, envs: tuple[str, ...] = ("dev", "stagin
                     dev_fraction=dev_fraction, allow_demo_key=allow_demo_key, progress=progress)
     results = [process_unit(config, aws, plan, u["table"], u["index"], progress)
                for level in run_levels(plan) for u in level]
-    report = publish_run(config, aws, plan, results, progress)
+    report = publish_run(config, aws, plan, results, progress, docs_dir)
     report["seconds"] = round(time.perf_counter() - started, 3)
     return report

@@ -48,4 +48,8 @@ def scrub_texts(values: pa.Array, ctx) -> pa.Array:
         out[i] = "".join(parts)
     stats = ctx.stats.setdefault("text_entities", Counter())
     stats.update(counts)
+    # the leak scan's re-analysis must tell our own fakes from surviving originals
+    generated = ctx.stats.setdefault("generated", set())
+    if len(generated) < 200_000:
+        generated.update(replacement.values())
     return pa.array(out, pa.string())

@@ -25,6 +25,7 @@ from datarefresh.storage.uri import S3Uri
 
 POINTER = "current.json"
 SNAPSHOTS = "snapshots"
+REPORTS = "reports"  # run reports and Data Docs, kept for failed runs too
 
 
 @dataclass

@@ -1,0 +1,124 @@
+"""Deliberately broken runs fail with a clear reason and publish nothing; a good run leaves a
+report and Data Docs next to the snapshot."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from datarefresh.config import parse_config
+from datarefresh.demo_data import generate
+from datarefresh.runs import parse_as_of, refresh
+from datarefresh.storage.publish import POINTER
+from tests.conftest import TEST_KEY
+
+
+def _pointers(admin_s3):
+    out = {}
+    for env in ("dev", "staging"):
+        try:
+            out[env] = admin_s3.get_object(Bucket=f"datarefresh-{env}", Key=POINTER)["Body"].read()
+        except admin_s3.exceptions.NoSuchKey:
+            out[env] = None
+    return out
+
+
+def _seed(admin_s3, tmp_path, case: str, mutate=None) -> str:
+    local = tmp_path / case
+    generate(local, rows=150, seed=3)
+    if mutate:
+        mutate(local)
+    for path in sorted(local.rglob("*")):
+        if path.is_file():
+            admin_s3.upload_file(str(path), "datarefresh-prod", f"raw/{case}/{path.relative_to(local).as_posix()}")
+    return f"s3://datarefresh-prod/raw/{case}"
+
+
+def _config(config, uri: str, edit=None):
+    data = config.model_dump(mode="json", exclude_none=True)
+    data["source"]["uri"] = uri
+    if edit:
+        edit(data)
+    return parse_config(data)
+
+
+def _duplicate_order(local):
+    path = local / "orders" / "part-00000.csv"
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join(lines + [lines[1]]) + "\n")  # the first order twice
+
+
+def _orphan_item(local):
+    path = local / "order_items" / "part-00000.parquet"
+    t = pq.read_table(path)
+    extra = pa.table({"item_id": [10**9], "order_id": [10**9], "sku": ["SKU-00001"], "quantity": pa.array([1], pa.int32()),
+                      "unit_price": [1.0]})
+    pq.write_table(pa.concat_tables([t, extra.cast(t.schema)]), path)
+
+
+def _keep_email(d):
+    d["tables"]["customers"]["columns"]["email"] = {"action": "keep", "type": "string"}
+
+
+def _drop_phone(d):
+    d["tables"]["customers"]["columns"]["phone"] = {"action": "drop"}
+
+
+def _force_orphan(d):
+    # a developer asked to always include an item whose order does not exist in prod
+    d["tables"]["order_items"]["sample"] = {"always_include": [10**9]}
+
+
+@pytest.mark.parametrize("case, mutate, edit, envs, words", [
+    ("raw_column", None, _keep_email, ("dev", "staging"), "leak_scan failed (original value of email"),
+    ("dropped_column", None, _drop_phone, ("dev", "staging"), "customers: columns failed"),
+    ("duplicate_key", _duplicate_order, None, ("staging",), "expect_column_values_to_be_unique(order_id)"),
+    ("orphan_fk", _orphan_item, _force_orphan, ("dev",), "order_items: foreign_key_resolves:order_id failed (1 rows"),
+])
+def test_broken_runs_publish_nothing(case, mutate, edit, envs, words, aws, config, admin_s3, tmp_path, monkeypatch):
+    monkeypatch.setenv("DATAREFRESH_SECRET", TEST_KEY.decode())
+    cfg = _config(config, _seed(admin_s3, tmp_path, case, mutate), edit)
+    before = _pointers(admin_s3)
+    report = refresh(cfg, aws, envs=envs, as_of=parse_as_of("2099-01-01T00:00:00Z"))
+    assert _pointers(admin_s3) == before  # no pointer moved
+    for env in envs:
+        r = report["environments"][env]
+        assert r["published"] is False and not r["validation"]["passed"]
+        assert words in r["reason"], r["reason"]
+        # nothing of the failed run remains under snapshots/, but its report does
+        keys = [o["Key"] for o in admin_s3.list_objects_v2(Bucket=f"datarefresh-{env}",
+                                                          Prefix=f"snapshots/{report['snapshot_id']}").get("Contents", [])]
+        assert keys == []
+        assert r["report"].endswith("/report.html")
+    html = admin_s3.get_object(Bucket=f"datarefresh-{envs[0]}",
+                               Key=f"reports/{report['snapshot_id']}/report.html")["Body"].read().decode()
+    assert "not published" in html and "FAIL" in html
+
+
+def test_good_run_stores_report_and_data_docs(aws, config, admin_s3, tmp_path, monkeypatch):
+    monkeypatch.setenv("DATAREFRESH_SECRET", TEST_KEY.decode())
+    cfg = _config(config, _seed(admin_s3, tmp_path, "good"))
+    docs = tmp_path / "docs"
+    report = refresh(cfg, aws, envs=("dev", "staging"), as_of=parse_as_of("2099-01-02T00:00:00Z"), docs_dir=docs)
+    for env in ("dev", "staging"):
+        r = report["environments"][env]
+        assert r["published"], r.get("reason")
+        kinds = {c["check"].split(":")[0] for c in r["validation"]["checks"]}
+        assert {"columns", "expectations", "leak_scan", "primary_key_not_null"} <= kinds
+        assert all(res["passed"] for res in r["expectations"].values())
+        prefix = f"reports/{report['snapshot_id']}/"
+        keys = {o["Key"] for o in admin_s3.list_objects_v2(Bucket=f"datarefresh-{env}", Prefix=prefix)["Contents"]}
+        assert {prefix + "report.json", prefix + "report.html", prefix + "datadocs/index.html"} <= keys
+    dev = report["environments"]["dev"]
+    assert any(c["check"] == "k_anonymity" and c["ok"] for c in dev["validation"]["checks"])
+    assert any(c["check"].startswith("foreign_key_resolves") for c in dev["validation"]["checks"])
+    assert (docs / "index.html").exists() and list((docs / "validations").rglob("*.html"))
+    stored = json.loads(admin_s3.get_object(Bucket="datarefresh-staging",
+                                            Key=f"reports/{report['snapshot_id']}/report.json")["Body"].read())
+    assert stored["tables"]["customers"]["leaks"]["scanned"] >= 5
+    assert TEST_KEY.decode() not in json.dumps(stored)
+    shutil.rmtree(docs)
