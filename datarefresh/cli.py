@@ -236,5 +236,49 @@ def refresh_cmd(config_path, envs, tables, as_of, allow_backwards, report, demo_
         raise click.exceptions.Exit(1)
 
 
+@main.command("pull")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False))
+@click.option("--env", default="dev", show_default=True)
+@click.option("--tables", default="", help="Comma-separated tables (default: all in the snapshot).")
+@click.option("--dest", default="./data", show_default=True, type=click.Path(file_okay=False))
+@click.option("--snapshot", help="A snapshot id (default: the environment's current one).")
+@click.option("--as-of", "as_of", help="The newest snapshot as of this date.")
+def pull_cmd(config_path, env, tables, dest, snapshot, as_of) -> None:
+    """Download an environment's published snapshot with your own credentials (AWS_PROFILE, SSO...)."""
+    from datarefresh.pull import pull
+
+    if snapshot and as_of:
+        raise click.UsageError("give --snapshot or --as-of, not both")
+    r = pull(_config_or_default(config_path), env=env, dest=dest, tables=tuple(t for t in tables.split(",") if t) or None,
+             snapshot=snapshot, as_of=as_of)
+    click.echo(f"{env} snapshot {r['snapshot_id']} (prod as of {r['as_of']}) in {r['dest']}: "
+               f"{r['downloaded_files']} files downloaded ({r['downloaded_bytes'] / 1e6:,.1f} MB), "
+               f"{r['reused_files']} unchanged")
+    for t, n in r["tables"].items():
+        click.echo(f"  {t:16} {n:>10,} rows")
+    first = next(iter(r["tables"]), "customers")
+    click.echo(f"load it: pandas.read_parquet('{r['dest']}/{first}')  or  "
+               f"duckdb -c \"SELECT * FROM '{r['dest']}/{first}/*.parquet'\"")
+
+
+@main.command("status")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False))
+@click.option("--env", "envs", default="dev,staging", show_default=True)
+def status_cmd(config_path, envs) -> None:
+    """Each environment's current snapshot, its age, tables and rows, and the last run's result."""
+    from datarefresh.pull import status
+
+    for env, s in status(_config_or_default(config_path), tuple(e for e in envs.split(",") if e)).items():
+        if not s["snapshot_id"]:
+            click.echo(f"{env}: nothing published yet in {s['bucket']}")
+        else:
+            click.echo(f"{env}: {s['snapshot_id']} (prod as of {s['as_of']}, {s['age_hours']} h old) in {s['bucket']}")
+            click.echo("  " + ", ".join(f"{t} {n:,}" for t, n in s["tables"].items()))
+        last = s.get("last_run")
+        if last:
+            state = "published" if last["published"] else f"NOT published: {last['reason']}"
+            click.echo(f"  last run {last['snapshot_id']}: {state}; report {last['report']}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

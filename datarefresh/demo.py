@@ -18,6 +18,7 @@ from datarefresh.aws import Aws
 from datarefresh.config import Config, bundled_demo_config
 from datarefresh.demo_data import generate
 from datarefresh.pipeline import write_report
+from datarefresh.report import render_html
 from datarefresh.runs import parse_as_of, refresh
 from datarefresh.secret import DEMO_KEY
 from datarefresh.storage.publish import Publisher
@@ -59,8 +60,10 @@ def run_demo(workdir: Path, *, rows: int = 5_000, config: Config | None = None, 
                         secret=secret or DEMO_KEY.decode())
         say(f"airflow log: {log}")
     else:
-        report = refresh(config, aws, envs=("dev", "staging"), as_of=as_of, allow_demo_key=not secret, progress=say)
+        report = refresh(config, aws, envs=("dev", "staging"), as_of=as_of, allow_demo_key=not secret, progress=say,
+                         docs_dir=workdir / "datadocs")
         write_report(report, workdir / "report.json")
+        (workdir / "report.html").write_text(render_html(report), encoding="utf-8")
     summary = {"endpoint": local.endpoint, "as_of": as_of.isoformat(), "runner": "airflow" if airflow else "cli",
                "environments": published_state(config, aws)}
     write_report(summary, workdir / "summary.json")

@@ -172,6 +172,11 @@ def sanitize_folder(source: str | Path, dest: str | Path, *, keyring: Keyring, c
     report: dict = {"source": str(source), "environments": list(envs)}
     try:
         report["tables"] = run_tables(sources, tables, keyring, outputs, config, progress)
+        leaks = [f for t in report["tables"].values() for f in ((t.get("leaks") or {}).get("findings") or [])]
+        if leaks:  # the leak scan is a gate here too: nothing reaches DEST
+            f = leaks[0]
+            raise PolicyError(f"{f['kind']} of {f['source_column']} ({f['entity']}) found in the output "
+                              f"({len(leaks)} finding(s)); nothing was written", table=f["table"], column=f["column"])
         for o in outputs:
             _move_into_place(o.folder, dest if len(envs) == 1 else dest / o.env, list(report["tables"]))
     finally:

@@ -1,4 +1,5 @@
-"""A real S3/IAM/STS API server on loopback with IAM enforcement on, for the whole session."""
+"""A real S3/IAM/STS API server on loopback with IAM enforcement on, one per test module:
+modules publish with different as-of dates, so each starts from empty buckets."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ def config():
     return bundled_demo_config()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def local(config, tmp_path_factory):
     workdir = tmp_path_factory.mktemp("localaws")
     server, started = localaws.up(config, workdir, port=0)
@@ -23,11 +24,11 @@ def local(config, tmp_path_factory):
     localaws.down(workdir)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def aws(config, local) -> Aws:
     return Aws(config, base_session=local.session(localaws.BASE_USER), endpoint_url=local.endpoint)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def admin_s3(local):
     return local.session(localaws.ADMIN_USER).client("s3", endpoint_url=local.endpoint)

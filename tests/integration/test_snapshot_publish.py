@@ -137,6 +137,9 @@ def test_refresh_publishes_validated_snapshots_without_raw_data(aws, config, adm
                 body = admin_s3.get_object(Bucket=f"datarefresh-{env}", Key=key)["Body"].read()
                 blob = json.dumps(pq.read_table(io.BytesIO(body)).to_pylist(), default=str)
                 assert not [e for e in emails if e in blob], key
+            elif key.startswith("reports/"):  # run reports and Data Docs: metadata, never a raw value
+                text = admin_s3.get_object(Bucket=f"datarefresh-{env}", Key=key)["Body"].read().decode("utf-8", "replace")
+                assert not [e for e in emails if e in text], key
             else:
                 # the only other objects are the pointer and other tests' fixtures
                 assert key.startswith(("snapshots/", "pubtest/", "probe/")) or key == POINTER, key

@@ -1,0 +1,273 @@
+"""`datarefresh pull` and `datarefresh status`: a developer's view of the environments.
+
+Credentials come from the standard AWS chain (profile, env vars, SSO); nothing is
+assumed on the user's behalf, so a developer pulls with their own dev-reader identity.
+
+Local layout: DEST/current -> DEST/.snapshots/<snapshot-id>/<table>/part-*.parquet.
+A pull downloads into DEST/.snapshots/<id>.partial/, verifies every file's size and
+sha256 against the manifest, and only then renames it complete and swaps the
+`current` symlink (an atomic rename): readers see the old complete copy or the new
+one, never a mix. An interrupted pull resumes: verified files are kept. Files whose
+checksum is unchanged since the last pull are hard-linked instead of downloaded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+import boto3
+from botocore.exceptions import ClientError, NoCredentialsError
+
+from datarefresh.aws import RETRIES
+from datarefresh.config import Config
+from datarefresh.errors import AccessDeniedError, InputError, TerminalError
+from datarefresh.iam import role_name
+from datarefresh.storage.publish import POINTER, REPORTS, SNAPSHOTS
+from datarefresh.storage.uri import S3Uri
+
+
+class ChecksumError(TerminalError):
+    pass
+
+
+@dataclass
+class EnvClient:
+    env: str
+    uri: S3Uri
+    client: object
+    needed_role: str | None
+
+    def get(self, key: str, action: str = "read") -> bytes:
+        try:
+            return self.client.get_object(Bucket=self.uri.bucket, Key=key)["Body"].read()  # type: ignore[attr-defined]
+        except NoCredentialsError:
+            raise AccessDeniedError("no AWS credentials found: set AWS_PROFILE (e.g. datarefresh-dev-reader), "
+                                    "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or log in with SSO") from None
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code in ("NoSuchKey", "404"):
+                raise
+            if code in ("AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken"):
+                raise AccessDeniedError(
+                    f"{_identity(self.client)} may not {action} s3://{self.uri.bucket}/{key} ({code}); "
+                    f"the {self.env} environment is read with role {self.needed_role or '(its reader role)'}") from None
+            raise TerminalError(f"S3 refused to {action} s3://{self.uri.bucket}/{key}: {code}") from None
+
+
+def _identity(s3_client) -> str:
+    """Who we are, for error messages (the role name of an assumed-role ARN)."""
+    try:
+        session = boto3.Session()
+        arn = session.client("sts", endpoint_url=os.environ.get("AWS_ENDPOINT_URL")).get_caller_identity()["Arn"]
+        if ":assumed-role/" in arn:
+            return f"role {arn.split(':assumed-role/')[1].split('/')[0]}"
+        return arn
+    except Exception:  # noqa: BLE001 - only used to word an error
+        return "these credentials"
+
+
+def env_client(config: Config, env: str, session: boto3.Session | None = None) -> EnvClient:
+    if env not in config.environments:
+        raise TerminalError(f"environment {env!r} is not in the config (have: {', '.join(sorted(config.environments))})")
+    e = config.environments[env]
+    session = session or boto3.Session()
+    client = session.client("s3", endpoint_url=os.environ.get("AWS_ENDPOINT_URL"), config=RETRIES)
+    return EnvClient(env, S3Uri.parse(e.bucket), client, role_name(e.reader_role) if e.reader_role else None)
+
+
+def _json(ec: EnvClient, key: str) -> dict | None:
+    try:
+        return json.loads(ec.get(key))
+    except ClientError:
+        return None
+
+
+def resolve_manifest(ec: EnvClient, snapshot: str | None = None, as_of: str | None = None) -> dict:
+    if snapshot:
+        m = _json(ec, ec.uri.key(SNAPSHOTS, snapshot, "_manifest.json"))
+        if m is None:
+            raise TerminalError(f"no snapshot {snapshot} in s3://{ec.uri.bucket}")
+        return m
+    pointer = _json(ec, ec.uri.key(POINTER))
+    if pointer is None:
+        raise TerminalError(f"no snapshot published yet in {ec.uri} ({ec.env}); run `datarefresh refresh` first")
+    if as_of:
+        from datarefresh.runs import parse_as_of
+
+        limit = parse_as_of(as_of)
+        candidates = [s for s in _snapshot_ids(ec) if _id_time(s) and _id_time(s) <= limit]
+        if not candidates:
+            raise TerminalError(f"no snapshot as of {as_of} or earlier in {ec.uri}")
+        return resolve_manifest(ec, snapshot=candidates[-1])
+    m = _json(ec, pointer["manifest"])
+    if m is None:
+        raise TerminalError(f"the pointer of {ec.uri} names a missing manifest {pointer['manifest']}")
+    return m
+
+
+def _id_time(snapshot_id: str) -> dt.datetime | None:
+    try:
+        return dt.datetime.strptime(snapshot_id.split("-")[0], "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.timezone.utc)
+    except ValueError:
+        return None
+
+
+def _snapshot_ids(ec: EnvClient, root: str = SNAPSHOTS) -> list[str]:
+    prefix = ec.uri.key(root) + "/"
+    ids = set()
+    try:
+        for page in ec.client.get_paginator("list_objects_v2").paginate(  # type: ignore[attr-defined]
+                Bucket=ec.uri.bucket, Prefix=prefix, Delimiter="/"):
+            ids |= {p["Prefix"][len(prefix):].strip("/") for p in page.get("CommonPrefixes", [])}
+    except ClientError as exc:
+        raise AccessDeniedError(f"{_identity(ec.client)} may not list {ec.uri} "
+                                f"({exc.response.get('Error', {}).get('Code')})") from None
+    return sorted(ids)
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+class Progress:
+    """Bytes and files, with an ETA, on one stderr line."""
+
+    def __init__(self, files: int, total: int, quiet: bool = False):
+        self.files, self.total, self.quiet = files, total, quiet
+        self.done_files = self.done_bytes = 0
+        self.started = time.monotonic()
+        self._lock = threading.Lock()
+
+    def add(self, nbytes: int) -> None:
+        with self._lock:
+            self.done_files += 1
+            self.done_bytes += nbytes
+            if self.quiet:
+                return
+            rate = self.done_bytes / max(time.monotonic() - self.started, 1e-6)
+            eta = (self.total - self.done_bytes) / rate if rate else 0
+            pct = self.done_bytes / self.total if self.total else 1
+            bar = "#" * int(pct * 30)
+            print(f"\r[{bar:<30}] {self.done_files}/{self.files} files, {self.done_bytes / 1e6:,.1f}/"
+                  f"{self.total / 1e6:,.1f} MB, ETA {eta:,.0f}s", end="", file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if not self.quiet:
+            print(file=sys.stderr)
+
+
+def pull(config: Config, env: str = "dev", dest: str | Path = "./data", tables: tuple[str, ...] | None = None,
+         snapshot: str | None = None, as_of: str | None = None, session: boto3.Session | None = None,
+         workers: int = 8, quiet: bool = False) -> dict:
+    ec = env_client(config, env, session)
+    manifest = resolve_manifest(ec, snapshot, as_of)
+    sid = manifest["snapshot_id"]
+    unknown = set(tables or ()) - set(manifest["tables"])
+    if unknown:
+        raise InputError(f"snapshot {sid} has no table(s) {', '.join(sorted(unknown))}", file=str(ec.uri))
+    chosen = {t: v for t, v in manifest["tables"].items() if not tables or t in tables}
+    dest = Path(dest)
+    snaps = dest / ".snapshots"
+    final = snaps / (sid if not tables else f"{sid}-{'_'.join(sorted(chosen))}")
+    current = dest / "current"
+    result = {"environment": env, "snapshot_id": sid, "as_of": manifest["as_of"], "dest": str(current),
+              "tables": {t: v["rows"] for t, v in chosen.items()}, "downloaded_files": 0, "downloaded_bytes": 0,
+              "reused_files": 0}
+    if current.is_symlink() and current.resolve() == final.resolve() and final.exists():
+        return result  # already there: nothing to download
+    partial = final.with_name(final.name + ".partial")
+    partial.mkdir(parents=True, exist_ok=True)
+    previous = current.resolve() if current.is_symlink() else None
+    jobs = []
+    for t, v in chosen.items():
+        (partial / t).mkdir(exist_ok=True)
+        for f in v["files"]:
+            jobs.append((t, f))
+    todo = []
+    for t, f in jobs:
+        target = partial / t / Path(f["key"]).name
+        if target.exists() and target.stat().st_size == f["size"] and _sha256(target) == f["sha256"]:
+            result["reused_files"] += 1  # resumed: already verified
+            continue
+        old = previous / t / Path(f["key"]).name if previous else None
+        if old and old.exists() and old.stat().st_size == f["size"] and _sha256(old) == f["sha256"]:
+            target.unlink(missing_ok=True)
+            os.link(old, target)  # unchanged since the last pull
+            result["reused_files"] += 1
+            continue
+        todo.append((target, f))
+    progress = Progress(len(todo), sum(f["size"] for _, f in todo), quiet)
+
+    def fetch(target: Path, f: dict) -> int:
+        for attempt in (1, 2):
+            data = ec.get(f["key"])
+            if len(data) == f["size"] and hashlib.sha256(data).hexdigest() == f["sha256"]:
+                tmp = target.with_suffix(".tmp")
+                tmp.write_bytes(data)
+                tmp.replace(target)
+                return len(data)
+            if attempt == 2:
+                raise ChecksumError(f"s3://{ec.uri.bucket}/{f['key']} does not match the manifest of {sid} "
+                                    f"(size {len(data)} vs {f['size']}, or sha256) after a second download")
+        return 0
+
+    try:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = {pool.submit(fetch, target, f): f for target, f in todo}
+            for fut in as_completed(futures):
+                n = fut.result()
+                progress.add(n)
+                result["downloaded_files"] += 1
+                result["downloaded_bytes"] += n
+    finally:
+        progress.close()
+    if final.exists():
+        shutil.rmtree(final)
+    partial.rename(final)
+    link = dest / ".current.tmp"
+    link.unlink(missing_ok=True)
+    link.symlink_to(final.relative_to(dest))
+    link.replace(current)  # atomic swap
+    for old in snaps.iterdir():  # keep only what `current` points at (and unfinished pulls)
+        if old != final and not old.name.endswith(".partial"):
+            shutil.rmtree(old, ignore_errors=True)
+    return result
+
+
+def status(config: Config, envs: tuple[str, ...] = ("dev", "staging"), session: boto3.Session | None = None) -> dict:
+    out = {}
+    now = dt.datetime.now(dt.timezone.utc)
+    for env in envs:
+        ec = env_client(config, env, session)
+        pointer = _json(ec, ec.uri.key(POINTER))
+        entry: dict = {"bucket": str(ec.uri)}
+        if pointer:
+            as_of = dt.datetime.fromisoformat(pointer["as_of"])
+            entry.update(snapshot_id=pointer["snapshot_id"], as_of=pointer["as_of"],
+                         age_hours=round((now - as_of).total_seconds() / 3600, 1), tables=pointer["tables"],
+                         published_at=pointer.get("published_at"))
+        else:
+            entry["snapshot_id"] = None
+        runs = _snapshot_ids(ec, REPORTS)
+        if runs:
+            last = runs[-1]
+            rep = _json(ec, ec.uri.key(REPORTS, last, "report.json")) or {}
+            r = rep.get("environments", {}).get(env, {})
+            entry["last_run"] = {"snapshot_id": last, "published": r.get("published"), "reason": r.get("reason"),
+                                 "report": f"s3://{ec.uri.bucket}/{ec.uri.key(REPORTS, last, 'report.html')}"}
+        out[env] = entry
+    return out
