@@ -132,16 +132,25 @@ class Output:
 
 
 def make_outputs(root: Path, envs: tuple[str, ...], keyring: Keyring, tables: dict[str, TableConfig],
-                 config: Config | None) -> list[Output]:
+                 sampling: SamplingConfig, load_parent_keys=None) -> list[Output]:
+    """One output per environment under ROOT/<env>; dev gets the keyed, FK-aware sampler."""
     outputs = []
     for env in envs:
         sampler = None
         if env == "dev":
-            sampling = (config.environments["dev"].sampling if config and "dev" in config.environments
-                        else SamplingConfig(mode="sample", fraction=0.1))
-            sampler = DevSampler(keyring, tables, sampling, anonymize_keys=key_anonymizer(keyring, tables))
+            sampler = DevSampler(keyring, tables, sampling, load_parent_keys=load_parent_keys,
+                                 anonymize_keys=key_anonymizer(keyring, tables))
         outputs.append(Output(env, root / env, sampler))
     return outputs
+
+
+def dev_sampling(config: Config | None, fraction: float | None = None) -> SamplingConfig:
+    """The dev sampling of the config (10% without one), optionally with another fraction."""
+    base = config.environments["dev"].sampling if config and "dev" in config.environments else SamplingConfig(
+        mode="sample", fraction=0.1)
+    if fraction is not None:
+        return SamplingConfig(mode="sample", fraction=fraction, max_rows=base.max_rows)
+    return base
 
 
 def run_tables(sources: dict[str, TableSource], tables: dict[str, TableConfig], keyring: Keyring,
@@ -150,7 +159,7 @@ def run_tables(sources: dict[str, TableSource], tables: dict[str, TableConfig], 
     so a child's dev sample can follow its parents' sampled keys."""
     report = {}
     for name in processing_order(tables):
-        report[name] = _sanitize_table(name, sources[name], tables[name], keyring, outputs, config, progress)
+        report[name] = sanitize_table(name, sources[name], tables[name], keyring, outputs, config, progress)
     return report
 
 
@@ -168,7 +177,7 @@ def sanitize_folder(source: str | Path, dest: str | Path, *, keyring: Keyring, c
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     staging_dir = dest / f".datarefresh-tmp-{uuid.uuid4().hex[:12]}"
-    outputs = make_outputs(staging_dir, envs, keyring, tables, config)
+    outputs = make_outputs(staging_dir, envs, keyring, tables, dev_sampling(config))
     report: dict = {"source": str(source), "environments": list(envs)}
     try:
         report["tables"] = run_tables(sources, tables, keyring, outputs, config, progress)
@@ -185,7 +194,7 @@ def sanitize_folder(source: str | Path, dest: str | Path, *, keyring: Keyring, c
     return report
 
 
-def _sanitize_table(name: str, src: TableSource, policy: TableConfig, keyring: Keyring, outputs: list[Output],
+def sanitize_table(name: str, src: TableSource, policy: TableConfig, keyring: Keyring, outputs: list[Output],
                     config: Config | None, progress: Progress | None) -> dict:
     t0 = time.perf_counter()
     validation = config.validation if config else ValidationConfig()

@@ -32,7 +32,7 @@ from datarefresh.aws import RETRIES
 from datarefresh.config import Config
 from datarefresh.errors import AccessDeniedError, InputError, TerminalError
 from datarefresh.iam import role_name
-from datarefresh.storage.publish import POINTER, REPORTS, SNAPSHOTS
+from datarefresh.storage.publish import POINTER, REPORTS, SNAPSHOTS, sha256_file
 from datarefresh.storage.uri import S3Uri
 
 
@@ -135,14 +135,6 @@ def _snapshot_ids(ec: EnvClient, root: str = SNAPSHOTS) -> list[str]:
     return sorted(ids)
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 class Progress:
     """Bytes and files, with an ETA, on one stderr line."""
 
@@ -200,11 +192,11 @@ def pull(config: Config, env: str = "dev", dest: str | Path = "./data", tables: 
     todo = []
     for t, f in jobs:
         target = partial / t / Path(f["key"]).name
-        if target.exists() and target.stat().st_size == f["size"] and _sha256(target) == f["sha256"]:
+        if target.exists() and target.stat().st_size == f["size"] and sha256_file(target) == f["sha256"]:
             result["reused_files"] += 1  # resumed: already verified
             continue
         old = previous / t / Path(f["key"]).name if previous else None
-        if old and old.exists() and old.stat().st_size == f["size"] and _sha256(old) == f["sha256"]:
+        if old and old.exists() and old.stat().st_size == f["size"] and sha256_file(old) == f["sha256"]:
             target.unlink(missing_ok=True)
             os.link(old, target)  # unchanged since the last pull
             result["reused_files"] += 1

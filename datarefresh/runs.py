@@ -33,10 +33,9 @@ from datarefresh.aws import Aws, s3_errors
 from datarefresh.config import Config, SamplingConfig, TableConfig
 from datarefresh.errors import ConfigError, PublishConflictError
 from datarefresh.iam import role_name
-from datarefresh.pipeline import Output, Progress, TableSource, _sanitize_table, plan_tables
+from datarefresh.pipeline import Progress, TableSource, dev_sampling, make_outputs, plan_tables, sanitize_table
 from datarefresh.graph import levels as table_levels
 from datarefresh.graph import processing_order
-from datarefresh.sample import DevSampler, key_anonymizer
 from datarefresh.secret import resolve_keyring
 from datarefresh.storage.publish import REPORTS, SNAPSHOTS, Publisher
 from datarefresh.storage.snapshot import ObjectVersion, table_files, take_snapshot
@@ -61,14 +60,6 @@ def parse_as_of(value: str | None) -> dt.datetime:
 
 def _say(progress: Progress | None):
     return progress or (lambda _m: None)
-
-
-def dev_sampling(config: Config, fraction: float | None = None) -> SamplingConfig:
-    base = config.environments["dev"].sampling if "dev" in config.environments else SamplingConfig(
-        mode="sample", fraction=0.1)
-    if fraction is not None:
-        return SamplingConfig(mode="sample", fraction=fraction, max_rows=base.max_rows)
-    return base
 
 
 def plan_run(config: Config, aws: Aws, *, envs: tuple[str, ...] = ("dev", "staging"),
@@ -152,45 +143,28 @@ def process_unit(config: Config, aws: Aws, plan: dict, table: str, index: int,
     source = TableSource(table, table_files(prod, role, bucket, objects), config.tables[table].encoding)
     work = Path(tempfile.mkdtemp(prefix="datarefresh-unit-"))
     try:
-        outputs = []
-        for env in plan["envs"]:
-            sampler = None
-            if env == "dev":
-                sampler = DevSampler(keyring, policies, SamplingConfig.model_validate(plan["sampling"]),
-                                     load_parent_keys=lambda t, c: load_dev_keys(config, aws, plan["snapshot_id"], t, c),
-                                     anonymize_keys=key_anonymizer(keyring, policies))
-            outputs.append(Output(env, work / env, sampler))
-        rep = _sanitize_table(table, source, policies[table], keyring, outputs, config, say)
+        outputs = make_outputs(work, tuple(plan["envs"]), keyring, policies,
+                               SamplingConfig.model_validate(plan["sampling"]),
+                               load_parent_keys=lambda t, c: load_dev_keys(config, aws, plan["snapshot_id"], t, c))
+        rep = sanitize_table(table, source, policies[table], keyring, outputs, config, say)
         result = {"table": table, "index": index, "rows_in": rep["rows_in"], "seconds": rep["seconds"],
                   "text_entities": rep["text_entities"], "prod_nulls": rep["prod_nulls"], "leaks": rep["leaks"],
                   "k_anonymity": rep["k_anonymity"], "envs": {}}
         pk = policies[table].primary_key
         for o in outputs:
             env_cfg = config.environments[o.env]
-            s3 = aws.s3(env_cfg.writer_role)
-            out_bucket, prefix = _part_prefix(env_cfg.bucket, plan["snapshot_id"], table)
-            files, nulls, columns = [], 0, None
-            for part in sorted((o.folder / table).glob("*.parquet")):
-                meta = pq.ParquetFile(part).metadata
-                columns = meta.schema.to_arrow_schema().names
-                if pk and pk in columns:
-                    nulls += pq.read_table(part, columns=[pk]).column(pk).null_count
-                key = f"{prefix}part-{index:05d}-{part.stem.split('-')[-1]}.parquet"
-                digest = _sha256(part)
-                with s3_errors(env_cfg.writer_role, out_bucket, key, action="write"), open(part, "rb") as body:
-                    s3.put_object(Bucket=out_bucket, Key=key, Body=body, Metadata={"sha256": digest})
-                files.append({"key": key, "size": part.stat().st_size, "sha256": digest, "rows": meta.num_rows})
-            result["envs"][o.env] = {"rows": rep["rows_out"][o.env], "files": files, "columns": columns or [],
+            folder = o.folder / table
+            parts = sorted(folder.glob("*.parquet"))
+            columns = pq.read_schema(parts[0]).names if parts else []
+            nulls = sum(pq.read_table(p, columns=[pk]).column(pk).null_count for p in parts) \
+                if pk and pk in columns else 0
+            pub = Publisher(aws.s3(env_cfg.writer_role), env_cfg.writer_role, env_cfg.bucket)
+            files = pub.upload_table(plan["snapshot_id"], table, folder, unit=index)
+            result["envs"][o.env] = {"rows": rep["rows_out"][o.env], "files": files, "columns": columns,
                                      "pk_nulls": nulls}
         return result
     finally:
         shutil.rmtree(work, ignore_errors=True)
-
-
-def _sha256(path: Path) -> str:
-    from datarefresh.storage.publish import sha256_file
-
-    return sha256_file(path)
 
 
 def publish_run(config: Config, aws: Aws, plan: dict, results: list[dict], progress: Progress | None = None,

@@ -17,6 +17,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow.parquet as pq
 from botocore.exceptions import ClientError
 
 from datarefresh.aws import s3_errors
@@ -62,15 +63,16 @@ class Publisher:
         with s3_errors(self.role, self.uri.bucket, key, action="read"):
             return json.loads(self.client.get_object(Bucket=self.uri.bucket, Key=key)["Body"].read())
 
-    def upload_table(self, snapshot_id: str, table: str, folder: Path) -> list[dict]:
+    def upload_table(self, snapshot_id: str, table: str, folder: Path, unit: int = 0) -> list[dict]:
+        """Upload a table's local parquet parts as `part-<unit>-<n>.parquet` under the run's prefix."""
         files = []
         for part in sorted(folder.glob("*.parquet")):
-            key = self.uri.key(SNAPSHOTS, snapshot_id, table, part.name)
+            key = self.uri.key(SNAPSHOTS, snapshot_id, table, f"part-{unit:05d}-{part.stem.split('-')[-1]}.parquet")
             digest = sha256_file(part)
             with s3_errors(self.role, self.uri.bucket, key, action="write"), open(part, "rb") as body:
-                self.client.put_object(Bucket=self.uri.bucket, Key=key, Body=body,
-                                       Metadata={"sha256": digest})
-            files.append({"key": key, "size": part.stat().st_size, "sha256": digest})
+                self.client.put_object(Bucket=self.uri.bucket, Key=key, Body=body, Metadata={"sha256": digest})
+            files.append({"key": key, "size": part.stat().st_size, "sha256": digest,
+                          "rows": pq.ParquetFile(part).metadata.num_rows})
         return files
 
     def write_manifest(self, snapshot_id: str, manifest: dict) -> str:
