@@ -41,15 +41,26 @@ def _log(msg: str) -> None:
     logging.getLogger("datarefresh").info(msg)
 
 
+def run_as_of(context) -> dt.datetime:
+    """The snapshot's as-of: the as_of param, else the run's data interval end; a manual run
+    without a logical date has neither, so it is the moment the run was triggered for."""
+    from datarefresh.runs import parse_as_of
+
+    if context["params"].get("as_of"):
+        return parse_as_of(context["params"]["as_of"])
+    when = context.get("data_interval_end") or context.get("logical_date")
+    if when is None:
+        when = context["dag_run"].run_after
+    return dt.datetime.fromisoformat(str(when)).astimezone(dt.timezone.utc)
+
+
 @_terminal_fails_fast
 def plan(**context) -> dict:
-    from datarefresh.runs import parse_as_of, plan_run
+    from datarefresh.runs import plan_run
 
     config, aws = _setup()
     p = context["params"]
-    as_of = parse_as_of(p["as_of"]) if p.get("as_of") else context["data_interval_end"]
-    as_of = dt.datetime.fromisoformat(str(as_of)).astimezone(dt.timezone.utc)
-    return plan_run(config, aws, envs=tuple(p["envs"]), tables=tuple(p["tables"]) or None, as_of=as_of,
+    return plan_run(config, aws, envs=tuple(p["envs"]), tables=tuple(p["tables"]) or None, as_of=run_as_of(context),
                     allow_backwards=bool(p["allow_backwards"]), dev_fraction=p.get("dev_fraction"), progress=_log)
 
 

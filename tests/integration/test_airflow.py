@@ -129,3 +129,18 @@ def test_dags_test_publishes_clean_snapshots_idempotently(local, config, admin_s
     # an earlier date runs, but does not move the pointers backwards
     dags_test(local, airflow_home, config, (day - dt.timedelta(hours=1)).isoformat(), secret=TEST_KEY.decode())
     assert {env: _pointer(admin_s3, env) for env in ("dev", "staging")} == pointers
+
+
+def test_as_of_comes_from_the_param_the_data_interval_or_the_trigger_time():
+    import datetime as dt
+    from types import SimpleNamespace
+
+    from datarefresh.airflow.tasks import run_as_of
+
+    end = dt.datetime(2026, 11, 29, 2, tzinfo=dt.timezone.utc)
+    triggered = dt.datetime(2026, 11, 30, 12, 54, 15, tzinfo=dt.timezone.utc)
+    assert run_as_of({"params": {"as_of": "2026-11-01T00:00:00Z"}, "data_interval_end": end}).day == 1
+    assert run_as_of({"params": {"as_of": None}, "data_interval_end": end}) == end
+    # a run triggered from the UI has no logical date, hence no data interval
+    manual = {"params": {"as_of": None}, "dag_run": SimpleNamespace(run_after=triggered)}
+    assert run_as_of(manual) == triggered
