@@ -125,9 +125,18 @@ def _part_prefix(env_uri: str, snapshot_id: str, table: str) -> tuple[str, str]:
 
 
 def load_dev_keys(config: Config, aws: Aws, snapshot_id: str, table: str, column: str) -> pa.Array | None:
-    """A parent's sampled key set: the key column of its dev parts under this run's prefix."""
+    """A parent's sampled key set: the key column of its dev parts under this run's prefix,
+    or, for a parent not refreshed by this run, of the currently published dev snapshot."""
     keys = load_output_column(config, aws, "dev", snapshot_id, table, column)
-    return keys if len(keys) else None
+    if len(keys):
+        return keys
+    env_cfg = config.environments["dev"]
+    pub = Publisher(aws.s3(env_cfg.writer_role), env_cfg.writer_role, env_cfg.bucket)
+    current = pub.read_pointer().data or {}
+    files = _current_manifest(pub, current).get("tables", {}).get(table, {}).get("files", [])
+    chunks = [pq.read_table(io.BytesIO(pub.read_bytes(f["key"])), columns=[column]).column(column).combine_chunks()
+              for f in files]
+    return pa.concat_arrays(chunks) if chunks else None
 
 
 def process_unit(config: Config, aws: Aws, plan: dict, table: str, index: int,
@@ -199,7 +208,7 @@ def publish_run(config: Config, aws: Aws, plan: dict, results: list[dict], progr
                         "expected_columns": expected_columns(policies[t], plan["source_columns"][t]),
                         "pk_nulls": v["envs"][env]["pk_nulls"], "prod_nulls": v["prod_nulls"], "leaks": v["leaks"],
                         "k_anonymity": v["k_anonymity"]} for t, v in tables.items()}
-            keys = lambda t, c, env=env: load_output_column(config, aws, env, snapshot_id, t, c)  # noqa: E731
+            keys = lambda t, c: load_dev_keys(config, aws, snapshot_id, t, c)  # noqa: E731
             sample = lambda t, n, env=env: load_output_sample(config, aws, env, snapshot_id, t, n)  # noqa: E731
             t0 = time.perf_counter()
             checks, ge = evaluate(env, config, policies, meta, keys, sample, validator)
@@ -323,13 +332,19 @@ def _publish_env(config, aws, env, plan, tables, checks, say) -> dict:
         say(f"{env}: not published: {result['reason']}")
         return result
     created = dt.datetime.now(dt.timezone.utc).isoformat()
+    fresh = {t: {"rows": v["envs"][env]["rows"], "files": v["envs"][env]["files"], "as_of": plan["as_of"]}
+             for t, v in tables.items()}
+    # A run of some tables carries the others over from the current snapshot (their files stay
+    # where they are), so readers always resolve every table.
+    carried = {t: {**v, "as_of": v.get("as_of", current.get("as_of"))}
+               for t, v in _current_manifest(pub, current).get("tables", {}).items() if t not in fresh}
     manifest = {"snapshot_id": plan["snapshot_id"], "as_of": plan["as_of"], "environment": env,
-                "created_at": created, "validation": result["validation"],
-                "tables": {t: {"rows": v["envs"][env]["rows"], "files": v["envs"][env]["files"]}
-                           for t, v in tables.items()}}
+                "created_at": created, "validation": result["validation"], "tables": fresh | carried,
+                "carried_over": sorted(carried)}
     manifest_key = pub.write_manifest(plan["snapshot_id"], manifest)
     new_pointer = {"snapshot_id": plan["snapshot_id"], "as_of": plan["as_of"], "manifest": manifest_key,
-                   "published_at": created, "tables": result["tables"]}
+                   "published_at": created,
+                   "tables": {t: v["rows"] for t, v in sorted(manifest["tables"].items())}}
     try:
         pub.move_pointer(pointer, new_pointer)
     except PublishConflictError:
@@ -337,9 +352,20 @@ def _publish_env(config, aws, env, plan, tables, checks, say) -> dict:
             return result | {"published": True, "unchanged": True}  # a concurrent run published the same bytes
         pub.delete_snapshot(plan["snapshot_id"])  # leave nothing of the losing run behind
         raise
-    deleted = pub.retain(env_cfg.keep_snapshots, plan["snapshot_id"])
+    deleted = pub.retain(env_cfg.keep_snapshots, plan["snapshot_id"], keep_also=_referenced(manifest))
     say(f"{env}: published {plan['snapshot_id']} to {env_cfg.bucket} (role {role_name(role)})")
     return result | {"published": True, "manifest": manifest_key, "deleted_snapshots": deleted}
+
+
+def _current_manifest(pub: Publisher, pointer: dict) -> dict:
+    return pub.read_json(pointer["manifest"]) if pointer.get("manifest") else {}
+
+
+def _referenced(manifest: dict) -> set[str]:
+    """Snapshot ids whose files a manifest names (carried-over tables live in older ones)."""
+    marker = f"/{SNAPSHOTS}/"
+    return {("/" + f["key"]).split(marker, 1)[1].split("/", 1)[0]
+            for t in manifest["tables"].values() for f in t["files"] if marker in "/" + f["key"]}
 
 
 def run_levels(plan: dict) -> list[list[dict]]:

@@ -59,6 +59,10 @@ class Publisher:
                 raise
         return Pointer(json.loads(obj["Body"].read()), obj["ETag"])
 
+    def read_bytes(self, key: str) -> bytes:
+        with s3_errors(self.role, self.uri.bucket, key, action="read"):
+            return self.client.get_object(Bucket=self.uri.bucket, Key=key)["Body"].read()
+
     def read_json(self, key: str) -> dict:
         with s3_errors(self.role, self.uri.bucket, key, action="read"):
             return json.loads(self.client.get_object(Bucket=self.uri.bucket, Key=key)["Body"].read())
@@ -117,10 +121,11 @@ class Publisher:
                 for k in keys:  # one by one: DeleteObjects needs Content-MD5 handling that differs across servers
                     self.client.delete_object(Bucket=self.uri.bucket, Key=k["Key"])
 
-    def retain(self, keep: int, current_id: str | None) -> list[str]:
-        """Delete all but the newest `keep` snapshots (never the current one)."""
+    def retain(self, keep: int, current_id: str | None, keep_also: set[str] = frozenset()) -> list[str]:
+        """Delete all but the newest `keep` snapshots; never the current one, nor those whose
+        files the current manifest still names (`keep_also`)."""
         ids = self.list_snapshots()
-        doomed = [s for s in ids[:-keep] if s != current_id] if len(ids) > keep else []
+        doomed = [s for s in ids[:-keep] if s != current_id and s not in keep_also] if len(ids) > keep else []
         for s in doomed:
             self.delete_snapshot(s)
         return doomed

@@ -194,3 +194,24 @@ def test_refresh_of_selected_tables_and_clear_errors(aws, config, seeded, monkey
 
     with pytest.raises(AccessDeniedError, match="role datarefresh-dev-reader may not .*s3://datarefresh-prod"):
         refresh(bad, aws, envs=("dev",))
+
+
+def test_a_single_table_run_carries_the_other_tables_over(aws, config, admin_s3, seeded, monkeypatch):
+    monkeypatch.setenv("DATAREFRESH_SECRET", TEST_KEY.decode())
+    base = _now() + dt.timedelta(days=30)
+    full = refresh(config, aws, envs=("dev",), as_of=base)
+    assert full["environments"]["dev"]["published"]
+    for i in range(1, 5):  # more single-table runs than keep_snapshots (3)
+        r = refresh(config, aws, envs=("dev",), tables=("orders",), as_of=base + dt.timedelta(hours=i))
+        dev = r["environments"]["dev"]
+        assert dev["published"], dev.get("reason")
+        # orders' dev sample followed the customers of the published snapshot, and the gate checked it
+        assert any(c["check"] == "foreign_key_resolves:customer_id" and c["ok"] for c in dev["validation"]["checks"])
+    pointer = _pointer(admin_s3, "dev")
+    manifest = json.loads(admin_s3.get_object(Bucket="datarefresh-dev", Key=pointer["manifest"])["Body"].read())
+    assert set(manifest["tables"]) == set(config.tables)
+    assert set(manifest["carried_over"]) == set(config.tables) - {"orders"}
+    keys = set(_objects(admin_s3, "datarefresh-dev"))
+    # retention kept the older snapshot whose files the current manifest still names
+    assert all(f["key"] in keys for t in manifest["tables"].values() for f in t["files"])
+    assert manifest["tables"]["customers"]["as_of"] == base.isoformat()
