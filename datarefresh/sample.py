@@ -126,7 +126,7 @@ class DevSampler:
                 idx = clean.schema.get_field_index(fk.column)
                 clean = clean.set_column(idx, clean.schema.field(idx),
                                          pc.if_else(inside, col, pa.nulls(len(col), col.type)))
-        if self._holds(table) and not required:
+        if self._holds(table):
             self._hold(table, clean, h, mask, forced_mask)
             return clean.slice(0, 0)
         out = clean.filter(mask)
