@@ -19,7 +19,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
-import pyarrow.json  # noqa: F401  (keeps pyarrow's json module loaded for readers of the output)
 import pyarrow.parquet as pq
 
 CHUNK = 100_000
