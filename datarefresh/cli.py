@@ -230,8 +230,10 @@ def refresh_cmd(config_path, envs, tables, as_of, allow_backwards, report, demo_
     failed = []
     for env, r in result["environments"].items():
         click.echo(f"{env:8} " + (f"published {r['snapshot_id']}" if r["published"] else f"NOT published: {r['reason']}"))
-        if not r["published"] and not r["validation"]["passed"]:
-            failed.append(env)
+        if r["published"] and r.get("held_back"):
+            click.echo(f"{'':8} {r['reason']}")
+        if not r["validation"]["passed"]:
+            failed.append(env)  # a partial publish (tables held back) is a failed run too
     if failed:
         raise click.exceptions.Exit(1)
 
@@ -276,7 +278,8 @@ def status_cmd(config_path, envs) -> None:
             click.echo("  " + ", ".join(f"{t} {n:,}" for t, n in s["tables"].items()))
         last = s.get("last_run")
         if last:
-            state = "published" if last["published"] else f"NOT published: {last['reason']}"
+            state = ("published" + (f"; {last['reason']}" if last.get("reason") else "")) if last["published"] \
+                else f"NOT published: {last['reason']}"
             click.echo(f"  last run {last['snapshot_id']}: {state}; report {last['report']}")
 
 

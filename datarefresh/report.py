@@ -54,8 +54,11 @@ def render_html(report: dict) -> str:
     parts.append("<h2>Environments</h2><table><tr><th>environment</th><th>result</th><th>why</th></tr>")
     for env, r in envs.items():
         ok = r.get("published")
-        parts.append(f"<tr><td>{_e(env)}</td><td><span class='pill {'ok' if ok else 'bad'}'>"
-                     f"{'published' if ok else 'not published'}</span></td>"
+        held = r.get("held_back")
+        state = ("published, " + str(len(held)) + " held back") if ok and held else \
+            "published" if ok else "not published"
+        parts.append(f"<tr><td>{_e(env)}</td><td><span class='pill {'ok' if ok and not held else 'bad'}'>"
+                     f"{state}</span></td>"
                      f"<td>{_e(r.get('reason', 'all gates passed' if ok else ''))}</td></tr>")
     parts.append("</table>")
     env_names = list(envs)

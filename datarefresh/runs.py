@@ -42,7 +42,7 @@ from datarefresh.storage.snapshot import ObjectVersion, table_files, take_snapsh
 from datarefresh.storage.uri import S3Uri
 from datarefresh.validate.checks import expected_columns
 from datarefresh.validate.expectations import Validator
-from datarefresh.validate.gates import evaluate
+from datarefresh.validate.gates import evaluate, hold_back
 
 UNIT_BYTES = 512 << 20  # a work unit is at most this much compressed input (or one bigger object)
 
@@ -130,13 +130,31 @@ def load_dev_keys(config: Config, aws: Aws, snapshot_id: str, table: str, column
     keys = load_output_column(config, aws, "dev", snapshot_id, table, column)
     if len(keys):
         return keys
-    env_cfg = config.environments["dev"]
+    return load_published_column(config, aws, "dev", table, column)
+
+
+def load_published_column(config: Config, aws: Aws, env: str, table: str, column: str) -> pa.Array | None:
+    """One column of a table as the environment's current snapshot has it; None if it has no rows there."""
+    env_cfg = config.environments[env]
     pub = Publisher(aws.s3(env_cfg.writer_role), env_cfg.writer_role, env_cfg.bucket)
-    current = pub.read_pointer().data or {}
-    files = _current_manifest(pub, current).get("tables", {}).get(table, {}).get("files", [])
+    entry = _current_manifest(pub, pub.read_pointer().data or {}).get("tables", {}).get(table)
+    if entry is None:
+        return None
     chunks = [pq.read_table(io.BytesIO(pub.read_bytes(f["key"])), columns=[column]).column(column).combine_chunks()
-              for f in files]
+              for f in entry["files"]]
     return pa.concat_arrays(chunks) if chunks else None
+
+
+def _key_loader(config: Config, aws: Aws, env: str, snapshot_id: str):
+    """Key columns for `hold_back`: this run's output (fresh) or the published snapshot's, cached."""
+    cache: dict[tuple, pa.Array | None] = {}
+
+    def load(table: str, column: str, fresh: bool) -> pa.Array | None:
+        if (table, column, fresh) not in cache:
+            cache[table, column, fresh] = (load_output_column(config, aws, env, snapshot_id, table, column) if fresh
+                                           else load_published_column(config, aws, env, table, column))
+        return cache[table, column, fresh]
+    return load
 
 
 def process_unit(config: Config, aws: Aws, plan: dict, table: str, index: int,
@@ -212,7 +230,9 @@ def publish_run(config: Config, aws: Aws, plan: dict, results: list[dict], progr
             sample = lambda t, n, env=env: load_output_sample(config, aws, env, snapshot_id, t, n)  # noqa: E731
             t0 = time.perf_counter()
             checks, ge = evaluate(env, config, policies, meta, keys, sample, validator)
-            result = _publish_env(config, aws, env, plan, tables, checks, say)
+            extra, held = hold_back(env, config.validation.on_failure, checks, set(tables), config.tables,
+                                    _key_loader(config, aws, env, snapshot_id))
+            result = _publish_env(config, aws, env, plan, tables, checks + extra, held, say)
             result["expectations"] = ge
             result["validation_seconds"] = round(time.perf_counter() - t0, 3)
             report["environments"][env] = result
@@ -305,7 +325,9 @@ def _read_outputs(config, aws, env, snapshot_id, table, columns, limit) -> pa.Ta
     return pa.concat_tables(parts) if parts else pa.table({c: pa.array([]) for c in columns or []})
 
 
-def _publish_env(config, aws, env, plan, tables, checks, say) -> dict:
+def _publish_env(config, aws, env, plan, tables, checks, held, say) -> dict:
+    """Publish this run's tables to one environment, except those `held` back (table mode),
+    which keep their published version; on any failure in environment mode, publish nothing."""
     failed = [c for c in checks if not c.ok]
     result: dict = {"validation": {"passed": not failed, "checks": [c.to_dict() for c in checks]},
                     "snapshot_id": plan["snapshot_id"],
@@ -315,14 +337,21 @@ def _publish_env(config, aws, env, plan, tables, checks, say) -> dict:
     pub = Publisher(aws.s3(role), role, env_cfg.bucket)
     pointer = pub.read_pointer()
     current = pointer.data or {}
-    if failed:
+    current_manifest = _current_manifest(pub, current)
+    same_run = current.get("snapshot_id") == plan["snapshot_id"]
+    if failed and (config.validation.on_failure == "environment" or set(held) >= set(tables)):
         result["published"] = False
         result["reason"] = "; ".join(f"{c.table}: {c.check} failed ({c.detail})" for c in failed)
-        if current.get("snapshot_id") != plan["snapshot_id"]:
+        if not same_run:
             pub.delete_snapshot(plan["snapshot_id"])  # nothing of a failed run stays behind
         say(f"{env}: NOT published: {result['reason']}")
         return result
-    if current.get("snapshot_id") == plan["snapshot_id"]:
+    if held:
+        result["held_back"] = held
+        result["reason"] = "held back (their published version stays): " + \
+            "; ".join(f"{t}: {why}" for t, why in held.items())
+        say(f"{env}: {result['reason']}")
+    if same_run and set(current_manifest.get("held_back", {})) == set(held):
         say(f"{env}: snapshot {plan['snapshot_id']} is already published")
         return result | {"published": True, "unchanged": True}
     if current.get("as_of") and current["as_of"] > plan["as_of"] and not plan["allow_backwards"]:
@@ -333,14 +362,17 @@ def _publish_env(config, aws, env, plan, tables, checks, say) -> dict:
         return result
     created = dt.datetime.now(dt.timezone.utc).isoformat()
     fresh = {t: {"rows": v["envs"][env]["rows"], "files": v["envs"][env]["files"], "as_of": plan["as_of"]}
-             for t, v in tables.items()}
-    # A run of some tables carries the others over from the current snapshot (their files stay
-    # where they are), so readers always resolve every table.
+             for t, v in tables.items() if t not in held}
+    # Tables not in the run, and those held back, are carried over from the current snapshot
+    # (their files stay where they are), so readers always resolve every table.
     carried = {t: {**v, "as_of": v.get("as_of", current.get("as_of"))}
-               for t, v in _current_manifest(pub, current).get("tables", {}).items() if t not in fresh}
+               for t, v in current_manifest.get("tables", {}).items() if t not in fresh}
     manifest = {"snapshot_id": plan["snapshot_id"], "as_of": plan["as_of"], "environment": env,
                 "created_at": created, "validation": result["validation"], "tables": fresh | carried,
-                "carried_over": sorted(carried)}
+                "carried_over": sorted(carried), "held_back": held}
+    named = frozenset(f["key"] for t in manifest["tables"].values() for f in t["files"])
+    for t in held:  # a held-back table's new files go; a rerun's published ones are still named
+        pub.delete_snapshot(plan["snapshot_id"], t, keep=named)
     manifest_key = pub.write_manifest(plan["snapshot_id"], manifest)
     new_pointer = {"snapshot_id": plan["snapshot_id"], "as_of": plan["as_of"], "manifest": manifest_key,
                    "published_at": created,

@@ -113,13 +113,14 @@ class Publisher:
                     ids.add(p["Prefix"][len(prefix):].strip("/"))
         return sorted(ids)
 
-    def delete_snapshot(self, snapshot_id: str) -> None:
-        prefix = self.uri.key(SNAPSHOTS, snapshot_id) + "/"
+    def delete_snapshot(self, snapshot_id: str, table: str | None = None, keep: frozenset[str] = frozenset()) -> None:
+        """Delete a snapshot's files, or one table's, except the keys in `keep`."""
+        prefix = self.uri.key(SNAPSHOTS, snapshot_id, *([table] if table else [])) + "/"
         with s3_errors(self.role, self.uri.bucket, prefix, action="delete"):
             for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.uri.bucket, Prefix=prefix):
-                keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+                keys = [o["Key"] for o in page.get("Contents", []) if o["Key"] not in keep]
                 for k in keys:  # one by one: DeleteObjects needs Content-MD5 handling that differs across servers
-                    self.client.delete_object(Bucket=self.uri.bucket, Key=k["Key"])
+                    self.client.delete_object(Bucket=self.uri.bucket, Key=k)
 
     def retain(self, keep: int, current_id: str | None, keep_also: set[str] = frozenset()) -> list[str]:
         """Delete all but the newest `keep` snapshots; never the current one, nor those whose

@@ -58,8 +58,15 @@ def check_env(env: str, tables: dict[str, dict], policies: dict[str, TableConfig
                 child = load_keys(name, fk.column)
                 if parent is None or child is None:
                     continue
-                inside = pc.is_in(child, value_set=parent.cast(child.type)) if len(child) else pa.array([], pa.bool_())
-                orphans = (pc.sum(pc.invert(pc.fill_null(inside, True))).as_py() or 0) if len(child) else 0
+                orphans = count_orphans(child, parent)
                 out.append(Check(env, name, f"foreign_key_resolves:{fk.column}", orphans == 0,
                                  f"{orphans} rows reference a missing {fk.references}"))
     return out
+
+
+def count_orphans(child: pa.Array, parent: pa.Array | None) -> int:
+    """Non-null child keys missing from the parent's keys (no parent: every non-null key)."""
+    keys = child.drop_null()  # a null reference is no reference (on_missing_parent: null)
+    if parent is None or not len(keys):
+        return len(keys)
+    return len(keys) - (pc.sum(pc.is_in(keys, value_set=parent.cast(keys.type))).as_py() or 0)

@@ -1,8 +1,10 @@
 """All publish gates for one environment, in one place.
 
 Exact checks on every row (checks.py), the leak scan and k-anonymity results gathered
-while the tables streamed, and the Great Expectations suites on a bounded sample. Any
-failure keeps the environment's pointer where it is.
+while the tables streamed, and the Great Expectations suites on a bounded sample. Then
+which tables an environment holds back (`hold_back`): all of them on any failure, or, with
+`validation.on_failure: table`, the failing ones and, in dev, those whose foreign keys would
+not resolve against the resulting mix of fresh and published tables.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Callable
 import pyarrow as pa
 
 from datarefresh.config import Config, TableConfig
-from datarefresh.validate.checks import Check, check_env
+from datarefresh.validate.checks import Check, check_env, count_orphans
 from datarefresh.validate.expectations import Validator, parity_expectations, user_expectations
 
 
@@ -53,3 +55,54 @@ def evaluate(env: str, config: Config, policies: dict[str, TableConfig], tables:
                             f"{len(res['results']) - len(failed)}/{len(res['results'])} passed on {res['scope']}"
                             + (f"; failed: {', '.join(failed)}" if failed else "")))
     return checks, ge
+
+
+def hold_back(env: str, on_failure: str, checks: list[Check], run_tables: set[str],
+              config_tables: dict[str, TableConfig],
+              load_keys: Callable[[str, str, bool], pa.Array | None]) -> tuple[list[Check], dict[str, str]]:
+    """The run's tables this environment keeps at their published version, with why, and the
+    checks that decided it. `load_keys(table, column, fresh)`: a key column of this run's
+    output (fresh) or of the published snapshot; None when there is no such table.
+
+    The environment ends up with this run's version of some tables and the published version
+    of others (held back, or not in the run). Dev samples are chosen together, so every dev
+    foreign key between two such versions is checked on every row; in table mode a fresh
+    table whose keys would break is held back too, until nothing changes."""
+    held: dict[str, list[str]] = {}
+    if on_failure == "table":
+        for c in checks:
+            if not c.ok:
+                held.setdefault(c.table, []).append(f"{c.check} failed ({c.detail})")
+    extra: list[Check] = []
+    seen: set[tuple] = set()
+    grew = env == "dev"
+    while grew:
+        grew = False
+        for child, policy in config_tables.items():
+            for fk in policy.foreign_keys:
+                parent = fk.parent_table
+                child_fresh = child in run_tables and child not in held
+                parent_fresh = parent in run_tables and parent not in held
+                # same version on both sides: checked by check_env (or when it was published);
+                # a fresh child of a parent outside the run: check_env read the published parent
+                if parent == child or child_fresh == parent_fresh or (child_fresh and parent not in run_tables):
+                    continue
+                if (child, fk.column, child_fresh) in seen:
+                    continue
+                seen.add((child, fk.column, child_fresh))
+                child_keys = load_keys(child, fk.column, child_fresh)
+                if child_keys is None:
+                    continue  # no published version of the child: nothing to resolve
+                orphans = count_orphans(child_keys, load_keys(parent, fk.parent_column, parent_fresh))
+                if child_fresh:
+                    check = Check(env, child, f"foreign_key_resolves_published:{fk.column}", orphans == 0,
+                                  f"{orphans} rows reference a {fk.references} missing from the published {parent}")
+                else:
+                    check = Check(env, parent, f"published_children_resolve:{child}.{fk.column}", orphans == 0,
+                                  f"{orphans} rows of the published {child} reference a {fk.references} "
+                                  "missing from this run")
+                extra.append(check)
+                if orphans and on_failure == "table":
+                    held.setdefault(check.table, []).append(f"{check.check} failed ({check.detail})")
+                    grew = True
+    return extra, {t: "; ".join(r) for t, r in sorted(held.items())}

@@ -27,9 +27,9 @@ def _pointers(admin_s3):
     return out
 
 
-def _seed(admin_s3, tmp_path, case: str, mutate=None) -> str:
+def _seed(admin_s3, tmp_path, case: str, mutate=None, rows: int = 150) -> str:
     local = tmp_path / case
-    generate(local, rows=150, seed=3)
+    generate(local, rows=rows, seed=3)
     if mutate:
         mutate(local)
     for path in sorted(local.rglob("*")):
@@ -122,3 +122,67 @@ def test_good_run_stores_report_and_data_docs(aws, config, admin_s3, tmp_path, m
     assert stored["tables"]["customers"]["leaks"]["scanned"] >= 5
     assert TEST_KEY.decode() not in json.dumps(stored)
     shutil.rmtree(docs)
+
+
+def _table_mode(d):
+    d["validation"]["on_failure"] = "table"
+
+
+def _manifest(admin_s3, env):
+    pointer = json.loads(_pointers(admin_s3)[env])
+    return json.loads(admin_s3.get_object(Bucket=f"datarefresh-{env}", Key=pointer["manifest"])["Body"].read())
+
+
+def _keys(admin_s3, env, prefix):
+    return [o["Key"] for o in admin_s3.list_objects_v2(Bucket=f"datarefresh-{env}", Prefix=prefix).get("Contents", [])]
+
+
+def test_table_mode_publishes_the_passing_tables_and_keeps_the_failing_one(aws, config, admin_s3, tmp_path,
+                                                                           monkeypatch):
+    monkeypatch.setenv("DATAREFRESH_SECRET", TEST_KEY.decode())
+    uri = _seed(admin_s3, tmp_path, "table_mode")
+    good = refresh(_config(config, uri, _table_mode), aws, as_of=parse_as_of("2099-02-01T00:00:00Z"))
+    assert all(r["published"] and not r.get("held_back") for r in good["environments"].values())
+    before = {env: _manifest(admin_s3, env) for env in ("dev", "staging")}
+
+    broken = refresh(_config(config, uri, lambda d: (_table_mode(d), _keep_email(d))), aws,
+                     as_of=parse_as_of("2099-02-02T00:00:00Z"))
+    sid = broken["snapshot_id"]
+    for env in ("dev", "staging"):
+        r = broken["environments"][env]
+        assert r["published"] and not r["validation"]["passed"]
+        # the same prod data: dev's new children resolve against the published customers
+        assert list(r["held_back"]) == ["customers"], r["held_back"]
+        assert "customers: leak_scan failed (original value of email" in r["reason"]
+        after = _manifest(admin_s3, env)
+        assert after["snapshot_id"] == sid and list(after["held_back"]) == ["customers"]
+        assert after["tables"]["customers"] == before[env]["tables"]["customers"]  # the published version stays
+        for t in set(config.tables) - {"customers"}:
+            assert after["tables"][t]["files"] and all(f["key"].startswith(f"snapshots/{sid}/{t}/")
+                                                        for f in after["tables"][t]["files"])
+        assert _keys(admin_s3, env, f"snapshots/{sid}/customers/") == []  # nothing of the failed table stays
+        # every file the manifest names is there (retention kept the customers' snapshot)
+        present = set(_keys(admin_s3, env, "snapshots/"))
+        assert all(f["key"] in present for t in after["tables"].values() for f in t["files"])
+        html = admin_s3.get_object(Bucket=f"datarefresh-{env}", Key=f"reports/{sid}/report.html")["Body"].read()
+        assert b"1 held back" in html and b"leak_scan" in html
+
+
+def test_table_mode_in_dev_holds_the_tables_whose_keys_would_break(aws, config, admin_s3, tmp_path, monkeypatch):
+    """Prod gained customers since the published dev sample: with customers held back, the new
+    children reference customers the published sample lacks, so dev holds them back too (here,
+    every table: dev publishes nothing), while staging holds back customers alone."""
+    monkeypatch.setenv("DATAREFRESH_SECRET", TEST_KEY.decode())
+    first = refresh(_config(config, _seed(admin_s3, tmp_path, "grown_before", rows=60), _table_mode), aws,
+                    as_of=parse_as_of("2099-03-01T00:00:00Z"), dev_fraction=0.5)
+    assert all(r["published"] for r in first["environments"].values())
+    pointers = _pointers(admin_s3)
+    broken = refresh(_config(config, _seed(admin_s3, tmp_path, "grown_after", rows=150),
+                             lambda d: (_table_mode(d), _keep_email(d))),
+                     aws, as_of=parse_as_of("2099-03-02T00:00:00Z"), dev_fraction=0.5)
+    dev, staging = broken["environments"]["dev"], broken["environments"]["staging"]
+    assert dev["published"] is False and _pointers(admin_s3)["dev"] == pointers["dev"]
+    assert "orders: foreign_key_resolves_published:customer_id failed" in dev["reason"]
+    assert _keys(admin_s3, "dev", f"snapshots/{broken['snapshot_id']}/") == []
+    assert staging["published"] and list(staging["held_back"]) == ["customers"]
+    assert _manifest(admin_s3, "staging")["tables"]["orders"]["rows"] == staging["tables"]["orders"]
