@@ -13,6 +13,7 @@ import pytest
 from datarefresh.config import parse_config
 from datarefresh.demo_data import generate
 from datarefresh.runs import parse_as_of, refresh
+from datarefresh.validate.expectations import expectations_dir
 from datarefresh.storage.publish import POINTER
 from tests.conftest import TEST_KEY
 
@@ -137,17 +138,25 @@ def _keys(admin_s3, env, prefix):
     return [o["Key"] for o in admin_s3.list_objects_v2(Bucket=f"datarefresh-{env}", Prefix=prefix).get("Contents", [])]
 
 
-def test_table_mode_publishes_the_passing_tables_and_keeps_the_failing_one(aws, config, admin_s3, tmp_path,
-                                                                           monkeypatch):
+def test_table_mode_publishes_the_passing_tables_and_keeps_the_failing_one(aws, config, admin_s3, local, cli,
+                                                                           tmp_path, monkeypatch):
     monkeypatch.setenv("DATAREFRESH_SECRET", TEST_KEY.decode())
     uri = _seed(admin_s3, tmp_path, "table_mode")
     good = refresh(_config(config, uri, _table_mode), aws, as_of=parse_as_of("2099-02-01T00:00:00Z"))
     assert all(r["published"] and not r.get("held_back") for r in good["environments"].values())
     before = {env: _manifest(admin_s3, env) for env in ("dev", "staging")}
 
-    broken = refresh(_config(config, uri, lambda d: (_table_mode(d), _keep_email(d))), aws,
-                     as_of=parse_as_of("2099-02-02T00:00:00Z"))
+    # the broken run through the command line, as a data engineer would start it
+    config_file = tmp_path / "table_mode.yaml"
+    config_file.write_text(json.dumps(_config(config, uri, lambda d: (_table_mode(d), _keep_email(d)))
+                                      .model_dump(mode="json", exclude_none=True)))
+    out = cli("refresh", "--config", config_file, "--as-of", "2099-02-02T00:00:00Z",
+              "--report", tmp_path / "report.json", env=local.env())
+    assert out.exit_code == 1, out.output  # a partial publish is a failed run
+    assert "held back (their published version stays): customers: leak_scan failed" in out.output
+    broken = json.loads((tmp_path / "report.json").read_text())
     sid = broken["snapshot_id"]
+    assert f"dev      published {sid}" in out.output
     for env in ("dev", "staging"):
         r = broken["environments"][env]
         assert r["published"] and not r["validation"]["passed"]
@@ -186,3 +195,40 @@ def test_table_mode_in_dev_holds_the_tables_whose_keys_would_break(aws, config, 
     assert _keys(admin_s3, "dev", f"snapshots/{broken['snapshot_id']}/") == []
     assert staging["published"] and list(staging["held_back"]) == ["customers"]
     assert _manifest(admin_s3, "staging")["tables"]["orders"]["rows"] == staging["tables"]["orders"]
+
+
+def test_table_mode_rerun_after_fixing_a_suite_publishes_the_held_table(aws, config, admin_s3, tmp_path,
+                                                                         monkeypatch):
+    """Editing an expectation does not change the snapshot id: the rerun of the same date
+    finds its own snapshot current with orders held back, and publishes orders now."""
+    monkeypatch.setenv("DATAREFRESH_SECRET", TEST_KEY.decode())
+    suites = tmp_path / "expectations"
+    shutil.copytree(expectations_dir(config), suites)
+    orders_suite = json.loads((suites / "orders.json").read_text())
+    fixed = json.dumps(orders_suite)
+    for e in orders_suite["expectations"]:
+        if e["type"] == "expect_column_values_to_be_in_set":
+            e["kwargs"]["value_set"] = ["placed"]  # too strict: the other statuses fail
+    (suites / "orders.json").write_text(json.dumps(orders_suite))
+
+    def edit(d):
+        _table_mode(d)
+        d["validation"]["expectations_dir"] = str(suites)
+    cfg = _config(config, _seed(admin_s3, tmp_path, "rerun_fix"), edit)
+    refresh(cfg, aws, envs=("staging",), as_of=parse_as_of("2099-04-01T00:00:00Z"))
+    strict = refresh(cfg, aws, envs=("staging",), as_of=parse_as_of("2099-04-02T00:00:00Z"))
+    sid = strict["snapshot_id"]
+    assert "expect_column_values_to_be_in_set(status)" in strict["environments"]["staging"]["held_back"]["orders"]
+    assert _keys(admin_s3, "staging", f"snapshots/{sid}/orders/") == []
+
+    (suites / "orders.json").write_text(fixed)
+    rerun = refresh(cfg, aws, envs=("staging",), as_of=parse_as_of("2099-04-02T00:00:00Z"))
+    r = rerun["environments"]["staging"]
+    assert rerun["snapshot_id"] == sid and r["published"] and not r.get("unchanged") and not r.get("held_back")
+    manifest = _manifest(admin_s3, "staging")
+    assert manifest["held_back"] == {} and manifest["tables"]["orders"]["as_of"] == "2099-04-02T00:00:00+00:00"
+    present = set(_keys(admin_s3, "staging", "snapshots/"))
+    assert all(f["key"].startswith(f"snapshots/{sid}/") and f["key"] in present
+               for t in manifest["tables"].values() for f in t["files"])
+    again = refresh(cfg, aws, envs=("staging",), as_of=parse_as_of("2099-04-02T00:00:00Z"))
+    assert again["environments"]["staging"].get("unchanged")  # nothing left to change
