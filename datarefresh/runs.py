@@ -146,7 +146,7 @@ def load_published_column(config: Config, aws: Aws, env: str, table: str, column
 
 
 def _key_loader(config: Config, aws: Aws, env: str, snapshot_id: str):
-    """Key columns for `hold_back`: this run's output (fresh) or the published snapshot's, cached."""
+    """Key columns for the gates: this run's output (fresh) or the published snapshot's, cached."""
     cache: dict[tuple, pa.Array | None] = {}
 
     def load(table: str, column: str, fresh: bool) -> pa.Array | None:
@@ -226,12 +226,13 @@ def publish_run(config: Config, aws: Aws, plan: dict, results: list[dict], progr
                         "expected_columns": expected_columns(policies[t], plan["source_columns"][t]),
                         "pk_nulls": v["envs"][env]["pk_nulls"], "prod_nulls": v["prod_nulls"], "leaks": v["leaks"],
                         "k_anonymity": v["k_anonymity"]} for t, v in tables.items()}
-            keys = lambda t, c: load_dev_keys(config, aws, snapshot_id, t, c)  # noqa: E731
+            load = _key_loader(config, aws, env, snapshot_id)  # one cache for both key checks
+            # dev FKs: this run's parent, or the published one for a parent not in the run
+            keys = lambda t, c, load=load: load(t, c, True) if len(load(t, c, True)) else load(t, c, False)  # noqa: E731
             sample = lambda t, n, env=env: load_output_sample(config, aws, env, snapshot_id, t, n)  # noqa: E731
             t0 = time.perf_counter()
             checks, ge = evaluate(env, config, policies, meta, keys, sample, validator)
-            extra, held = hold_back(env, config.validation.on_failure, checks, set(tables), config.tables,
-                                    _key_loader(config, aws, env, snapshot_id))
+            extra, held = hold_back(env, config.validation.on_failure, checks, set(tables), config.tables, load)
             result = _publish_env(config, aws, env, plan, tables, checks + extra, held, say)
             result["expectations"] = ge
             result["validation_seconds"] = round(time.perf_counter() - t0, 3)
