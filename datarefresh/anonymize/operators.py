@@ -47,9 +47,12 @@ class Operator:
     name: ClassVar[str]
     # True: a function of the value alone, so the engine may run it on distinct values only.
     value_function: ClassVar[bool] = True
+    text_only: ClassVar[bool] = False  # applies to string columns alone
 
     def validate(self, policy: ColumnPolicy, typ: pa.DataType) -> None:
         """Raise OperatorError if this policy cannot apply to a column of type `typ`."""
+        if self.text_only and not is_text(typ):
+            raise OperatorError(f"{self.name} applies to text columns, not {typ}")
 
     def operate(self, values: pa.Array, policy: ColumnPolicy, ctx: OpContext) -> pa.Array:
         raise NotImplementedError
@@ -81,10 +84,7 @@ class Redact(Operator):
 
 class Mask(Operator):
     name = "mask"
-
-    def validate(self, policy, typ):
-        if not is_text(typ):
-            raise OperatorError(f"mask applies to text columns, not {typ}")
+    text_only = True
 
     def operate(self, values, policy, ctx):
         out = fakes.mask_chars(values, int(policy.params.get("keep_last", 4)), str(policy.params.get("char", "*")))
@@ -208,10 +208,7 @@ class Generalize(Operator):
 
 class ScrubText(Operator):
     name = "scrub_text"
-
-    def validate(self, policy, typ):
-        if not is_text(typ):
-            raise OperatorError(f"scrub_text applies to text columns, not {typ}")
+    text_only = True
 
     def operate(self, values, policy, ctx):
         from datarefresh.anonymize.text import scrub_texts

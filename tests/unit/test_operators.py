@@ -143,6 +143,11 @@ def test_operators_validate_types():
         get_operator("shift_date").validate(ColumnPolicy(action="shift_date"), pa.string())
     with pytest.raises(OperatorError, match="use shift_date or generalize"):
         get_operator("fake").validate(ColumnPolicy(action="fake", entity="PERSON"), pa.date32())
+    for action in ("mask", "scrub_text"):
+        with pytest.raises(OperatorError, match=f"{action} applies to text columns, not int64"):
+            get_operator(action).validate(ColumnPolicy(action=action), pa.int64())
+        get_operator(action).validate(ColumnPolicy(action=action), pa.large_string())  # text is fine
+    get_operator("redact").validate(ColumnPolicy(action="redact"), pa.int64())  # not text-only
     with pytest.raises(OperatorError, match="unknown action"):
         get_operator("shred")
 
