@@ -1,0 +1,60 @@
+"""A multi-locale gazetteer of given names and surnames, offline.
+
+The lists are a committed extract of the `names-dataset` package (105 countries; see
+`scripts/make_gazetteer.py`): every name within the top 2,500 given names or top 4,000
+surnames of at least one country, with its best rank there. Lookups ignore case and
+accents, so `ÉDITH`, `edith` and `Edith` are the same name.
+
+Many names are also ordinary words (`May`, `Will`, `Street`, `The`); `word_frequency`
+(wordfreq's Zipf scale, English by default) lets callers discount them.
+"""
+
+from __future__ import annotations
+
+import gzip
+import unicodedata
+from functools import cache
+from importlib import resources
+
+from wordfreq import zipf_frequency
+
+
+def fold(token: str) -> str:
+    """Case- and accent-insensitive form: 'Édith' -> 'edith', 'Øster' -> 'oster'."""
+    decomposed = unicodedata.normalize("NFKD", token.casefold())
+    folded = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return folded.replace("ø", "o").replace("ß", "ss").replace("ł", "l").replace("’", "'")
+
+
+@cache
+def _load(filename: str) -> dict[str, int]:
+    data = resources.files("datarefresh").joinpath("data", filename).read_bytes()
+    ranks: dict[str, int] = {}
+    for line in gzip.decompress(data).decode().splitlines():
+        name, rank = line.split("\t")
+        key = fold(name)
+        r = int(rank)
+        if r < ranks.get(key, 1 << 30):
+            ranks[key] = r
+    return ranks
+
+
+def given_rank(token: str) -> int | None:
+    """Best rank of `token` among any country's given names (1 = most common), or None."""
+    return _load("given_names.tsv.gz").get(fold(token))
+
+
+def surname_rank(token: str) -> int | None:
+    """Best rank of `token` among any country's surnames (1 = most common), or None."""
+    return _load("surnames.tsv.gz").get(fold(token))
+
+
+def name_rank(token: str) -> int | None:
+    """Best rank as a given name or a surname, or None when it is neither."""
+    ranks = [r for r in (given_rank(token), surname_rank(token)) if r is not None]
+    return min(ranks) if ranks else None
+
+
+def word_frequency(token: str, lang: str = "en") -> float:
+    """Zipf frequency of `token` as a word of `lang` (0 = unknown, 3 = rare, 6+ = very common)."""
+    return zipf_frequency(token, lang)
