@@ -13,6 +13,19 @@ class DataRefreshError(Exception):
 
     transient = False
 
+    def __reduce__(self):
+        # Errors cross process boundaries (process pools, Celery workers, Airflow task
+        # results). The default pickling calls cls(*args), which fails for subclasses with
+        # keyword-only arguments; rebuild from the formatted args and attributes instead.
+        return (_rebuild, (type(self), self.args, self.__dict__.copy()))
+
+
+def _rebuild(cls: type[DataRefreshError], args: tuple, state: dict) -> DataRefreshError:
+    err = cls.__new__(cls)
+    Exception.__init__(err, *args)
+    err.__dict__.update(state)
+    return err
+
 
 class TerminalError(DataRefreshError):
     """Retrying will not help."""
