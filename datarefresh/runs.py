@@ -74,9 +74,12 @@ def plan_run(config: Config, aws: Aws, *, envs: tuple[str, ...] = ("dev", "stagi
             raise ConfigError(f"environment {env!r} is not configured", key=f"environments.{env}")
         if not config.environments[env].writer_role:
             raise ConfigError("a writer role is needed to publish", key=f"environments.{env}.writer_role")
+    if tables and tuple(tables) == ("all",):
+        tables = None  # `--tables all`: a full refresh
     unknown = set(tables or ()) - set(config.tables)
     if unknown:
-        raise ConfigError(f"unknown table(s): {', '.join(sorted(unknown))}", key="tables")
+        raise ConfigError(f"unknown table(s): {', '.join(sorted(unknown))}; valid tables: "
+                          f"{', '.join(sorted(config.tables))} (or all)", key="tables")
     keyring = resolve_keyring(config.secret, allow_demo_key=allow_demo_key)
     chosen = {t: c for t, c in config.tables.items() if not tables or t in tables}
     role = config.source.role

@@ -36,6 +36,10 @@ throttling and S3 5xx do, with backoff.
 """
 
 
+# The run conf keys a manual trigger may set; any other key fails the run (tasks.check_run_conf).
+RUN_PARAMS = ("tables", "envs", "dev_fraction", "as_of", "allow_backwards")
+
+
 def _config() -> Config:
     path = os.environ.get("DATAREFRESH_CONFIG")
     return load_config(path) if path else bundled_demo_config()
@@ -63,6 +67,7 @@ def build_nightly_dag(config: Config | None = None, dag_id: str = "datarefresh_n
         "allow_backwards": Param(False, type="boolean",
                                  description="Let an older as-of move the environment pointer back."),
     }
+    assert set(params) == set(RUN_PARAMS), "RUN_PARAMS lists the DAG's params"
     default_args = {"owner": a.owner, "retries": a.retries, "retry_delay": dt.timedelta(minutes=1),
                     "retry_exponential_backoff": True, "max_retry_delay": dt.timedelta(minutes=20)}
     with DAG(dag_id=dag_id, schedule=a.schedule, start_date=dt.datetime.fromisoformat(a.start_date)

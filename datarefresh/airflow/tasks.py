@@ -54,10 +54,25 @@ def run_as_of(context) -> dt.datetime:
     return dt.datetime.fromisoformat(str(when)).astimezone(dt.timezone.utc)
 
 
+def check_run_conf(conf: dict | None, valid: list[str]) -> None:
+    """A typo in a manual run's conf (`table` for `tables`) must not silently run a full refresh:
+    unknown keys fail the run before any work, naming the valid ones."""
+    unknown = sorted(set(conf or {}) - set(valid))
+    if unknown:
+        from datarefresh.errors import ConfigError
+
+        raise ConfigError(f"unknown run conf key(s) {', '.join(map(repr, unknown))}; "
+                          f"valid keys: {', '.join(sorted(valid))}", key="dag_run.conf")
+
+
 @_terminal_fails_fast
 def plan(**context) -> dict:
     from datarefresh.runs import plan_run
 
+    from datarefresh.airflow.dags import RUN_PARAMS
+
+    # the DAG's declared params, not context["params"]: Airflow merges every conf key into those
+    check_run_conf(getattr(context.get("dag_run"), "conf", None), list(RUN_PARAMS))
     config, aws = _setup()
     p = context["params"]
     return plan_run(config, aws, envs=tuple(p["envs"]), tables=tuple(p["tables"]) or None, as_of=run_as_of(context),
