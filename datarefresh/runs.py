@@ -37,10 +37,10 @@ from datarefresh.pipeline import Progress, TableSource, dev_sampling, make_outpu
 from datarefresh.graph import levels as table_levels
 from datarefresh.graph import processing_order
 from datarefresh.secret import resolve_keyring
-from datarefresh.storage.publish import REPORTS, SNAPSHOTS, Publisher
+from datarefresh.storage.publish import KEY_FINGERPRINT, REPORTS, SNAPSHOTS, Publisher
 from datarefresh.storage.snapshot import ObjectVersion, table_files, take_snapshot
 from datarefresh.storage.uri import S3Uri
-from datarefresh.validate.checks import expected_columns
+from datarefresh.validate.checks import Check, expected_columns
 from datarefresh.validate.expectations import Validator
 from datarefresh.validate.gates import evaluate, hold_back
 
@@ -91,6 +91,10 @@ def plan_run(config: Config, aws: Aws, *, envs: tuple[str, ...] = ("dev", "stagi
     policies = plan_tables(sources, config.model_copy(update={"tables": chosen}), progress=say)
     sampling = dev_sampling(config, dev_fraction)
     fingerprint = keyring.subkey("fingerprint")[:8].hex()  # identifies the key without revealing it
+    rotation = _check_key_consistency(config, aws, envs, fingerprint, set(chosen))
+    for env in rotation:
+        say(f"{env}: key rotation: the published snapshot was made with another key; every table is "
+            "refreshed and every pseudonym changes")
     basis = json.dumps({"snapshot": snap.to_dict()["tables"], "policies": {t: p.model_dump() for t, p in policies.items()},
                         "sampling": sampling.model_dump(), "key": fingerprint, "envs": sorted(envs)},
                        sort_keys=True, default=str)
@@ -113,9 +117,39 @@ def plan_run(config: Config, aws: Aws, *, envs: tuple[str, ...] = ("dev", "stagi
     return {"snapshot_id": snapshot_id, "as_of": as_of.isoformat(), "envs": list(envs),
             "versioned_source": snap.versioned, "allow_backwards": allow_backwards,
             "allow_demo_key": allow_demo_key, "sampling": sampling.model_dump(),
+            "key_fingerprint": fingerprint, "key_rotation": rotation,
             "policies": {t: p.model_dump(mode="json") for t, p in policies.items()},
             "source_columns": {t: sources[t].first_schema().names for t in policies},
             "levels": level, "units": units}
+
+
+def key_mismatch(env: str) -> str:
+    return (f"the published snapshot of {env} was made with another key; refresh all tables (--tables all) "
+            "or use the same key")
+
+
+def _check_key_consistency(config: Config, aws: Aws, envs, fingerprint: str, run_tables: set[str]) -> list[str]:
+    """Pseudonyms of tables carried over from the published snapshot must come from the same key,
+    or the foreign keys between fresh and carried tables resolve to nothing. Refuses a run that
+    would carry tables over under another key; returns the environments a full run re-keys
+    (key rotation: allowed, and said)."""
+    rotation = []
+    for env in envs:
+        env_cfg = config.environments[env]
+        pub = Publisher(aws.s3(env_cfg.writer_role), env_cfg.writer_role, env_cfg.bucket)
+        manifest = _current_manifest(pub, pub.read_pointer().data or {})
+        if not manifest or manifest.get(KEY_FINGERPRINT) == fingerprint:
+            continue
+        carried = set(manifest.get("tables", {})) - run_tables
+        if carried:
+            raise ConfigError(key_mismatch(env) + f" (it would carry over {', '.join(sorted(carried))})")
+        rotation.append(env)
+    return rotation
+
+
+def _sampled(plan: dict, env: str) -> bool:
+    """Only dev is written through the sampler; whether it samples is its sampling mode."""
+    return env == "dev" and plan["sampling"]["mode"] == "sample"
 
 
 def _policies(plan: dict) -> dict[str, TableConfig]:
@@ -220,6 +254,9 @@ def publish_run(config: Config, aws: Aws, plan: dict, results: list[dict], progr
                     "environments": {}}
     if not plan["versioned_source"]:
         report["warning"] = "the prod bucket has no versioning: read the current objects (pinned by ETag)"
+    if plan.get("key_rotation"):
+        report["key_rotation"] = (f"{', '.join(plan['key_rotation'])}: the published snapshot was made with another "
+                                  "key; this run re-keys every table, so every pseudonym changes")
     docs_root = Path(tempfile.mkdtemp(prefix="datarefresh-docs-"))
     docs = docs_dir or docs_root / "datadocs"
     try:
@@ -235,7 +272,8 @@ def publish_run(config: Config, aws: Aws, plan: dict, results: list[dict], progr
             sample = lambda t, n, env=env: load_output_sample(config, aws, env, snapshot_id, t, n)  # noqa: E731
             t0 = time.perf_counter()
             checks, ge = evaluate(env, config, policies, meta, keys, sample, validator)
-            extra, held = hold_back(env, config.validation.on_failure, checks, set(tables), config.tables, load)
+            extra, held = hold_back(env, config.validation.on_failure, checks, set(tables), config.tables, load,
+                                    sampled=_sampled(plan, env))
             result = _publish_env(config, aws, env, plan, tables, checks + extra, held, say)
             result["expectations"] = ge
             result["validation_seconds"] = round(time.perf_counter() - t0, 3)
@@ -343,6 +381,16 @@ def _publish_env(config, aws, env, plan, tables, checks, held, say) -> dict:
     current = pointer.data or {}
     current_manifest = _current_manifest(pub, current)
     same_run = current.get("snapshot_id") == plan["snapshot_id"]
+    if current_manifest and current_manifest.get(KEY_FINGERPRINT) != plan["key_fingerprint"]:
+        # re-keying (or the pointer moved to another key's snapshot since the plan): nothing may be
+        # carried over, not even a held-back table, or its pseudonyms would not join the fresh ones
+        would_carry = (set(current_manifest.get("tables", {})) - set(tables)) | set(held)
+        if would_carry:
+            mismatch = Check(env, ", ".join(sorted(would_carry)), "key_consistency", False, key_mismatch(env))
+            failed.append(mismatch)
+            result["validation"]["passed"] = False
+            result["validation"]["checks"].append(mismatch.to_dict())
+            held = {t: "" for t in tables}  # publish nothing
     if failed and (config.validation.on_failure == "environment" or set(held) >= set(tables)):
         result["published"] = False
         result["reason"] = "; ".join(f"{c.table}: {c.check} failed ({c.detail})" for c in failed)
@@ -373,7 +421,7 @@ def _publish_env(config, aws, env, plan, tables, checks, held, say) -> dict:
                for t, v in current_manifest.get("tables", {}).items() if t not in fresh}
     manifest = {"snapshot_id": plan["snapshot_id"], "as_of": plan["as_of"], "environment": env,
                 "created_at": created, "validation": result["validation"], "tables": fresh | carried,
-                "carried_over": sorted(carried), "held_back": held}
+                "carried_over": sorted(carried), "held_back": held, KEY_FINGERPRINT: plan["key_fingerprint"]}
     named = frozenset(f["key"] for t in manifest["tables"].values() for f in t["files"])
     for t in held:  # a held-back table's new files go; a rerun's published ones are still named
         pub.delete_snapshot(plan["snapshot_id"], t, keep=named)

@@ -1,7 +1,9 @@
 """Atomic publish to an environment bucket.
 
 A run's files go under a fresh prefix `snapshots/<snapshot_id>/`, with a manifest
-naming the snapshot, its tables, files, sizes, sha256 checksums and row counts.
+naming the snapshot, its tables, files, sizes, sha256 checksums and row counts, and the
+fingerprint of the key its pseudonyms come from (a keyed digest, never the key): tables
+made under different keys do not join, so a run never carries over another key's tables.
 Readers resolve the environment through one small pointer object (`current.json`).
 The pointer moves with an S3 conditional write: If-Match on the ETag it had when
 the run started (If-None-Match: * for the first publish), so of two concurrent
@@ -27,6 +29,7 @@ from datarefresh.storage.uri import S3Uri
 POINTER = "current.json"
 SNAPSHOTS = "snapshots"
 REPORTS = "reports"  # run reports and Data Docs, kept for failed runs too
+KEY_FINGERPRINT = "key_fingerprint"  # manifest field: which key made the pseudonyms
 
 
 @dataclass

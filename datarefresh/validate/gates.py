@@ -59,15 +59,20 @@ def evaluate(env: str, config: Config, policies: dict[str, TableConfig], tables:
 
 def hold_back(env: str, on_failure: str, checks: list[Check], run_tables: set[str],
               config_tables: dict[str, TableConfig],
-              load_keys: Callable[[str, str, bool], pa.Array | None]) -> tuple[list[Check], dict[str, str]]:
+              load_keys: Callable[[str, str, bool], pa.Array | None],
+              sampled: bool | None = None) -> tuple[list[Check], dict[str, str]]:
     """The run's tables this environment keeps at their published version, with why, and the
     checks that decided it. `load_keys(table, column, fresh)`: a key column of this run's
     output (fresh) or of the published snapshot; None when there is no such table.
 
     The environment ends up with this run's version of some tables and the published version
-    of others (held back, or not in the run). Dev samples are chosen together, so every dev
-    foreign key between two such versions is checked on every row; in table mode a fresh
-    table whose keys would break is held back too, until nothing changes."""
+    of others (held back, or not in the run). Every foreign key between two such versions is
+    checked on every row, in every environment; in table mode a fresh table whose keys would
+    break is held back too, until nothing changes. `sampled` (the environment's sampling
+    mode; default: dev is sampled) decides what passes: a sample is chosen together, so no
+    key may dangle; a full copy keeps the dangling keys prod had, so a mix may dangle no more
+    than the published copy did (its orphans between the same two tables)."""
+    sampled = env == "dev" if sampled is None else sampled
     held: dict[str, list[str]] = {}
     if on_failure == "table":
         for c in checks:
@@ -75,7 +80,7 @@ def hold_back(env: str, on_failure: str, checks: list[Check], run_tables: set[st
                 held.setdefault(c.table, []).append(f"{c.check} failed ({c.detail})")
     extra: list[Check] = []
     seen: set[tuple] = set()
-    grew = env == "dev"
+    grew = True
     while grew:
         grew = False
         for child, policy in config_tables.items():
@@ -84,8 +89,9 @@ def hold_back(env: str, on_failure: str, checks: list[Check], run_tables: set[st
                 child_fresh = child in run_tables and child not in held
                 parent_fresh = parent in run_tables and parent not in held
                 # same version on both sides: checked by check_env (or when it was published);
-                # a fresh child of a parent outside the run: check_env read the published parent
-                if parent == child or child_fresh == parent_fresh or (child_fresh and parent not in run_tables):
+                # a fresh child of a parent outside the run: in a sample check_env read the published parent
+                if parent == child or child_fresh == parent_fresh or \
+                        (sampled and child_fresh and parent not in run_tables):
                     continue
                 if (child, fk.column, child_fresh) in seen:
                     continue
@@ -94,15 +100,25 @@ def hold_back(env: str, on_failure: str, checks: list[Check], run_tables: set[st
                 if child_keys is None:
                     continue  # no published version of the child: nothing to resolve
                 orphans = count_orphans(child_keys, load_keys(parent, fk.parent_column, parent_fresh))
+                allowed = 0 if sampled else _published_orphans(load_keys, child, fk.column, parent, fk.parent_column)
+                before = f" (the published copy had {allowed})" if allowed else ""
                 if child_fresh:
-                    check = Check(env, child, f"foreign_key_resolves_published:{fk.column}", orphans == 0,
-                                  f"{orphans} rows reference a {fk.references} missing from the published {parent}")
+                    check = Check(env, child, f"foreign_key_resolves_published:{fk.column}", orphans <= allowed,
+                                  f"{orphans} rows reference a {fk.references} missing from the published {parent}"
+                                  + before)
                 else:
-                    check = Check(env, parent, f"published_children_resolve:{child}.{fk.column}", orphans == 0,
+                    check = Check(env, parent, f"published_children_resolve:{child}.{fk.column}", orphans <= allowed,
                                   f"{orphans} rows of the published {child} reference a {fk.references} "
-                                  "missing from this run")
+                                  "missing from this run" + before)
                 extra.append(check)
-                if orphans and on_failure == "table":
+                if not check.ok and on_failure == "table":
                     held.setdefault(check.table, []).append(f"{check.check} failed ({check.detail})")
                     grew = True
     return extra, {t: "; ".join(r) for t, r in sorted(held.items())}
+
+
+def _published_orphans(load_keys, child: str, column: str, parent: str, parent_column: str) -> int:
+    """Dangling keys between the published versions of two tables (a full copy keeps prod's)."""
+    child_keys = load_keys(child, column, False)
+    parent_keys = load_keys(parent, parent_column, False)
+    return 0 if child_keys is None or parent_keys is None else count_orphans(child_keys, parent_keys)

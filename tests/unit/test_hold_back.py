@@ -71,9 +71,41 @@ def test_a_held_table_never_published_before_holds_its_fresh_children():
     assert set(held) == {"customers", "orders", "order_items", "support_tickets", "events"}
 
 
-def test_staging_holds_only_the_failing_tables():
+def test_staging_checks_fresh_against_carried_over_tables_on_every_row():
+    # only customers runs in staging (full copy). The published orders reference customer 9,
+    # which this run lacks. Before: staging checked nothing and published the mix.
+    published = {"customers": {"customer_id": [1, 2, 9]}, "orders": {"order_id": [10], "customer_id": [1, 9]}}
+    extra, held = hold_back("staging", "table", [], {"customers"}, TABLES,
+                            _loader({"customers": {"customer_id": [1, 2, 3]}}, published))
+    assert "published_children_resolve:orders.customer_id failed (1 rows" in held["customers"]
+
+
+def test_staging_tolerates_the_dangling_keys_its_published_copy_already_had():
+    # prod itself has an order of a customer that does not exist: the full copy keeps it
+    published = {"customers": {"customer_id": [1, 2]}, "orders": {"order_id": [10], "customer_id": [1, 7]}}
+    extra, held = hold_back("staging", "table", [], {"customers"}, TABLES,
+                            _loader({"customers": {"customer_id": [1, 2, 3]}}, published))
+    assert held == {}
+    check = next(c for c in extra if c.check == "published_children_resolve:orders.customer_id")
+    assert check.ok and "(the published copy had 1)" in check.detail
+    # in a sample the same mix fails: no key may dangle
+    _extra, held = hold_back("dev", "table", [], {"customers"}, TABLES,
+                             _loader({"customers": {"customer_id": [1, 2, 3]}}, published))
+    assert set(held) == {"customers"}
+
+
+def test_the_sampling_mode_decides_not_the_environment_name():
+    published = {"customers": {"customer_id": [1, 2]}, "orders": {"order_id": [10], "customer_id": [1, 7]}}
+    load = _loader({"customers": {"customer_id": [1, 2, 3]}}, published)
+    _extra, held = hold_back("staging", "table", [], {"customers"}, TABLES, load, sampled=True)
+    assert set(held) == {"customers"}
+    _extra, held = hold_back("dev", "table", [], {"customers"}, TABLES, load, sampled=False)
+    assert held == {}
+
+
+def test_staging_holds_the_fresh_children_of_a_held_table_never_published():
     extra, held = hold_back("staging", "table", [_fail("staging", "orders")], ALL, TABLES, _loader(FRESH, {}))
-    assert (extra, list(held)) == ([], ["orders"])
+    assert set(held) == {"orders", "order_items"}
 
 
 @pytest.mark.parametrize("env", ["dev", "staging"])

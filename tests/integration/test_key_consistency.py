@@ -1,0 +1,76 @@
+"""Key consistency: tables published under one key never mix with tables made under another.
+
+The issue's case: a refresh of `customers,orders` with another DATAREFRESH_SECRET than the
+published snapshot's published a staging in which no order_items.order_id resolved."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from datarefresh.demo import seed_prod
+from datarefresh.errors import ConfigError
+from datarefresh.runs import parse_as_of, refresh
+from datarefresh.storage.publish import POINTER
+from tests.conftest import TEST_KEY
+
+OTHER_KEY = "another-key-for-the-rotation-test-0123456789"
+
+
+def _pointer(admin_s3, env="staging"):
+    return json.loads(admin_s3.get_object(Bucket=f"datarefresh-{env}", Key=POINTER)["Body"].read())
+
+
+def _manifest(admin_s3, env="staging"):
+    key = _pointer(admin_s3, env)["manifest"]
+    return json.loads(admin_s3.get_object(Bucket=f"datarefresh-{env}", Key=key)["Body"].read())
+
+
+@pytest.fixture(scope="module")
+def first(local, config, aws):
+    seed_prod(local, config, rows=60, say=lambda _m: None)
+    mp = pytest.MonkeyPatch()
+    mp.setenv("DATAREFRESH_SECRET", TEST_KEY.decode())
+    try:
+        return refresh(config, aws, envs=("staging",), as_of=parse_as_of("2099-05-01T00:00:00Z"))
+    finally:
+        mp.undo()
+
+
+def test_the_manifest_records_a_key_fingerprint_never_the_key(first, admin_s3):
+    assert first["environments"]["staging"]["published"]
+    manifest = _manifest(admin_s3)
+    fp = manifest["key_fingerprint"]
+    assert len(fp) == 16 and TEST_KEY.decode() not in json.dumps(manifest) and TEST_KEY.hex() not in fp
+
+
+def test_a_partial_run_with_another_key_is_refused_before_any_work(first, config, aws, admin_s3, monkeypatch):
+    before = _pointer(admin_s3)
+    monkeypatch.setenv("DATAREFRESH_SECRET", OTHER_KEY)
+    with pytest.raises(ConfigError, match=r"the published snapshot of staging was made with another key; refresh all "
+                                          r"tables \(--tables all\) or use the same key"):
+        refresh(config, aws, envs=("staging",), tables=("customers", "orders"),
+                as_of=parse_as_of("2099-05-02T00:00:00Z"))
+    assert _pointer(admin_s3) == before
+    snaps = {o["Key"].split("/")[1] for o in admin_s3.list_objects_v2(Bucket="datarefresh-staging",
+                                                                        Prefix="snapshots/")["Contents"]}
+    assert snaps == {before["snapshot_id"]}  # nothing was written
+
+
+def test_the_same_key_may_refresh_some_tables(first, config, aws, admin_s3, monkeypatch):
+    monkeypatch.setenv("DATAREFRESH_SECRET", TEST_KEY.decode())
+    r = refresh(config, aws, envs=("staging",), tables=("support_tickets",), as_of=parse_as_of("2099-05-03T00:00:00Z"))
+    assert r["environments"]["staging"]["published"], r["environments"]["staging"].get("reason")
+    assert "key_rotation" not in r
+
+
+def test_a_full_refresh_with_a_new_key_rotates_and_says_every_pseudonym_changes(first, config, aws, admin_s3, cli,
+                                                                              local, monkeypatch):
+    old = _manifest(admin_s3)
+    out = cli("refresh", "--env", "staging", "--tables", "all", "--as-of", "2099-05-04T00:00:00Z",
+              env={**local.env(), "DATAREFRESH_SECRET": OTHER_KEY})
+    assert out.exit_code == 0, out.output
+    assert "key rotation" in out.output and "every pseudonym changes" in out.output
+    new = _manifest(admin_s3)
+    assert new["key_fingerprint"] != old["key_fingerprint"] and new["carried_over"] == []
