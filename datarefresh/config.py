@@ -52,6 +52,9 @@ class ColumnPolicy(_Model):
     def _check(self) -> "ColumnPolicy":
         if self.action in ("fake", "hmac") and not self.entity:
             raise ValueError(f"action {self.action!r} needs an entity (e.g. EMAIL_ADDRESS, PERSON, ID)")
+        if self.params.get("blank", "keep") not in ("keep", "transform"):
+            raise ValueError("params.blank must be keep or transform (empty and whitespace-only texts are kept "
+                             "as they are unless it says transform)")
         if self.action == "generalize" and self.params.get("to") not in GENERALIZE_TARGETS:
             raise ValueError(f"generalize needs params.to, one of {', '.join(GENERALIZE_TARGETS)}")
         return self

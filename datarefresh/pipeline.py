@@ -26,6 +26,7 @@ from datarefresh.errors import InputError, PolicyError
 from datarefresh.io.tables import PartWriter, TableFile, iter_batches, list_local_table, read_schema
 from datarefresh.graph import processing_order
 from datarefresh.sample import DevSampler, key_anonymizer
+from datarefresh.validate.checks import count_blanks
 from datarefresh.validate.kanon import check_and_suppress
 from datarefresh.validate.leaks import LeakScanner
 
@@ -202,6 +203,7 @@ def sanitize_table(name: str, src: TableSource, policy: TableConfig, keyring: Ke
     transformer = TableTransformer(name, policy, src.first_schema(), keyring, unknown_columns=unknown_columns)
     scanner: LeakScanner | None = None
     prod_nulls: dict[str, int] = {}
+    blanks: dict[str, list[int]] = {}  # column -> [empty texts in prod, after anonymization]
     rows_in = 0
     timings = {"read": 0.0, "sample": 0.0, "anonymize": 0.0, "write": 0.0}
     for o in outputs:
@@ -219,6 +221,12 @@ def sanitize_table(name: str, src: TableSource, policy: TableConfig, keyring: Ke
         t = time.perf_counter()
         clean = transformer.transform(batch)  # one anonymization feeds every output
         timings["anonymize"] += time.perf_counter() - t
+        after = count_blanks(clean)
+        for c, n in count_blanks(batch).items():
+            if c in after:
+                b = blanks.setdefault(c, [0, 0])
+                b[0] += n
+                b[1] += after[c]
         if validation.leak_scan:
             t = time.perf_counter()
             scanner = scanner or LeakScanner(name, transformer.table, batch)
@@ -269,6 +277,7 @@ def sanitize_table(name: str, src: TableSource, policy: TableConfig, keyring: Ke
         "columns": {c: {"action": p.action, "entity": p.entity} for c, p in policy.columns.items()},
         "text_entities": dict(transformer.stats.get("text_entities", {})),
         "prod_nulls": prod_nulls,
+        "blanks": blanks,
         "leaks": leaks,
         "k_anonymity": kanon,
         "seconds": {k: round(v, 3) for k, v in timings.items()} | {"total": round(time.perf_counter() - t0, 3)},

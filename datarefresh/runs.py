@@ -212,7 +212,7 @@ def process_unit(config: Config, aws: Aws, plan: dict, table: str, index: int,
                                load_parent_keys=lambda t, c: load_dev_keys(config, aws, plan["snapshot_id"], t, c))
         rep = sanitize_table(table, source, policies[table], keyring, outputs, config, say)
         result = {"table": table, "index": index, "rows_in": rep["rows_in"], "seconds": rep["seconds"],
-                  "text_entities": rep["text_entities"], "prod_nulls": rep["prod_nulls"], "leaks": rep["leaks"],
+                  "text_entities": rep["text_entities"], "prod_nulls": rep["prod_nulls"], "blanks": rep["blanks"], "leaks": rep["leaks"],
                   "k_anonymity": rep["k_anonymity"], "envs": {}}
         pk = policies[table].primary_key
         for o in outputs:
@@ -264,7 +264,8 @@ def publish_run(config: Config, aws: Aws, plan: dict, results: list[dict], progr
         for env in plan["envs"]:
             meta = {t: {"rows_in": v["rows_in"], "rows": v["envs"][env]["rows"], "columns": v["envs"][env]["columns"],
                         "expected_columns": expected_columns(policies[t], plan["source_columns"][t]),
-                        "pk_nulls": v["envs"][env]["pk_nulls"], "prod_nulls": v["prod_nulls"], "leaks": v["leaks"],
+                        "pk_nulls": v["envs"][env]["pk_nulls"], "prod_nulls": v["prod_nulls"],
+                        "blanks": v.get("blanks", {}), "leaks": v["leaks"],
                         "k_anonymity": v["k_anonymity"]} for t, v in tables.items()}
             load = _key_loader(config, aws, env, snapshot_id)  # one cache for both key checks
             # dev FKs: this run's parent, or the published one for a parent not in the run
@@ -300,6 +301,9 @@ def _aggregate(results: list[dict]) -> dict[str, dict]:
             t["text_entities"][k] = t["text_entities"].get(k, 0) + v
         for k, v in r["prod_nulls"].items():
             t["prod_nulls"][k] = t["prod_nulls"].get(k, 0) + v
+        for k, (prod, out) in r.get("blanks", {}).items():
+            b = t.setdefault("blanks", {}).setdefault(k, [0, 0])
+            b[0], b[1] = b[0] + prod, b[1] + out
         if r["leaks"]:
             if t["leaks"] is None:
                 t["leaks"] = {"findings": [], "scanned": 0, "originals": 0, "text_rescan": []}

@@ -42,13 +42,41 @@ def apply_column(values: pa.Array, policy: ColumnPolicy, ctx: OpContext, *, wher
         out_dict = apply_column(values.dictionary, policy, ctx, where=where)
         return pa.DictionaryArray.from_arrays(values.indices, out_dict)
     op.validate(policy, t)
+    original = values
+    blank = _blanks(values, policy)
+    if blank is not None:  # operators never see them: they keep nulls, and blanks come back below
+        values = pc.if_else(blank, pa.nulls(len(values), values.type), values)
     if dedupe and op.value_function and len(values) > 1 and policy.action not in ("null", "struct"):
         encoded = pc.dictionary_encode(values)
         ctx.stats.setdefault("distinct_share", {})[where] = len(encoded.dictionary) / len(values)
         if len(encoded.dictionary) < len(values):
             out = op.operate(encoded.dictionary, policy, ctx)
-            return out.take(encoded.indices)
-    return op.operate(values, policy, ctx)
+            return _keep_blanks(original, out.take(encoded.indices), blank)
+    return _keep_blanks(original, op.operate(values, policy, ctx), blank)
+
+
+# Empty stays empty: an empty or whitespace-only text is no value to hide, and a fake in its place
+# (an e-mail where prod had none) is silently wrong data that the null/empty-rate checks can't see.
+# Nulls stay null in every operator already. Here, once, for every operator and nested leaf;
+# `params.blank: transform` on a column opts out, the `null` action nulls everything anyway.
+BLANK_PARAM = "blank"
+
+
+def _blanks(values: pa.Array, policy: ColumnPolicy) -> pa.Array | None:
+    if policy.action == "null" or policy.params.get(BLANK_PARAM, "keep") != "keep":
+        return None
+    if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)) or not len(values):
+        return None
+    mask = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(values), ""), False)
+    return mask if pc.any(mask).as_py() else None
+
+
+def _keep_blanks(values: pa.Array, out: pa.Array, blank: pa.Array | None) -> pa.Array:
+    if blank is None:
+        return out
+    if out.type != values.type:
+        out = out.cast(values.type)
+    return pc.if_else(blank, values, out)
 
 
 class TableTransformer:

@@ -1,8 +1,8 @@
 """Structural gates on the sanitized output of a run, before anything is published.
 
 Column set and order as the policy says, row counts (staging equals prod exactly;
-dev within the sample), primary keys not null, and every dev foreign key resolving
-to a dev parent. Only key columns are read back, never whole tables.
+dev within the sample), primary keys not null, empty texts exactly as many as in prod,
+and every dev foreign key resolving to a dev parent. Only key columns are read back, never whole tables.
 """
 
 from __future__ import annotations
@@ -48,6 +48,9 @@ def check_env(env: str, tables: dict[str, dict], policies: dict[str, TableConfig
                              f"{t['rows']} of {t['rows_in']} rows"))
         if policies[name].primary_key:
             out.append(Check(env, name, "primary_key_not_null", t["pk_nulls"] == 0, f"{t['pk_nulls']} null keys"))
+        blanks = check_blanks(env, name, t.get("blanks") or {}, policies[name])
+        if blanks:
+            out.append(blanks)
     if env == "dev":
         for name, policy in policies.items():
             for fk in policy.foreign_keys:
@@ -62,6 +65,32 @@ def check_env(env: str, tables: dict[str, dict], policies: dict[str, TableConfig
                 out.append(Check(env, name, f"foreign_key_resolves:{fk.column}", orphans == 0,
                                  f"{orphans} rows reference a missing {fk.references}"))
     return out
+
+
+def count_blanks(batch: pa.RecordBatch) -> dict[str, int]:
+    """Empty or whitespace-only cells per text column (nulls are counted apart, as null rates)."""
+    out = {}
+    for name, col in zip(batch.schema.names, batch.columns):
+        if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+            out[name] = pc.sum(pc.fill_null(pc.equal(pc.utf8_trim_whitespace(col), ""), False)).as_py() or 0
+    return out
+
+
+def check_blanks(env: str, table: str, blanks: dict[str, list[int]], policy: TableConfig) -> Check | None:
+    """Empty-string parity, on every row: the anonymized table has exactly as many empty texts per
+    column as prod (counted before sampling), unless the policy replaces them (action null,
+    params.blank: transform). `blanks[column] = [in prod, after anonymization]`."""
+    differ = []
+    for col, (prod, out) in sorted(blanks.items()):
+        p = policy.columns.get(col)
+        if p is None or p.action in ("null", "drop") or p.params.get("blank", "keep") != "keep":
+            continue
+        if prod != out:
+            differ.append(f"{col} {out} vs {prod} in prod")
+    if not blanks:
+        return None
+    return Check(env, table, "empty_rate_parity", not differ,
+                 "; ".join(differ) if differ else f"empty texts as in prod in {len(blanks)} text columns")
 
 
 def count_orphans(child: pa.Array, parent: pa.Array | None) -> int:
