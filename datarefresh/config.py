@@ -99,6 +99,17 @@ class TableSampling(_Model):
     always_include: list[int | str] = Field(default_factory=list)  # primary key values (before anonymization)
 
 
+class CsvOptions(_Model):
+    """How a table's CSV files are written; what is left out is detected from a sample by
+    `plan` (which writes what it found here, so a reviewed policy pins it)."""
+
+    delimiter: Literal[",", ";", "\t", "|"] | None = None
+    quote: Literal['"', "'", ""] | None = None  # "" for no quoting
+    # Fields read as null. Default: only an empty field in a non-text column ("NA" is a value).
+    null_values: list[str] = Field(default_factory=lambda: [""])
+    decimal: Literal[".", ","] | None = None
+
+
 class TableConfig(_Model):
     path: str | None = None  # relative to the source URI; defaults to the table name
     sample: TableSampling = Field(default_factory=TableSampling)
@@ -107,6 +118,7 @@ class TableConfig(_Model):
     quasi_identifiers: list[str] = Field(default_factory=list)
     format: Format | None = None  # inferred from file extensions when omitted
     encoding: str = "utf-8"  # CSV only
+    csv: CsvOptions | None = None  # CSV only: delimiter, quote, null_values, decimal
     primary_key: str | None = None
     foreign_keys: list[ForeignKey] = Field(default_factory=list)
     unknown_columns: Literal["fail", "drop", "classify"] | None = None

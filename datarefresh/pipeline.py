@@ -12,7 +12,7 @@ import json
 import shutil
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -20,10 +20,11 @@ import pyarrow as pa
 
 from datarefresh.anonymize.engine import TableTransformer
 from datarefresh.anonymize.keyed import Keyring
-from datarefresh.config import Config, SamplingConfig, TableConfig, ValidationConfig
+from datarefresh.config import Config, CsvOptions, SamplingConfig, TableConfig, ValidationConfig
 from datarefresh.detect.classify import SAMPLE_ROWS, classify_table, link_foreign_keys
 from datarefresh.errors import InputError, PolicyError
-from datarefresh.io.tables import PartWriter, TableFile, iter_batches, list_local_table, read_schema
+from datarefresh.io.tables import (CsvDialect, PartWriter, TableFile, detect_dialect, iter_batches, list_local_table,
+                                   read_schema)
 from datarefresh.graph import processing_order
 from datarefresh.sample import DevSampler, key_anonymizer
 from datarefresh.validate.checks import count_blanks
@@ -39,9 +40,27 @@ class TableSource:
     files: list[TableFile]
     encoding: str = "utf-8"
     schema: pa.Schema | None = None
+    csv: CsvOptions | None = None  # as configured (or planned); the rest is detected on the first file
+    _dialect: CsvDialect | None = None
+
+    def dialect(self) -> CsvDialect | None:
+        """CSV tables: the dialect every file is read with (what the config leaves open is
+        detected from the first file's sample); None for other formats."""
+        if self._dialect is None and self.files and self.files[0].format == "csv":
+            given = CsvDialect(**{**self.csv.model_dump(), "null_values": tuple(self.csv.null_values)}) \
+                if self.csv else None
+            self._dialect = detect_dialect(self.files[0], self.encoding, given)
+            self.files = [replace(f, csv=self._dialect) for f in self.files]
+        return self._dialect
+
+    def csv_options(self) -> CsvOptions | None:
+        d = self.dialect()
+        return None if d is None else CsvOptions(delimiter=d.delimiter, quote=d.quote,  # type: ignore[arg-type]
+                                                 null_values=list(d.null_values), decimal=d.decimal)
 
     def first_schema(self) -> pa.Schema:
         if self.schema is None:
+            self.dialect()
             self.schema = read_schema(self.files[0], encoding=self.encoding)
         return self.schema
 
@@ -77,7 +96,7 @@ def discover_local(source: str | Path, config: Config | None = None) -> dict[str
     if not root.is_dir():
         raise InputError("source is not a folder", file=str(root))
     if config and config.tables:
-        return {name: TableSource(name, list_local_table(root / (t.path or name), t.format), t.encoding)
+        return {name: TableSource(name, list_local_table(root / (t.path or name), t.format), t.encoding, csv=t.csv)
                 for name, t in config.tables.items()}
     found = {}
     for sub in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
@@ -93,6 +112,9 @@ def plan_tables(sources: dict[str, TableSource], config: Config | None = None, *
     planned: dict[str, TableConfig] = {}
     for name, src in sources.items():
         configured = config.tables.get(name) if config else None
+        csv_options = src.csv_options()  # the dialect decided for a CSV table is part of its plan
+        if configured and csv_options:
+            configured = configured.model_copy(update={"csv": csv_options})
         if configured and configured.columns and (config.unknown_columns_for(name) != "classify"):
             planned[name] = configured
             continue
@@ -104,7 +126,7 @@ def plan_tables(sources: dict[str, TableSource], config: Config | None = None, *
             merged.update(configured.columns)
             auto = configured.model_copy(update={"columns": merged,
                                                  "primary_key": configured.primary_key or auto.primary_key})
-        planned[name] = auto
+        planned[name] = auto if auto.csv or not csv_options else auto.model_copy(update={"csv": csv_options})
     if not config or not any(t.foreign_keys for t in planned.values()):
         link_foreign_keys(planned)
     align_foreign_keys(planned)

@@ -87,7 +87,8 @@ def plan_run(config: Config, aws: Aws, *, envs: tuple[str, ...] = ("dev", "stagi
     say(f"snapshot of {config.source.uri} as of {as_of.isoformat()} (role {role_name(role)})")
     snap = take_snapshot(prod, role, config.source.uri, {t: c.path or t for t, c in chosen.items()}, as_of)
     bucket = S3Uri.parse(config.source.uri).bucket
-    sources = {t: TableSource(t, table_files(prod, role, bucket, snap.tables[t]), chosen[t].encoding) for t in chosen}
+    sources = {t: TableSource(t, table_files(prod, role, bucket, snap.tables[t]), chosen[t].encoding, csv=chosen[t].csv)
+               for t in chosen}
     policies = plan_tables(sources, config.model_copy(update={"tables": chosen}), progress=say)
     sampling = dev_sampling(config, dev_fraction)
     fingerprint = keyring.subkey("fingerprint")[:8].hex()  # identifies the key without revealing it
@@ -204,7 +205,8 @@ def process_unit(config: Config, aws: Aws, plan: dict, table: str, index: int,
     prod = aws.s3(role)
     bucket = S3Uri.parse(config.source.uri).bucket  # type: ignore[union-attr]
     objects = [ObjectVersion(**o) for o in unit["objects"]]
-    source = TableSource(table, table_files(prod, role, bucket, objects), config.tables[table].encoding)
+    source = TableSource(table, table_files(prod, role, bucket, objects), config.tables[table].encoding,
+                         csv=policies[table].csv)  # the dialect the plan decided
     work = Path(tempfile.mkdtemp(prefix="datarefresh-unit-"))
     try:
         outputs = make_outputs(work, tuple(plan["envs"]), keyring, policies,

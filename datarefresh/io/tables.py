@@ -30,6 +30,20 @@ _SUFFIXES = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".jsonl": "
              ".ndjson": "jsonl", ".json": "jsonl"}
 
 
+CSV_DELIMITERS = (",", ";", "\t", "|")
+_SNIFF_BYTES = 64 << 10
+
+
+@dataclass(frozen=True)
+class CsvDialect:
+    """How a CSV file is written. None means "detect it from a sample" (`detect_dialect`)."""
+
+    delimiter: str | None = None
+    quote: str | None = None  # '"', "'", or "" for no quoting
+    null_values: tuple[str, ...] = ("",)  # only an empty field is null unless configured
+    decimal: str | None = None  # "." or ","
+
+
 @dataclass(frozen=True)
 class TableFile:
     """One data file of a table. `opener` returns a fresh binary stream of the raw bytes."""
@@ -39,6 +53,7 @@ class TableFile:
     gzip: bool
     opener: Callable[[], BinaryIO]
     size: int | None = None
+    csv: CsvDialect | None = None  # CSV only: the dialect decided for the table (None: comma, double quote)
 
 
 def detect_format(name: str) -> tuple[str, bool] | None:
@@ -183,40 +198,136 @@ def _parquet_batches(f: TableFile, batch_rows: int) -> Iterator[pa.RecordBatch]:
 
 
 _LEADING_ZERO = re.compile(r"^[+-]?0\d")
+_DECIMAL_COMMA = re.compile(r"^[+-]?\d+(,\d+)?$")
+
+
+def _sample_text(f: TableFile, encoding: str) -> str:
+    """The first lines of a file, for dialect detection only (the real read checks the encoding)."""
+    with _open_stream(f) as raw:
+        data = raw.read(_SNIFF_BYTES)
+    try:
+        text = data.decode(encoding, errors="replace")
+    except LookupError:
+        raise InputError(f"unknown encoding {encoding!r}", file=f.name) from None
+    if len(data) >= _SNIFF_BYTES and "\n" in text:
+        text = text[: text.rindex("\n") + 1]  # no cut last line
+    return text
+
+
+def _widths(text: str, delimiter: str, quote: str | None) -> list[int]:
+    args = {"delimiter": delimiter, **({"quotechar": quote} if quote else {"quoting": csv.QUOTE_NONE})}
+    try:
+        return [len(r) for r in csv.reader(io.StringIO(text, newline=""), **args) if r]
+    except csv.Error:
+        return []
+
+
+def _guess_delimiter(text: str, quote: str | None) -> str | None:
+    """The delimiter that splits the header into most fields with every sampled row as wide;
+    None when no candidate splits it (a one-column file)."""
+    try:
+        sniffed = csv.Sniffer().sniff(text, delimiters="".join(CSV_DELIMITERS)).delimiter
+    except csv.Error:
+        sniffed = None
+    best, best_width = None, 1
+    for d in ([sniffed] if sniffed else []) + [d for d in CSV_DELIMITERS if d != sniffed]:
+        widths = _widths(text, d, quote)
+        if widths and widths[0] > best_width and all(w == widths[0] for w in widths):
+            best, best_width = d, widths[0]
+    return best
+
+
+def _guess_quote(text: str) -> str:
+    try:
+        q = csv.Sniffer().sniff(text, delimiters="".join(CSV_DELIMITERS)).quotechar
+    except csv.Error:
+        return '"'
+    return q if q in ('"', "'") and text.count(q) >= 2 else '"'
+
+
+def _guess_decimal(text: str, delimiter: str, quote: str | None) -> str:
+    """A decimal comma only where it cannot be anything else: a non-comma delimiter, and a
+    column whose values are all digits[,digits] with some not three decimals (1,234 could be a
+    thousand); otherwise such columns stay text, which loses nothing."""
+    if delimiter == ",":
+        return "."
+    args = {"delimiter": delimiter, **({"quotechar": quote} if quote else {"quoting": csv.QUOTE_NONE})}
+    rows = list(csv.reader(io.StringIO(text, newline=""), **args))[1:]
+    for col in zip(*[r for r in rows if len(r) == len(rows[0])]) if rows else []:
+        values = [v.strip() for v in col if v.strip()]
+        commas = [v for v in values if "," in v]
+        if commas and all(_DECIMAL_COMMA.match(v) for v in values) and \
+                any(len(v.split(",")[1]) != 3 for v in commas):
+            return ","
+    return "."
+
+
+def detect_dialect(f: TableFile, encoding: str = "utf-8", given: CsvDialect | None = None) -> CsvDialect:
+    """Fill in what `given` leaves open (delimiter, decimal) from a sample of the file."""
+    given = given or CsvDialect()
+    text = _sample_text(f, encoding)
+    quote = given.quote if given.quote is not None else _guess_quote(text)
+    delimiter = given.delimiter or _guess_delimiter(text, quote or None) or ","
+    decimal = given.decimal or _guess_decimal(text, delimiter, quote or None)
+    return CsvDialect(delimiter, quote, tuple(given.null_values), decimal)
+
+
+def _check_header(f: TableFile, encoding: str, dialect: CsvDialect) -> None:
+    """A header that parses to one column while the sample splits on another delimiter is a
+    mis-set dialect, never a one-column table scrubbed as free text."""
+    text = _sample_text(f, encoding)
+    widths = _widths(text, dialect.delimiter or ",", dialect.quote or None)
+    if not widths or widths[0] != 1:
+        return
+    other = _guess_delimiter(text, dialect.quote or None)
+    if other and other != dialect.delimiter:
+        raise InputError(f"the header parses to one column with delimiter {dialect.delimiter!r}, but the file "
+                         f"looks {other!r}-delimited: set csv.delimiter for this table", file=f.name)
+
+
+def _csv_options(f: TableFile, schema: pa.Schema | None) -> tuple[CsvDialect, pacsv.ParseOptions,
+                                                                 pacsv.ConvertOptions]:
+    d = f.csv or CsvDialect(",", '"', ("",), ".")
+    parse = pacsv.ParseOptions(delimiter=d.delimiter or ",", quote_char=d.quote or False)
+    convert = pacsv.ConvertOptions(
+        # Only an empty field is null: "NA", "null", "N/A" are real values in real data, unless
+        # the table's csv.null_values says otherwise (then they are nulls in text columns too).
+        null_values=list(d.null_values), strings_can_be_null=tuple(d.null_values) != ("",),
+        true_values=["true", "True"], false_values=["false", "False"], decimal_point=d.decimal or ".",
+        column_types=schema and {n: t for n, t in zip(schema.names, schema.types)},
+    )
+    return d, parse, convert
 
 
 def _csv_batches(f: TableFile, encoding: str, schema: pa.Schema | None) -> Iterator[pa.RecordBatch]:
-    convert = pacsv.ConvertOptions(
-        # Only an empty field is null: "NA", "null", "N/A" are real values in real data.
-        null_values=[""], strings_can_be_null=False, true_values=["true", "True"],
-        false_values=["false", "False"],
-        column_types=schema and {n: t for n, t in zip(schema.names, schema.types)},
-    )
+    dialect, parse, convert = _csv_options(f, schema)
     read = pacsv.ReadOptions(block_size=_BLOCK_BYTES)
     if schema is None:
-        convert.column_types = _csv_column_types(f, encoding, read, convert)
+        _check_header(f, encoding, dialect)
+        convert.column_types = _csv_column_types(f, encoding, read, convert, parse)
     try:
         with _open_stream(f) as raw:
             reader = pacsv.open_csv(_Utf8Stream(raw, f.name, encoding), read_options=read,
-                                    convert_options=convert)
+                                    parse_options=parse, convert_options=convert)
             for batch in reader:
                 yield batch
     except pa.ArrowInvalid as exc:
         raise _csv_error(f, encoding, exc) from None
 
 
-def _csv_column_types(f, encoding, read, convert) -> dict[str, pa.DataType]:
+def _csv_column_types(f, encoding, read, convert, parse=None) -> dict[str, pa.DataType]:
     """Infer types on the first block, but keep as text what inference would damage
     (leading zeros in zip codes and phone numbers)."""
+    parse = parse or pacsv.ParseOptions()
     try:
         with _open_stream(f) as raw:
             first = pacsv.open_csv(_Utf8Stream(raw, f.name, encoding), read_options=read,
-                                   convert_options=convert).read_next_batch()
+                                   parse_options=parse, convert_options=convert).read_next_batch()
         with _open_stream(f) as raw:
             text_opts = pacsv.ConvertOptions(null_values=[""], strings_can_be_null=False,
                                              column_types={n: pa.string() for n in first.schema.names})
             as_text = pacsv.open_csv(_Utf8Stream(raw, f.name, encoding), read_options=read,
-                                     convert_options=text_opts).read_next_batch()
+                                     parse_options=parse, convert_options=text_opts).read_next_batch()
     except StopIteration:
         raise InputError("empty CSV file (no header)", file=f.name) from None
     except pa.ArrowInvalid as exc:
@@ -254,7 +365,7 @@ def _find_bad_csv_row(f: TableFile, encoding: str) -> int | None:
     """Error path only: rescan with the csv module to report the line of the bad row."""
     with _open_stream(f) as raw:
         text = io.TextIOWrapper(raw, encoding=encoding, newline="")
-        reader = csv.reader(text)
+        reader = csv.reader(text, delimiter=(f.csv.delimiter if f.csv else None) or ",")
         width = None
         for fields in reader:
             if width is None:
