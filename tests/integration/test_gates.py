@@ -180,7 +180,8 @@ def test_table_mode_publishes_the_passing_tables_and_keeps_the_failing_one(aws, 
 def test_table_mode_in_dev_holds_the_tables_whose_keys_would_break(aws, config, admin_s3, tmp_path, monkeypatch):
     """Prod gained customers since the published dev sample: with customers held back, the new
     children reference customers the published sample lacks, so dev holds them back too (here,
-    every table: dev publishes nothing), while staging holds back customers alone."""
+    every table: dev publishes nothing). Staging checks the same on every row (its published
+    customers lack the new ones too), so it does not publish a mix whose orders dangle."""
     monkeypatch.setenv("DATAREFRESH_SECRET", TEST_KEY.decode())
     first = refresh(_config(config, _seed(admin_s3, tmp_path, "grown_before", rows=60), _table_mode), aws,
                     as_of=parse_as_of("2099-03-01T00:00:00Z"), dev_fraction=0.5)
@@ -193,8 +194,8 @@ def test_table_mode_in_dev_holds_the_tables_whose_keys_would_break(aws, config, 
     assert dev["published"] is False and _pointers(admin_s3)["dev"] == pointers["dev"]
     assert "orders: foreign_key_resolves_published:customer_id failed" in dev["reason"]
     assert _keys(admin_s3, "dev", f"snapshots/{broken['snapshot_id']}/") == []
-    assert staging["published"] and list(staging["held_back"]) == ["customers"]
-    assert _manifest(admin_s3, "staging")["tables"]["orders"]["rows"] == staging["tables"]["orders"]
+    assert staging["published"] is False and _pointers(admin_s3)["staging"] == pointers["staging"]
+    assert "orders: foreign_key_resolves_published:customer_id failed" in staging["reason"]
 
 
 def test_table_mode_rerun_after_fixing_a_suite_publishes_the_held_table(aws, config, admin_s3, tmp_path,
