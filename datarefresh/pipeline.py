@@ -53,6 +53,11 @@ class TableSource:
             self.files = [replace(f, csv=self._dialect) for f in self.files]
         return self._dialect
 
+    def partition_columns(self) -> list[str]:
+        """Hive-style partition folders of the table (`dt=.../`): columns, and the output layout."""
+        schema = self.files[0].partition_schema if self.files else None
+        return list(schema.names) if schema is not None else []
+
     def csv_options(self) -> CsvOptions | None:
         d = self.dialect()
         return None if d is None else CsvOptions(delimiter=d.delimiter, quote=d.quote,  # type: ignore[arg-type]
@@ -229,7 +234,7 @@ def sanitize_table(name: str, src: TableSource, policy: TableConfig, keyring: Ke
     rows_in = 0
     timings = {"read": 0.0, "sample": 0.0, "anonymize": 0.0, "write": 0.0}
     for o in outputs:
-        o.writers[name] = PartWriter(o.folder / name, transformer.schema)
+        o.writers[name] = PartWriter(o.folder / name, transformer.schema, partition_by=src.partition_columns())
     batches = src.batches()
     while True:
         t = time.perf_counter()

@@ -35,6 +35,7 @@ from datarefresh.errors import ConfigError, PublishConflictError
 from datarefresh.iam import role_name
 from datarefresh.pipeline import Progress, TableSource, dev_sampling, make_outputs, plan_tables, sanitize_table
 from datarefresh.graph import levels as table_levels
+from datarefresh.io.tables import hive_pairs, infer_partition_schema, read_parts
 from datarefresh.graph import processing_order
 from datarefresh.secret import resolve_keyring
 from datarefresh.storage.publish import KEY_FINGERPRINT, REPORTS, SNAPSHOTS, Publisher
@@ -87,8 +88,9 @@ def plan_run(config: Config, aws: Aws, *, envs: tuple[str, ...] = ("dev", "stagi
     say(f"snapshot of {config.source.uri} as of {as_of.isoformat()} (role {role_name(role)})")
     snap = take_snapshot(prod, role, config.source.uri, {t: c.path or t for t, c in chosen.items()}, as_of)
     bucket = S3Uri.parse(config.source.uri).bucket
-    sources = {t: TableSource(t, table_files(prod, role, bucket, snap.tables[t]), chosen[t].encoding, csv=chosen[t].csv)
-               for t in chosen}
+    prefixes = {t: S3Uri.parse(config.source.uri).key(c.path or t) + "/" for t, c in chosen.items()}
+    sources = {t: TableSource(t, table_files(prod, role, bucket, snap.tables[t], prefixes[t]), chosen[t].encoding,
+                              csv=chosen[t].csv) for t in chosen}
     policies = plan_tables(sources, config.model_copy(update={"tables": chosen}), progress=say)
     sampling = dev_sampling(config, dev_fraction)
     fingerprint = keyring.subkey("fingerprint")[:8].hex()  # identifies the key without revealing it
@@ -107,10 +109,14 @@ def plan_run(config: Config, aws: Aws, *, envs: tuple[str, ...] = ("dev", "stagi
     for t in order:
         group: list[dict] = []
         size = 0
+        current_partition = None
         for o in snap.tables[t]:
-            if group and size + o.size > UNIT_BYTES:
+            # work units follow the partition folders: a unit never spans two partitions
+            partition = hive_pairs(o.key[len(prefixes[t]):])
+            if group and (size + o.size > UNIT_BYTES or partition != current_partition):
                 units.append({"table": t, "index": len([u for u in units if u["table"] == t]), "objects": group})
                 group, size = [], 0
+            current_partition = partition
             group.append(o.__dict__)
             size += o.size
         units.append({"table": t, "index": len([u for u in units if u["table"] == t]), "objects": group})
@@ -121,6 +127,9 @@ def plan_run(config: Config, aws: Aws, *, envs: tuple[str, ...] = ("dev", "stagi
             "key_fingerprint": fingerprint, "key_rotation": rotation,
             "policies": {t: p.model_dump(mode="json") for t, p in policies.items()},
             "source_columns": {t: sources[t].first_schema().names for t in policies},
+            "prefixes": prefixes,
+            "partitions": {t: [[f.name, str(f.type)] for f in sources[t].files[0].partition_schema or []]
+                           for t in policies},
             "levels": level, "units": units}
 
 
@@ -178,9 +187,12 @@ def load_published_column(config: Config, aws: Aws, env: str, table: str, column
     entry = _current_manifest(pub, pub.read_pointer().data or {}).get("tables", {}).get(table)
     if entry is None:
         return None
-    chunks = [pq.read_table(io.BytesIO(pub.read_bytes(f["key"])), columns=[column]).column(column).combine_chunks()
-              for f in entry["files"]]
-    return pa.concat_arrays(chunks) if chunks else None
+    # a part's path below its table (`dt=.../part-...`): snapshots/<id>/<table>/<path>
+    paths = [(f["key"].split(f"{SNAPSHOTS}/", 1)[-1].split("/", 2)[-1], f["key"]) for f in entry["files"]]
+    if not paths:
+        return None
+    return read_parts([(rel, io.BytesIO(pub.read_bytes(key))) for rel, key in paths],
+                      columns=[column]).column(column).combine_chunks()
 
 
 def _key_loader(config: Config, aws: Aws, env: str, snapshot_id: str):
@@ -205,8 +217,11 @@ def process_unit(config: Config, aws: Aws, plan: dict, table: str, index: int,
     prod = aws.s3(role)
     bucket = S3Uri.parse(config.source.uri).bucket  # type: ignore[union-attr]
     objects = [ObjectVersion(**o) for o in unit["objects"]]
-    source = TableSource(table, table_files(prod, role, bucket, objects), config.tables[table].encoding,
-                         csv=policies[table].csv)  # the dialect the plan decided
+    partitions = plan.get("partitions", {}).get(table) or []
+    files = table_files(prod, role, bucket, objects, plan["prefixes"][table] if "prefixes" in plan else None,
+                        pa.schema([(n, pa.type_for_alias(t)) for n, t in partitions]) if partitions else None)
+    source = TableSource(table, files, config.tables[table].encoding,
+                         csv=policies[table].csv)  # the dialect (and partition types) the plan decided
     work = Path(tempfile.mkdtemp(prefix="datarefresh-unit-"))
     try:
         outputs = make_outputs(work, tuple(plan["envs"]), keyring, policies,
@@ -220,10 +235,9 @@ def process_unit(config: Config, aws: Aws, plan: dict, table: str, index: int,
         for o in outputs:
             env_cfg = config.environments[o.env]
             folder = o.folder / table
-            parts = sorted(folder.glob("*.parquet"))
-            columns = pq.read_schema(parts[0]).names if parts else []
-            nulls = sum(pq.read_table(p, columns=[pk]).column(pk).null_count for p in parts) \
-                if pk and pk in columns else 0
+            parts = [(p.relative_to(folder).as_posix(), str(p)) for p in sorted(folder.rglob("*.parquet"))]
+            columns = (pq.read_schema(parts[0][1]).names + [k for k, _ in hive_pairs(parts[0][0])]) if parts else []
+            nulls = read_parts(parts, columns=[pk]).column(pk).null_count if pk and pk in columns else 0
             pub = Publisher(aws.s3(env_cfg.writer_role), env_cfg.writer_role, env_cfg.bucket)
             files = pub.upload_table(plan["snapshot_id"], table, folder, unit=index)
             result["envs"][o.env] = {"rows": rep["rows_out"][o.env], "files": files, "columns": columns,
@@ -362,14 +376,16 @@ def _read_outputs(config, aws, env, snapshot_id, table, columns, limit) -> pa.Ta
     bucket, prefix = _part_prefix(env_cfg.bucket, snapshot_id, table)
     parts, n = [], 0
     with s3_errors(role, bucket, prefix, action="read"):
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-            for o in page.get("Contents", []):
-                if not o["Key"].endswith(".parquet") or (limit is not None and n >= limit):
-                    continue
-                t = pq.read_table(io.BytesIO(s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read()),
-                                  columns=columns)
-                parts.append(t if limit is None else t.slice(0, limit - n))
-                n += parts[-1].num_rows
+        keys = [o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+                for o in page.get("Contents", []) if o["Key"].endswith(".parquet")]
+        pschema = infer_partition_schema([hive_pairs(k[len(prefix):]) for k in keys], prefix)  # typed over all parts
+        for key in keys:
+            if limit is not None and n >= limit:
+                break
+            t = read_parts([(key[len(prefix):], io.BytesIO(s3.get_object(Bucket=bucket, Key=key)["Body"].read()))],
+                           columns=columns, schema=pschema)
+            parts.append(t if limit is None else t.slice(0, limit - n))
+            n += parts[-1].num_rows
     return pa.concat_tables(parts) if parts else pa.table({c: pa.array([]) for c in columns or []})
 
 

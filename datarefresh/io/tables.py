@@ -54,6 +54,109 @@ class TableFile:
     opener: Callable[[], BinaryIO]
     size: int | None = None
     csv: CsvDialect | None = None  # CSV only: the dialect decided for the table (None: comma, double quote)
+    # Hive-style partition folders above the file (`dt=2026-11-29/`): values, typed by `partition_schema`
+    partition: tuple[tuple[str, str | None], ...] = ()
+    partition_schema: pa.Schema | None = None
+
+
+# --- Hive-style partitions -------------------------------------------------------------------
+# `events/dt=2026-11-29/part-0.parquet`: the folders are columns. They are typed as pyarrow's
+# partitioning discovery types them (int32 when every value is an integer that fits, else
+# string; `__HIVE_DEFAULT_PARTITION__` is null; values are URI-decoded), listed like any column,
+# and written back in the same layout (never inside the files: readers would see them twice).
+HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
+_INT32 = re.compile(r"^-?\d{1,10}$")
+
+
+def hive_pairs(rel_path: str) -> tuple[tuple[str, str | None], ...]:
+    """The `key=value` folders of a path relative to its table (the file name excluded)."""
+    from urllib.parse import unquote
+
+    pairs = []
+    for seg in rel_path.split("/")[:-1]:
+        if "=" in seg:
+            k, v = seg.split("=", 1)
+            pairs.append((unquote(k), None if v == HIVE_NULL else unquote(v)))
+    return tuple(pairs)
+
+
+def infer_partition_schema(pairs: list[tuple[tuple[str, str | None], ...]], name: str) -> pa.Schema | None:
+    """One schema for a table's partition folders; every file must have the same keys."""
+    keys = {tuple(k for k, _ in p) for p in pairs}
+    if len(keys) > 1:
+        raise InputError(f"files sit under different partition folders ({' vs '.join('/'.join(k) or '(none)' for k in sorted(keys))}); "
+                         "every file of a table needs the same key=value levels", file=name)
+    names = next(iter(keys), ())
+    if not names:
+        return None
+    fields = []
+    for i, k in enumerate(names):
+        values = [p[i][1] for p in pairs if p[i][1] is not None]
+        ints = values and all(_INT32.match(v) and -2**31 <= int(v) < 2**31 for v in values)
+        fields.append(pa.field(k, pa.int32() if ints else pa.string()))
+    return pa.schema(fields)
+
+
+def with_partitions(files: list[TableFile], rel_paths: list[str], name: str,
+                    schema: pa.Schema | None = None) -> list[TableFile]:
+    """Files with their partition values; `schema` pins the types (a work unit sees only some
+    partitions, so the table-wide types come from the plan)."""
+    from dataclasses import replace
+
+    pairs = [hive_pairs(r) for r in rel_paths]
+    schema = schema if schema is not None else infer_partition_schema(pairs, name)
+    if schema is None:
+        return files
+    return [replace(f, partition=p, partition_schema=schema) for f, p in zip(files, pairs)]
+
+
+def _partition_columns(f: TableFile, num_rows: int) -> list[tuple[pa.Field, pa.Array]]:
+    out = []
+    for fl, (k, v) in zip(f.partition_schema or [], f.partition):
+        try:
+            out.append((fl, pa.array([v] * num_rows, pa.string()).cast(fl.type)))
+        except (pa.ArrowInvalid, ValueError):
+            raise InputError(f"the {k}= partition folder is not a {fl.type}", file=f.name) from None  # no value
+    return out
+
+
+def _add_partitions(f: TableFile, batch: pa.RecordBatch) -> pa.RecordBatch:
+    if f.partition_schema is None:
+        return batch
+    for fl, arr in _partition_columns(f, batch.num_rows):
+        if fl.name in batch.schema.names:
+            raise InputError(f"column {fl.name} is both in the file and in its partition folder", file=f.name)
+        batch = batch.append_column(fl, arr)
+    return batch
+
+
+def partition_path(values: dict[str, object]) -> str:
+    """`dt=2026-11-29/h=1` for the values of one partition (hive layout, URI-encoded)."""
+    from urllib.parse import quote
+
+    return "/".join(f"{quote(str(k), safe='')}={HIVE_NULL if v is None else quote(str(v), safe='')}"
+                    for k, v in values.items())
+
+
+def read_parts(paths: list[tuple[str, BinaryIO | str]], columns: list[str] | None = None,
+               schema: pa.Schema | None = None) -> pa.Table | None:
+    """Parquet parts written by PartWriter (path relative to the table, source), partition
+    columns restored from the folders (typed over all `paths`, or by `schema`); None when
+    there are none."""
+    tables = []
+    rels = [r for r, _ in paths]
+    if schema is None and rels:
+        schema = infer_partition_schema([hive_pairs(r) for r in rels], "output")
+    for rel, src in paths:
+        file_cols = None if columns is None else [c for c in columns if not schema or c not in schema.names]
+        t = pq.read_table(src, columns=file_cols)
+        f = TableFile(rel, "parquet", False, opener=lambda: None, partition=hive_pairs(rel),  # type: ignore
+                      partition_schema=schema)
+        for fl, arr in _partition_columns(f, t.num_rows) if schema else []:
+            if columns is None or fl.name in columns:
+                t = t.append_column(fl, arr)
+        tables.append(t)
+    return pa.concat_tables(tables) if tables else None
 
 
 def detect_format(name: str) -> tuple[str, bool] | None:
@@ -88,7 +191,7 @@ def list_local_table(folder: str | Path, fmt: str | None = None) -> list[TableFi
     formats = {f.format for f in files}
     if len(formats) > 1:
         raise InputError(f"mixed formats in one table ({', '.join(sorted(formats))})", file=str(folder))
-    return files
+    return with_partitions(files, [Path(f.name).relative_to(folder).as_posix() for f in files], str(folder))
 
 
 class _Utf8Stream(io.RawIOBase):
@@ -153,7 +256,14 @@ def gzip_open(raw: BinaryIO, name: str) -> BinaryIO:
 
 def iter_batches(f: TableFile, *, encoding: str = "utf-8", schema: pa.Schema | None = None,
                  batch_rows: int = BATCH_ROWS) -> Iterator[pa.RecordBatch]:
-    """Stream a file as record batches."""
+    """Stream a file as record batches (partition columns last, as pyarrow datasets have them)."""
+    if schema is not None and f.partition_schema is not None:  # the file itself has no partition columns
+        schema = pa.schema([fl for fl in schema if fl.name not in f.partition_schema.names])
+    for batch in _file_batches(f, encoding, schema, batch_rows):
+        yield _add_partitions(f, batch)
+
+
+def _file_batches(f: TableFile, encoding: str, schema: pa.Schema | None, batch_rows: int) -> Iterator[pa.RecordBatch]:
     if f.format == "parquet":
         yield from _parquet_batches(f, batch_rows)
     elif f.format == "csv":
@@ -166,7 +276,12 @@ def iter_batches(f: TableFile, *, encoding: str = "utf-8", schema: pa.Schema | N
 
 def read_schema(f: TableFile, *, encoding: str = "utf-8") -> pa.Schema:
     if f.format == "parquet":
-        return _parquet_file(f).schema_arrow
+        schema = _parquet_file(f).schema_arrow
+        for fl in f.partition_schema or []:
+            if fl.name in schema.names:
+                raise InputError(f"column {fl.name} is both in the file and in its partition folder", file=f.name)
+            schema = schema.append(fl)
+        return schema
     for batch in iter_batches(f, encoding=encoding):
         return batch.schema
     raise InputError("empty file", file=f.name)
@@ -397,10 +512,12 @@ class PartWriter:
     """Writes one table as parquet parts `part-00000.parquet`, `part-00001.parquet`, ...
 
     Parts roll over at `rows_per_part`, so names are stable for the same input and a
-    re-run overwrites rather than adds.
+    re-run overwrites rather than adds. With `partition_by`, rows go to hive-style folders
+    (`dt=2026-11-29/part-00000.parquet`) by their values, and those columns leave the files.
     """
 
-    def __init__(self, folder: str | Path, schema: pa.Schema, *, rows_per_part: int = 1_000_000):
+    def __init__(self, folder: str | Path, schema: pa.Schema, *, rows_per_part: int = 1_000_000,
+                 partition_by: list[str] | None = None):
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.schema = schema
@@ -409,8 +526,33 @@ class PartWriter:
         self.parts: list[Path] = []
         self._writer: pq.ParquetWriter | None = None
         self._part_rows = 0
+        self.partition_by = [c for c in partition_by or [] if c in schema.names]
+        self._children: dict[str, PartWriter] = {}
 
     def write(self, batch: pa.RecordBatch) -> None:
+        if self.partition_by:
+            self._write_partitioned(batch)
+            return
+        self._write(batch)
+
+    def _write_partitioned(self, batch: pa.RecordBatch) -> None:
+        if not batch.num_rows:
+            return
+        keys = pa.Table.from_batches([batch]).select(self.partition_by)
+        groups = keys.append_column("_row", pa.array(range(batch.num_rows))).group_by(
+            self.partition_by, use_threads=False).aggregate([("_row", "list")])
+        data_schema = pa.schema([f for f in self.schema if f.name not in self.partition_by])
+        for g in groups.to_pylist():
+            rel = partition_path({c: g[c] for c in self.partition_by})
+            child = self._children.get(rel)
+            if child is None:
+                child = self._children[rel] = PartWriter(self.folder / rel, data_schema,
+                                                         rows_per_part=self.rows_per_part)
+            rows = batch.take(pa.array(g["_row_list"])).select(data_schema.names)
+            child.write(rows)
+            self.rows += rows.num_rows
+
+    def _write(self, batch: pa.RecordBatch) -> None:
         while batch.num_rows:
             if self._writer is None or self._part_rows >= self.rows_per_part:
                 self._roll()
@@ -429,6 +571,11 @@ class PartWriter:
         self._part_rows = 0
 
     def close(self) -> list[Path]:
+        if self.partition_by and self._children:
+            self.parts = [p for rel in sorted(self._children) for p in self._children[rel].close()]
+            return self.parts
+        if self.partition_by:  # no rows: one empty part with the file columns, no partition folder
+            self.schema = pa.schema([f for f in self.schema if f.name not in self.partition_by])
         if self._writer is None:  # an empty table still gets one (empty) part with the schema
             self._roll()
         self._writer.close()  # type: ignore[union-attr]

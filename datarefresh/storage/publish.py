@@ -71,10 +71,13 @@ class Publisher:
             return json.loads(self.client.get_object(Bucket=self.uri.bucket, Key=key)["Body"].read())
 
     def upload_table(self, snapshot_id: str, table: str, folder: Path, unit: int = 0) -> list[dict]:
-        """Upload a table's local parquet parts as `part-<unit>-<n>.parquet` under the run's prefix."""
+        """Upload a table's local parquet parts as `part-<unit>-<n>.parquet` under the run's prefix,
+        in the same partition folders (`dt=.../`) as they were written."""
         files = []
-        for part in sorted(folder.glob("*.parquet")):
-            key = self.uri.key(SNAPSHOTS, snapshot_id, table, f"part-{unit:05d}-{part.stem.split('-')[-1]}.parquet")
+        for part in sorted(folder.rglob("*.parquet")):
+            rel = part.parent.relative_to(folder).as_posix()
+            key = self.uri.key(SNAPSHOTS, snapshot_id, table, *([rel] if rel != "." else []),
+                               f"part-{unit:05d}-{part.stem.split('-')[-1]}.parquet")
             digest = sha256_file(part)
             with s3_errors(self.role, self.uri.bucket, key, action="write"), open(part, "rb") as body:
                 self.client.put_object(Bucket=self.uri.bucket, Key=key, Body=body, Metadata={"sha256": digest})

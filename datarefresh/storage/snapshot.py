@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 
 from datarefresh.aws import s3_errors
 from datarefresh.errors import InputError
-from datarefresh.io.tables import TableFile, detect_format
+from datarefresh.io.tables import TableFile, detect_format, with_partitions
 from datarefresh.storage.uri import S3Uri
 
 
@@ -86,8 +86,11 @@ def _current(client, role, bucket, prefix) -> list[ObjectVersion]:
     return sorted(out, key=lambda o: o.key)
 
 
-def table_files(client, role: str, bucket: str, objects: list[ObjectVersion]) -> list[TableFile]:
-    """Readers for a snapshot's objects, pinned to version and ETag."""
+def table_files(client, role: str, bucket: str, objects: list[ObjectVersion], prefix: str | None = None,
+                partition_schema=None) -> list[TableFile]:
+    """Readers for a snapshot's objects, pinned to version and ETag. With the table's `prefix`,
+    hive-style `key=value/` folders below it become partition columns (typed by
+    `partition_schema` when given: a work unit sees only some partitions)."""
     files = []
     for o in objects:
         fmt, gz = detect_format(o.key.rsplit("/", 1)[-1])  # type: ignore[misc]
@@ -100,4 +103,6 @@ def table_files(client, role: str, bucket: str, objects: list[ObjectVersion]) ->
                 return client.get_object(**args)["Body"]
 
         files.append(TableFile(f"s3://{bucket}/{o.key}", fmt, gz, opener=opener, size=o.size))
-    return files
+    if prefix is None:
+        return files
+    return with_partitions(files, [o.key[len(prefix):] for o in objects], f"s3://{bucket}/{prefix}", partition_schema)

@@ -27,7 +27,7 @@ def smallest_group(table: pa.Table, qis: list[str]) -> int:
 def check_and_suppress(folder: Path, qis: list[str], k: int, suppress: bool) -> dict:
     """Measure k on the written dev parts; with suppress, blank the quasi-identifiers of the
     rows in groups smaller than k (the most general value) and rewrite the parts."""
-    parts = sorted(folder.glob("*.parquet"))
+    parts = sorted(folder.rglob("*.parquet"))  # partitioned outputs have parts in key=value folders
     table = pq.read_table(parts, columns=qis) if parts else pa.table({q: [] for q in qis})
     before = smallest_group(table, qis)
     result = {"quasi_identifiers": qis, "k": k, "smallest_group": before, "suppressed_rows": 0}
