@@ -245,19 +245,22 @@ def refresh_cmd(config_path, envs, tables, as_of, allow_backwards, report, demo_
 @click.option("--dest", default="./data", show_default=True, type=click.Path(file_okay=False))
 @click.option("--snapshot", help="A snapshot id (default: the environment's current one).")
 @click.option("--as-of", "as_of", help="The newest snapshot as of this date.")
-def pull_cmd(config_path, env, tables, dest, snapshot, as_of) -> None:
+@click.option("--verify", is_flag=True, help="Hash every local file against the manifest (default: sizes, and "
+                                            "hashes of files changed since they were verified).")
+def pull_cmd(config_path, env, tables, dest, snapshot, as_of, verify) -> None:
     """Download an environment's published snapshot with your own credentials (AWS_PROFILE, SSO...)."""
     from datarefresh.pull import pull
 
     if snapshot and as_of:
         raise click.UsageError("give --snapshot or --as-of, not both")
     r = pull(_config_or_default(config_path), env=env, dest=dest, tables=tuple(t for t in tables.split(",") if t) or None,
-             snapshot=snapshot, as_of=as_of)
+             snapshot=snapshot, as_of=as_of, verify=verify)
     click.echo(f"{env} snapshot {r['snapshot_id']} (prod as of {r['as_of']}) in {r['dest']}: "
                f"{r['downloaded_files']} files downloaded ({r['downloaded_bytes'] / 1e6:,.1f} MB), "
-               f"{r['reused_files']} unchanged")
+               f"{r['reused_files']} unchanged" + (f", {r['repaired_files']} damaged files repaired"
+                                                   if r.get("repaired_files") else ""))
     for t, n in r["tables"].items():
-        click.echo(f"  {t:16} {n:>10,} rows")
+        click.echo(f"  {t:16} {n:>10,} rows  from snapshot {r['tables_from'][t]}")
     first = next(iter(r["tables"]), "customers")
     click.echo(f"load it: pandas.read_parquet('{r['dest']}/{first}')  or  "
                f"duckdb -c \"SELECT * FROM '{r['dest']}/{first}/*.parquet'\"")

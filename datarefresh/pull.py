@@ -9,6 +9,9 @@ sha256 against the manifest, and only then renames it complete and swaps the
 `current` symlink (an atomic rename): readers see the old complete copy or the new
 one, never a mix. An interrupted pull resumes: verified files are kept. Files whose
 checksum is unchanged since the last pull are hard-linked instead of downloaded.
+Each copy records (`.pull.json`) which snapshot every table comes from and the size and
+mtime of every file when it was verified: a pull of the same snapshot re-checks the copy
+and downloads again what was damaged; `--tables` replaces those tables only.
 """
 
 from __future__ import annotations
@@ -162,64 +165,120 @@ class Progress:
             print(file=sys.stderr)
 
 
+STATE = ".pull.json"  # in each local copy: where every table comes from, and what was verified
+IN_PROGRESS = ".pull-in-progress"  # in DEST while a pull runs: left behind, the next pull re-hashes
+
+
+def _local_rel(key: str) -> str:
+    """A file's path below its table folder: `part-...parquet` or `dt=.../part-...parquet`."""
+    return ("/" + key).split(f"/{SNAPSHOTS}/", 1)[-1].split("/", 2)[-1]
+
+
+def _read_state(copy: Path | None) -> dict:
+    try:
+        return json.loads((copy / STATE).read_text()) if copy else {}
+    except (OSError, ValueError):
+        return {}  # no or unreadable record: every file gets hashed
+
+
+def _stat(path: Path) -> list[int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns]
+
+
+def _intact(path: Path, f: dict, known: dict, verify: bool) -> bool:
+    """Size always; sha256 when asked, or when the file changed since it was last verified."""
+    stat = _stat(path)
+    if stat is None or stat[0] != f["size"]:
+        return False
+    if not verify and known.get(f["key"]) == stat:
+        return True
+    return sha256_file(path) == f["sha256"]
+
+
 def pull(config: Config, env: str = "dev", dest: str | Path = "./data", tables: tuple[str, ...] | None = None,
          snapshot: str | None = None, as_of: str | None = None, session: boto3.Session | None = None,
-         workers: int = 8, quiet: bool = False) -> dict:
+         workers: int = 8, quiet: bool = False, verify: bool = False) -> dict:
+    """Make DEST/current the environment's snapshot (or, with `tables`, those tables of it, the
+    others staying as they were). Every kept file is checked (size, and sha256 when it changed
+    since it was verified, with `verify`, or after an interrupted pull); a damaged one is
+    downloaded again."""
     ec = env_client(config, env, session)
     manifest = resolve_manifest(ec, snapshot, as_of)
     sid = manifest["snapshot_id"]
     unknown = set(tables or ()) - set(manifest["tables"])
     if unknown:
-        raise InputError(f"snapshot {sid} has no table(s) {', '.join(sorted(unknown))}", file=str(ec.uri))
-    chosen = {t: v for t, v in manifest["tables"].items() if not tables or t in tables}
+        raise InputError(f"snapshot {sid} has no table(s) {', '.join(sorted(unknown))}; it has "
+                         f"{', '.join(sorted(manifest['tables']))}", file=str(ec.uri))
     dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
     snaps = dest / ".snapshots"
-    final = snaps / (sid if not tables else f"{sid}-{'_'.join(sorted(chosen))}")
     current = dest / "current"
+    marker = dest / IN_PROGRESS
+    verify = verify or marker.exists()  # the last pull was interrupted: trust no size alone
+    marker.touch()
+    previous = current.resolve() if current.is_symlink() and current.exists() else None
+    prev_state = _read_state(previous)
+    known = {f["key"]: f.get("stat") for t in prev_state.get("tables", {}).values() for f in t["files"]}
+    # what the copy will hold: the chosen tables of this snapshot, and with --tables the others as they are
+    target = {t: {"snapshot_id": sid, "as_of": v.get("as_of", manifest["as_of"]), "rows": v["rows"],
+                  "files": [{"key": f["key"], "path": _local_rel(f["key"]), "size": f["size"], "sha256": f["sha256"]}
+                            for f in v["files"]]}
+              for t, v in manifest["tables"].items() if not tables or t in tables}
+    if tables:
+        for t, v in prev_state.get("tables", {}).items():
+            target.setdefault(t, v)
+    full = set(target) == set(manifest["tables"]) and all(v["snapshot_id"] == sid for v in target.values())
+    name = sid if full else f"{sid}-" + hashlib.sha256(json.dumps(
+        {t: v["snapshot_id"] for t, v in sorted(target.items())}).encode()).hexdigest()[:8]
+    final = snaps / name
     result = {"environment": env, "snapshot_id": sid, "as_of": manifest["as_of"], "dest": str(current),
-              "tables": {t: v["rows"] for t, v in chosen.items()}, "downloaded_files": 0, "downloaded_bytes": 0,
-              "reused_files": 0}
-    if current.is_symlink() and current.resolve() == final.resolve() and final.exists():
-        return result  # already there: nothing to download
-    partial = final.with_name(final.name + ".partial")
-    partial.mkdir(parents=True, exist_ok=True)
-    previous = current.resolve() if current.is_symlink() else None
-    jobs = []
-    for t, v in chosen.items():
-        (partial / t).mkdir(exist_ok=True)
-        for f in v["files"]:
-            jobs.append((t, f))
+              "tables": {t: v["rows"] for t, v in sorted(target.items())},
+              "tables_from": {t: v["snapshot_id"] for t, v in sorted(target.items())},
+              "downloaded_files": 0, "downloaded_bytes": 0, "reused_files": 0, "repaired_files": 0,
+              "verified": "sha256" if verify else "size"}
+    in_place = previous is not None and previous == final.resolve()
+    work = final if in_place else final.with_name(final.name + ".partial")
+    work.mkdir(parents=True, exist_ok=True)
     todo = []
-    for t, f in jobs:
-        target = partial / t / Path(f["key"]).name
-        if target.exists() and target.stat().st_size == f["size"] and sha256_file(target) == f["sha256"]:
-            result["reused_files"] += 1  # resumed: already verified
-            continue
-        old = previous / t / Path(f["key"]).name if previous else None
-        if old and old.exists() and old.stat().st_size == f["size"] and sha256_file(old) == f["sha256"]:
-            target.unlink(missing_ok=True)
-            os.link(old, target)  # unchanged since the last pull
-            result["reused_files"] += 1
-            continue
-        todo.append((target, f))
+    for t, v in target.items():
+        for f in v["files"]:
+            target_path = work / t / f["path"]
+            target_path.parent.mkdir(parents=True, exist_ok=True)
+            if target_path.exists() and _intact(target_path, f, known if in_place else {}, verify):
+                result["reused_files"] += 1  # already there and verified (or resumed)
+                continue
+            if in_place:
+                result["repaired_files"] += 1  # damaged or missing in the current copy: fetched again below
+            else:
+                old = previous / t / f["path"] if previous else None
+                if old and old.exists() and _intact(old, f, known, verify):
+                    target_path.unlink(missing_ok=True)
+                    os.link(old, target_path)  # unchanged since the last pull
+                    result["reused_files"] += 1
+                    continue
+            todo.append((target_path, f))
     progress = Progress(len(todo), sum(f["size"] for _, f in todo), quiet)
 
-    def fetch(target: Path, f: dict) -> int:
+    def fetch(target_path: Path, f: dict) -> int:
         for attempt in (1, 2):
             data = ec.get(f["key"])
             if len(data) == f["size"] and hashlib.sha256(data).hexdigest() == f["sha256"]:
-                tmp = target.with_suffix(".tmp")
+                tmp = target_path.with_name(target_path.name + ".tmp")
                 tmp.write_bytes(data)
-                tmp.replace(target)
+                tmp.replace(target_path)  # atomic: a reader of the current copy sees old or new bytes
                 return len(data)
             if attempt == 2:
-                raise ChecksumError(f"s3://{ec.uri.bucket}/{f['key']} does not match the manifest of {sid} "
-                                    f"(size {len(data)} vs {f['size']}, or sha256) after a second download")
+                raise ChecksumError(f"s3://{ec.uri.bucket}/{f['key']} does not match the manifest of "
+                                    f"{sid} (size {len(data)} vs {f['size']}, or sha256) after a second download")
         return 0
 
     try:
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            futures = {pool.submit(fetch, target, f): f for target, f in todo}
+            futures = {pool.submit(fetch, target_path, f): f for target_path, f in todo}
             for fut in as_completed(futures):
                 n = fut.result()
                 progress.add(n)
@@ -227,16 +286,22 @@ def pull(config: Config, env: str = "dev", dest: str | Path = "./data", tables: 
                 result["downloaded_bytes"] += n
     finally:
         progress.close()
-    if final.exists():
-        shutil.rmtree(final)
-    partial.rename(final)
-    link = dest / ".current.tmp"
-    link.unlink(missing_ok=True)
-    link.symlink_to(final.relative_to(dest))
-    link.replace(current)  # atomic swap
-    for old in snaps.iterdir():  # keep only what `current` points at (and unfinished pulls)
-        if old != final and not old.name.endswith(".partial"):
-            shutil.rmtree(old, ignore_errors=True)
+    for t, v in target.items():  # what was verified now: a later pull hashes only what changed since
+        for f in v["files"]:
+            f["stat"] = _stat(work / t / f["path"])
+    (work / STATE).write_text(json.dumps({"environment": env, "tables": target}, indent=1))
+    if not in_place:
+        if final.exists():
+            shutil.rmtree(final)
+        work.rename(final)
+        link = dest / ".current.tmp"
+        link.unlink(missing_ok=True)
+        link.symlink_to(final.relative_to(dest))
+        link.replace(current)  # atomic swap
+        for old in snaps.iterdir():  # keep only what `current` points at (and unfinished pulls)
+            if old != final and not old.name.endswith(".partial"):
+                shutil.rmtree(old, ignore_errors=True)
+    marker.unlink(missing_ok=True)
     return result
 
 

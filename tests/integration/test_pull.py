@@ -123,3 +123,56 @@ def test_nothing_published_yet(config, tmp_path, as_dev_reader):
     data["environments"]["dev"]["bucket"] = "s3://datarefresh-dev/never-published"
     with pytest.raises(TerminalError, match="no snapshot published yet in s3://datarefresh-dev/never-published"):
         pull(parse_config(data), dest=tmp_path / "x", quiet=True)
+
+
+def _victim(dest):
+    return sorted((dest / "current" / "customers").glob("*.parquet"))[0]
+
+
+def test_a_damaged_local_file_is_found_and_repaired(published, config, tmp_path, as_dev_reader, cli):
+    dest = tmp_path / "data"
+    pull(config, dest=dest, quiet=True)
+    victim = _victim(dest)
+    good = victim.read_bytes()
+    with open(victim, "r+b") as fh:  # the case: 7 bytes overwritten, same size
+        fh.write(b"garbage")
+    again = pull(config, dest=dest, quiet=True)  # before: "0 files downloaded", the damage stayed
+    assert again["repaired_files"] == 1 and again["downloaded_files"] == 1
+    assert victim.read_bytes() == good
+    # --verify hashes every file even when nothing looks changed
+    out = cli("pull", "--dest", dest, "--verify")
+    assert out.exit_code == 0 and "0 files downloaded" in out.output
+    victim.write_bytes(good[:-5])  # truncated: the size check alone finds it
+    assert pull(config, dest=dest, quiet=True)["repaired_files"] == 1 and victim.read_bytes() == good
+
+
+def test_an_interrupted_pull_makes_the_next_one_hash_everything(published, config, tmp_path, as_dev_reader):
+    dest = tmp_path / "data"
+    pull(config, dest=dest, quiet=True)
+    victim = _victim(dest)
+    good = victim.read_bytes()
+    stat = victim.stat()
+    with open(victim, "r+b") as fh:
+        fh.write(b"garbage")
+    import os
+
+    os.utime(victim, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # the damage hides from the stat check
+    (dest / ".pull-in-progress").touch()  # as a killed pull leaves it
+    r = pull(config, dest=dest, quiet=True)
+    assert r["verified"] == "sha256" and r["repaired_files"] == 1 and victim.read_bytes() == good
+    assert not (dest / ".pull-in-progress").exists()
+
+
+def test_tables_pull_into_the_existing_copy_and_say_where_each_table_comes_from(published, config, tmp_path,
+                                                                              as_dev_reader, cli):
+    dest = tmp_path / "data"
+    sid = published["environments"]["dev"]["snapshot_id"]
+    pull(config, dest=dest, tables=("orders",), quiet=True)
+    out = cli("pull", "--dest", dest, "--tables", "customers")
+    assert out.exit_code == 0, out.output
+    # before: the copy held customers alone
+    assert sorted(p.name for p in (dest / "current").iterdir() if not p.name.startswith(".")) == ["customers", "orders"]
+    assert out.output.count(f"from snapshot {sid}") == 2  # customers and orders
+    assert pq.read_table(dest / "current" / "orders").num_rows == published["environments"]["dev"]["tables"]["orders"]
+    full = pull(config, dest=dest, quiet=True)
+    assert set(full["tables"]) == set(config.tables) and set(full["tables_from"].values()) == {sid}
