@@ -126,7 +126,7 @@ def test_nothing_published_yet(config, tmp_path, as_dev_reader):
 
 
 def _victim(dest):
-    return sorted((dest / "current" / "customers").glob("*.parquet"))[0]
+    return min((dest / "current" / "customers").glob("*.parquet"))
 
 
 def test_a_damaged_local_file_is_found_and_repaired(published, config, tmp_path, as_dev_reader, cli):

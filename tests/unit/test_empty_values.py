@@ -38,7 +38,7 @@ def _transform(policies, keyring):
 
 @pytest.mark.parametrize("column", sorted(POLICIES))
 def test_blanks_and_nulls_stay_as_they_are_in_every_operator(column, keyring):
-    batch, out = _transform({column: POLICIES[column]}, keyring)
+    _batch, out = _transform({column: POLICIES[column]}, keyring)
     got = out.column(column).to_pylist()
     assert got[:4] == BLANKS  # before: an empty e-mail became balthasar.franzese778319@example.org
     assert got[4] not in (None, "") and (got[4] != REAL[column] or column == "body")
@@ -89,7 +89,7 @@ def test_the_empty_rate_parity_gate_fails_when_blanks_were_replaced():
 def test_sanitize_counts_blanks_before_and_after_on_every_row(tmp_path, keyring):
     import pyarrow.parquet as pq
 
-    from datarefresh.pipeline import discover_local, make_outputs, dev_sampling, sanitize_table
+    from datarefresh.pipeline import dev_sampling, discover_local, make_outputs, sanitize_table
 
     (tmp_path / "src" / "t").mkdir(parents=True)
     pq.write_table(pa.table({"email": ["", "a@b.org", "  ", None] * 50}), tmp_path / "src" / "t" / "p.parquet")
