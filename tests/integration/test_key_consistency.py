@@ -74,3 +74,18 @@ def test_a_full_refresh_with_a_new_key_rotates_and_says_every_pseudonym_changes(
     assert "key rotation" in out.output and "every pseudonym changes" in out.output
     new = _manifest(admin_s3)
     assert new["key_fingerprint"] != old["key_fingerprint"] and new["carried_over"] == []
+
+
+def test_a_rotation_never_keeps_a_held_back_table_under_the_old_key(first, config, aws, admin_s3, monkeypatch):
+    from datarefresh.config import parse_config
+
+    data = config.model_dump(mode="json", exclude_none=True)
+    data["validation"]["on_failure"] = "table"
+    data["tables"]["customers"]["columns"]["email"] = {"action": "keep", "type": "string"}  # the leak scan fails
+    before = _pointer(admin_s3)
+    monkeypatch.setenv("DATAREFRESH_SECRET", "a-third-key-for-the-held-back-case-0123456789")
+    r = refresh(parse_config(data), aws, envs=("staging",), as_of=parse_as_of("2099-05-05T00:00:00Z"))
+    staging = r["environments"]["staging"]
+    # customers would be held back at its old-key version next to fresh orders: publish nothing
+    assert staging["published"] is False and _pointer(admin_s3) == before
+    assert "key_consistency failed (the published snapshot of staging was made with another key" in staging["reason"]
