@@ -23,8 +23,8 @@ from datarefresh.anonymize.keyed import Keyring
 from datarefresh.config import Config, CsvOptions, SamplingConfig, TableConfig, ValidationConfig
 from datarefresh.detect.classify import SAMPLE_ROWS, classify_table, link_foreign_keys
 from datarefresh.errors import InputError, PolicyError
-from datarefresh.io.tables import (CsvDialect, PartWriter, TableFile, detect_dialect, iter_batches, list_local_table,
-                                   read_schema)
+from datarefresh.io.tables import (CsvDialect, PartitionedWriter, PartWriter, TableFile, detect_dialect, iter_batches,
+                                   list_local_table, open_writer, read_schema)
 from datarefresh.graph import processing_order
 from datarefresh.sample import DevSampler, key_anonymizer
 from datarefresh.validate.checks import count_blanks
@@ -156,7 +156,7 @@ class Output:
     env: str
     folder: Path
     sampler: DevSampler | None = None
-    writers: dict[str, PartWriter] = field(default_factory=dict)
+    writers: dict[str, PartWriter | PartitionedWriter] = field(default_factory=dict)
 
 
 def make_outputs(root: Path, envs: tuple[str, ...], keyring: Keyring, tables: dict[str, TableConfig],
@@ -234,7 +234,7 @@ def sanitize_table(name: str, src: TableSource, policy: TableConfig, keyring: Ke
     rows_in = 0
     timings = {"read": 0.0, "sample": 0.0, "anonymize": 0.0, "write": 0.0}
     for o in outputs:
-        o.writers[name] = PartWriter(o.folder / name, transformer.schema, partition_by=src.partition_columns())
+        o.writers[name] = open_writer(o.folder / name, transformer.schema, src.partition_columns())
     batches = src.batches()
     while True:
         t = time.perf_counter()

@@ -380,6 +380,8 @@ def _guess_decimal(text: str, delimiter: str, quote: str | None) -> str:
 def detect_dialect(f: TableFile, encoding: str = "utf-8", given: CsvDialect | None = None) -> CsvDialect:
     """Fill in what `given` leaves open (delimiter, decimal) from a sample of the file."""
     given = given or CsvDialect()
+    if given.delimiter and given.quote is not None and given.decimal:
+        return given  # decided already (by the config or the plan): no sample read
     text = _sample_text(f, encoding)
     quote = given.quote if given.quote is not None else _guess_quote(text)
     delimiter = given.delimiter or _guess_delimiter(text, quote or None) or ","
@@ -512,12 +514,10 @@ class PartWriter:
     """Writes one table as parquet parts `part-00000.parquet`, `part-00001.parquet`, ...
 
     Parts roll over at `rows_per_part`, so names are stable for the same input and a
-    re-run overwrites rather than adds. With `partition_by`, rows go to hive-style folders
-    (`dt=2026-11-29/part-00000.parquet`) by their values, and those columns leave the files.
+    re-run overwrites rather than adds.
     """
 
-    def __init__(self, folder: str | Path, schema: pa.Schema, *, rows_per_part: int = 1_000_000,
-                 partition_by: list[str] | None = None):
+    def __init__(self, folder: str | Path, schema: pa.Schema, *, rows_per_part: int = 1_000_000):
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.schema = schema
@@ -526,33 +526,8 @@ class PartWriter:
         self.parts: list[Path] = []
         self._writer: pq.ParquetWriter | None = None
         self._part_rows = 0
-        self.partition_by = [c for c in partition_by or [] if c in schema.names]
-        self._children: dict[str, PartWriter] = {}
 
     def write(self, batch: pa.RecordBatch) -> None:
-        if self.partition_by:
-            self._write_partitioned(batch)
-            return
-        self._write(batch)
-
-    def _write_partitioned(self, batch: pa.RecordBatch) -> None:
-        if not batch.num_rows:
-            return
-        keys = pa.Table.from_batches([batch]).select(self.partition_by)
-        groups = keys.append_column("_row", pa.array(range(batch.num_rows))).group_by(
-            self.partition_by, use_threads=False).aggregate([("_row", "list")])
-        data_schema = pa.schema([f for f in self.schema if f.name not in self.partition_by])
-        for g in groups.to_pylist():
-            rel = partition_path({c: g[c] for c in self.partition_by})
-            child = self._children.get(rel)
-            if child is None:
-                child = self._children[rel] = PartWriter(self.folder / rel, data_schema,
-                                                         rows_per_part=self.rows_per_part)
-            rows = batch.take(pa.array(g["_row_list"])).select(data_schema.names)
-            child.write(rows)
-            self.rows += rows.num_rows
-
-    def _write(self, batch: pa.RecordBatch) -> None:
         while batch.num_rows:
             if self._writer is None or self._part_rows >= self.rows_per_part:
                 self._roll()
@@ -571,12 +546,52 @@ class PartWriter:
         self._part_rows = 0
 
     def close(self) -> list[Path]:
-        if self.partition_by and self._children:
-            self.parts = [p for rel in sorted(self._children) for p in self._children[rel].close()]
-            return self.parts
-        if self.partition_by:  # no rows: one empty part with the file columns, no partition folder
-            self.schema = pa.schema([f for f in self.schema if f.name not in self.partition_by])
         if self._writer is None:  # an empty table still gets one (empty) part with the schema
             self._roll()
         self._writer.close()  # type: ignore[union-attr]
         return self.parts
+
+
+class PartitionedWriter:
+    """Writes one table in hive-style folders by the values of `partition_by`
+    (`dt=2026-11-29/part-00000.parquet`), one PartWriter per folder; those columns leave the
+    files (readers take them from the path, and would see them twice otherwise)."""
+
+    def __init__(self, folder: str | Path, schema: pa.Schema, partition_by: list[str], *,
+                 rows_per_part: int = 1_000_000):
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.schema, self.partition_by, self.rows_per_part = schema, partition_by, rows_per_part
+        self.file_schema = pa.schema([f for f in schema if f.name not in partition_by])
+        self.rows = 0
+        self.parts: list[Path] = []
+        self._children: dict[str, PartWriter] = {}
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        if not batch.num_rows:
+            return
+        keys = pa.Table.from_batches([batch]).select(self.partition_by)
+        groups = keys.append_column("_row", pa.array(range(batch.num_rows))).group_by(
+            self.partition_by, use_threads=False).aggregate([("_row", "list")])
+        for g in groups.to_pylist():
+            rel = partition_path({c: g[c] for c in self.partition_by})
+            child = self._children.get(rel)
+            if child is None:
+                child = self._children[rel] = PartWriter(self.folder / rel, self.file_schema,
+                                                         rows_per_part=self.rows_per_part)
+            rows = batch.take(pa.array(g["_row_list"])).select(self.file_schema.names)
+            child.write(rows)
+            self.rows += rows.num_rows
+
+    def close(self) -> list[Path]:
+        if not self._children:  # no rows: one empty part with the file columns, no partition folder
+            self._children[""] = PartWriter(self.folder, self.file_schema, rows_per_part=self.rows_per_part)
+        self.parts = [p for rel in sorted(self._children) for p in self._children[rel].close()]
+        return self.parts
+
+
+def open_writer(folder: str | Path, schema: pa.Schema, partition_by: list[str] | None = None,
+                **kw) -> PartWriter | PartitionedWriter:
+    """The writer for a table's output: in the source's partition folders when it has them."""
+    by = [c for c in partition_by or [] if c in schema.names]
+    return PartitionedWriter(folder, schema, by, **kw) if by else PartWriter(folder, schema, **kw)
