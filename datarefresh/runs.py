@@ -83,6 +83,11 @@ def plan_run(config: Config, aws: Aws, *, envs: tuple[str, ...] = ("dev", "stagi
                           f"{', '.join(sorted(config.tables))} (or all)", key="tables")
     keyring = resolve_keyring(config.secret, allow_demo_key=allow_demo_key)
     chosen = {t: c for t, c in config.tables.items() if not tables or t in tables}
+    fingerprint = keyring.subkey("fingerprint")[:8].hex()  # identifies the key without revealing it
+    rotation = _check_key_consistency(config, aws, envs, fingerprint, set(chosen))  # before any work
+    for env in rotation:
+        say(f"{env}: key rotation: the published snapshot was made with another key; every table is "
+            "refreshed and every pseudonym changes")
     role = config.source.role
     prod = aws.s3(role)
     say(f"snapshot of {config.source.uri} as of {as_of.isoformat()} (role {role_name(role)})")
@@ -93,11 +98,6 @@ def plan_run(config: Config, aws: Aws, *, envs: tuple[str, ...] = ("dev", "stagi
                               csv=chosen[t].csv) for t in chosen}
     policies = plan_tables(sources, config.model_copy(update={"tables": chosen}), progress=say)
     sampling = dev_sampling(config, dev_fraction)
-    fingerprint = keyring.subkey("fingerprint")[:8].hex()  # identifies the key without revealing it
-    rotation = _check_key_consistency(config, aws, envs, fingerprint, set(chosen))
-    for env in rotation:
-        say(f"{env}: key rotation: the published snapshot was made with another key; every table is "
-            "refreshed and every pseudonym changes")
     basis = json.dumps({"snapshot": snap.to_dict()["tables"], "policies": {t: p.model_dump() for t, p in policies.items()},
                         "sampling": sampling.model_dump(), "key": fingerprint, "envs": sorted(envs)},
                        sort_keys=True, default=str)
@@ -138,7 +138,8 @@ def key_mismatch(env: str) -> str:
             "or use the same key")
 
 
-def _check_key_consistency(config: Config, aws: Aws, envs, fingerprint: str, run_tables: set[str]) -> list[str]:
+def _check_key_consistency(config: Config, aws: Aws, envs, fingerprint: str,
+                           run_tables: set[str]) -> list[str]:
     """Pseudonyms of tables carried over from the published snapshot must come from the same key,
     or the foreign keys between fresh and carried tables resolve to nothing. Refuses a run that
     would carry tables over under another key; returns the environments a full run re-keys
@@ -229,7 +230,8 @@ def process_unit(config: Config, aws: Aws, plan: dict, table: str, index: int,
                                load_parent_keys=lambda t, c: load_dev_keys(config, aws, plan["snapshot_id"], t, c))
         rep = sanitize_table(table, source, policies[table], keyring, outputs, config, say)
         result = {"table": table, "index": index, "rows_in": rep["rows_in"], "seconds": rep["seconds"],
-                  "text_entities": rep["text_entities"], "prod_nulls": rep["prod_nulls"], "blanks": rep["blanks"], "leaks": rep["leaks"],
+                  "text_entities": rep["text_entities"], "prod_nulls": rep["prod_nulls"],
+                  "blanks": rep["blanks"], "leaks": rep["leaks"],
                   "k_anonymity": rep["k_anonymity"], "envs": {}}
         pk = policies[table].primary_key
         for o in outputs:
@@ -378,7 +380,8 @@ def _read_outputs(config, aws, env, snapshot_id, table, columns, limit) -> pa.Ta
     with s3_errors(role, bucket, prefix, action="read"):
         keys = [o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
                 for o in page.get("Contents", []) if o["Key"].endswith(".parquet")]
-        pschema = infer_partition_schema([hive_pairs(k[len(prefix):]) for k in keys], prefix)  # typed over all parts
+        # partition columns typed over all parts, as the source was
+        pschema = infer_partition_schema([hive_pairs(k[len(prefix):]) for k in keys], prefix)
         for key in keys:
             if limit is not None and n >= limit:
                 break

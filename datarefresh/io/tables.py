@@ -84,8 +84,9 @@ def infer_partition_schema(pairs: list[tuple[tuple[str, str | None], ...]], name
     """One schema for a table's partition folders; every file must have the same keys."""
     keys = {tuple(k for k, _ in p) for p in pairs}
     if len(keys) > 1:
-        raise InputError(f"files sit under different partition folders ({' vs '.join('/'.join(k) or '(none)' for k in sorted(keys))}); "
-                         "every file of a table needs the same key=value levels", file=name)
+        levels = " vs ".join("/".join(k) or "(none)" for k in sorted(keys))
+        raise InputError(f"files sit under different partition folders ({levels}); every file of a table "
+                         "needs the same key=value levels", file=name)
     names = next(iter(keys), ())
     if not names:
         return None
@@ -116,7 +117,8 @@ def _partition_columns(f: TableFile, num_rows: int) -> list[tuple[pa.Field, pa.A
         try:
             out.append((fl, pa.array([v] * num_rows, pa.string()).cast(fl.type)))
         except (pa.ArrowInvalid, ValueError):
-            raise InputError(f"the {k}= partition folder is not a {fl.type}", file=f.name) from None  # no value
+            # never the value: folder names are data too
+            raise InputError(f"the {k}= partition folder is not a {fl.type}", file=f.name) from None
     return out
 
 
@@ -263,7 +265,8 @@ def iter_batches(f: TableFile, *, encoding: str = "utf-8", schema: pa.Schema | N
         yield _add_partitions(f, batch)
 
 
-def _file_batches(f: TableFile, encoding: str, schema: pa.Schema | None, batch_rows: int) -> Iterator[pa.RecordBatch]:
+def _file_batches(f: TableFile, encoding: str, schema: pa.Schema | None,
+                  batch_rows: int) -> Iterator[pa.RecordBatch]:
     if f.format == "parquet":
         yield from _parquet_batches(f, batch_rows)
     elif f.format == "csv":

@@ -105,4 +105,5 @@ def table_files(client, role: str, bucket: str, objects: list[ObjectVersion], pr
         files.append(TableFile(f"s3://{bucket}/{o.key}", fmt, gz, opener=opener, size=o.size))
     if prefix is None:
         return files
-    return with_partitions(files, [o.key[len(prefix):] for o in objects], f"s3://{bucket}/{prefix}", partition_schema)
+    rels = [o.key[len(prefix):] for o in objects]
+    return with_partitions(files, rels, f"s3://{bucket}/{prefix}", partition_schema)

@@ -100,14 +100,16 @@ def hold_back(env: str, on_failure: str, checks: list[Check], run_tables: set[st
                 if child_keys is None:
                     continue  # no published version of the child: nothing to resolve
                 orphans = count_orphans(child_keys, load_keys(parent, fk.parent_column, parent_fresh))
-                allowed = 0 if sampled else _published_orphans(load_keys, child, fk.column, parent, fk.parent_column)
+                allowed = 0 if sampled else _published_orphans(load_keys, child, fk.column, parent,
+                                                               fk.parent_column)
+                ok = orphans <= allowed
                 before = f" (the published copy had {allowed})" if allowed else ""
                 if child_fresh:
-                    check = Check(env, child, f"foreign_key_resolves_published:{fk.column}", orphans <= allowed,
+                    check = Check(env, child, f"foreign_key_resolves_published:{fk.column}", ok,
                                   f"{orphans} rows reference a {fk.references} missing from the published {parent}"
                                   + before)
                 else:
-                    check = Check(env, parent, f"published_children_resolve:{child}.{fk.column}", orphans <= allowed,
+                    check = Check(env, parent, f"published_children_resolve:{child}.{fk.column}", ok,
                                   f"{orphans} rows of the published {child} reference a {fk.references} "
                                   "missing from this run" + before)
                 extra.append(check)
