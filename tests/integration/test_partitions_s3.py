@@ -1,5 +1,5 @@
 """Hive-style partitions on S3: `events/dt=.../` in prod is read with its `dt` column, cut into
-one work unit per partition, and published to staging and dev in the same layout."""
+one work unit per partition, and published in the same layout."""
 
 from __future__ import annotations
 
@@ -45,13 +45,15 @@ def partitioned(admin_s3, config, tmp_path_factory):
 def test_partitions_are_units_columns_and_folders_on_s3(partitioned, aws, admin_s3, monkeypatch):
     cfg, prod_rows = partitioned
     monkeypatch.setenv("DATAREFRESH_SECRET", TEST_KEY.decode())
-    plan = plan_run(cfg, aws, tables=("customers", "events"), as_of=parse_as_of("2099-06-01T00:00:00Z"))
+    # staging only: dev reads its outputs back the same way (_read_outputs), only sampled
+    plan = plan_run(cfg, aws, envs=("staging",), tables=("customers", "events"),
+                    as_of=parse_as_of("2099-06-01T00:00:00Z"))
     units = [u for u in plan["units"] if u["table"] == "events"]
     assert [[o["key"].split("/")[-2] for o in u["objects"]] for u in units] == [[f"dt={d}"] for d in DAYS]
     assert plan["source_columns"]["events"][-1] == "dt" and plan["partitions"]["events"] == [["dt", "string"]]
     results = [process_unit(cfg, aws, plan, u["table"], u["index"]) for level in run_levels(plan) for u in level]
     report = publish_run(cfg, aws, plan, results)
-    for env in ("dev", "staging"):
+    for env in ("staging",):
         r = report["environments"][env]
         assert r["published"], r.get("reason")
         pointer = json.loads(admin_s3.get_object(Bucket=f"datarefresh-{env}", Key=POINTER)["Body"].read())
@@ -61,3 +63,17 @@ def test_partitions_are_units_columns_and_folders_on_s3(partitioned, aws, admin_
         body = admin_s3.get_object(Bucket=f"datarefresh-{env}", Key=keys[0])["Body"].read()
         assert "dt" not in pq.read_schema(io.BytesIO(body)).names  # the folder carries it
     assert report["environments"]["staging"]["tables"]["events"] == prod_rows
+
+
+def test_pull_keeps_the_partition_folders(partitioned, config, local, tmp_path, monkeypatch):
+    import pyarrow.dataset as ds
+
+    from datarefresh.pull import pull
+
+    for k, v in local.env("datarefresh-staging-reader").items():
+        monkeypatch.setenv(k, v)
+    r = pull(partitioned[0], env="staging", dest=tmp_path / "data", tables=("events",), quiet=True)
+    events = tmp_path / "data" / "current" / "events"
+    assert sorted(p.name for p in events.iterdir()) == [f"dt={d}" for d in DAYS]
+    t = ds.dataset(events, partitioning="hive").to_table()
+    assert t.num_rows == r["tables"]["events"] and set(t.column("dt").to_pylist()) == set(DAYS)
