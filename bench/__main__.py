@@ -1,6 +1,6 @@
 """`./dev bench`: every benchmark, results printed and saved to bench/results/latest.json.
 
-  ./dev bench              structured throughput + memory, free-text recall, demo-data speed
+  ./dev bench              structured throughput + memory, free-text recall, CSV dialects, demo-data speed
   ./dev bench --quick      smaller sizes, no 10x memory run
 """
 
@@ -12,7 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import structured, text_recall
+from bench import dialects, structured, text_recall
 
 
 def demo_data_speed(rows: int) -> dict:
@@ -31,6 +31,7 @@ def main(argv: list[str]) -> None:
         "structured": structured.run(rows=50_000 if quick else 200_000, presidio_rows=500 if quick else 2_000,
                                      memory=not quick),
         "text_recall_heldout": text_recall.run(),
+        "csv_dialects_heldout": dialects.run(),
         "demo_data": demo_data_speed(100_000 if quick else 1_000_000),
     }
     out = Path(__file__).parent / "results"

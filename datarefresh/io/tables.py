@@ -343,24 +343,27 @@ def _widths(text: str, delimiter: str, quote: str | None) -> list[int]:
 def _guess_delimiter(text: str, quote: str | None) -> str | None:
     """The delimiter that splits the header into most fields with every sampled row as wide;
     None when no candidate splits it (a one-column file)."""
+    return _guess_layout(text, None if quote is None else [quote])[0]
+
+
+def _guess_layout(text: str, quotes: list[str] | None = None) -> tuple[str | None, str]:
+    """(delimiter, quote) that split the header into most fields with every sampled row as
+    wide, trying csv.Sniffer's guess first; (None, its quote) when nothing splits it."""
     try:
-        sniffed = csv.Sniffer().sniff(text, delimiters="".join(CSV_DELIMITERS)).delimiter
+        sniffed = csv.Sniffer().sniff(text, delimiters="".join(CSV_DELIMITERS))
+        sniffed_d, sniffed_q = sniffed.delimiter, sniffed.quotechar
     except csv.Error:
-        sniffed = None
-    best, best_width = None, 1
-    for d in ([sniffed] if sniffed else []) + [d for d in CSV_DELIMITERS if d != sniffed]:
-        widths = _widths(text, d, quote)
-        if widths and widths[0] > best_width and all(w == widths[0] for w in widths):
-            best, best_width = d, widths[0]
+        sniffed_d, sniffed_q = None, '"'
+    if quotes is None:
+        quotes = [q for q in dict.fromkeys([sniffed_q, '"', "'"]) if q in ('"', "'")]
+    delimiters = list(dict.fromkeys(([sniffed_d] if sniffed_d else []) + list(CSV_DELIMITERS)))
+    best, best_width = (None, quotes[0] if quotes else '"'), 1
+    for q in quotes:
+        for d in delimiters:
+            widths = _widths(text, d, q or None)
+            if widths and widths[0] > best_width and all(w == widths[0] for w in widths):
+                best, best_width = (d, q), widths[0]
     return best
-
-
-def _guess_quote(text: str) -> str:
-    try:
-        q = csv.Sniffer().sniff(text, delimiters="".join(CSV_DELIMITERS)).quotechar
-    except csv.Error:
-        return '"'
-    return q if q in ('"', "'") and text.count(q) >= 2 else '"'
 
 
 def _guess_decimal(text: str, delimiter: str, quote: str | None) -> str:
@@ -386,8 +389,14 @@ def detect_dialect(f: TableFile, encoding: str = "utf-8", given: CsvDialect | No
     if given.delimiter and given.quote is not None and given.decimal:
         return given  # decided already (by the config or the plan): no sample read
     text = _sample_text(f, encoding)
-    quote = given.quote if given.quote is not None else _guess_quote(text)
-    delimiter = given.delimiter or _guess_delimiter(text, quote or None) or ","
+    if given.delimiter:
+        delimiter, quote = given.delimiter, given.quote
+        if quote is None:
+            found, guessed = _guess_layout(text)
+            quote = guessed if found == delimiter else '"'
+    else:
+        found, quote = _guess_layout(text, None if given.quote is None else [given.quote])
+        delimiter = found or ","
     decimal = given.decimal or _guess_decimal(text, delimiter, quote or None)
     return CsvDialect(delimiter, quote, tuple(given.null_values), decimal)
 
@@ -399,7 +408,10 @@ def _check_header(f: TableFile, encoding: str, dialect: CsvDialect) -> None:
     widths = _widths(text, dialect.delimiter or ",", dialect.quote or None)
     if not widths or widths[0] != 1:
         return
-    other = _guess_delimiter(text, dialect.quote or None)
+    header = text.splitlines()[0] if text else ""
+    other = _guess_delimiter(text, dialect.quote or None) or next(
+        (d for d in CSV_DELIMITERS if d != (dialect.delimiter or ",") and any(
+            len(r) > 1 for r in csv.reader([header], delimiter=d))), None)
     if other and other != dialect.delimiter:
         raise InputError(f"the header parses to one column with delimiter {dialect.delimiter!r}, but the file "
                          f"looks {other!r}-delimited: set csv.delimiter for this table", file=f.name)

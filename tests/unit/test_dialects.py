@@ -110,3 +110,17 @@ def test_detection_fills_only_what_is_not_given(tmp_path):
 def test_a_bad_csv_option_fails_at_load_time():
     with pytest.raises(ConfigError, match="tables.t.csv.delimiter"):
         parse_config({"tables": {"t": {"csv": {"delimiter": ":"}}}})
+
+
+def test_single_quotes_around_double_quotes_are_detected_with_the_delimiter(tmp_path):
+    text = "id;note\n1;'say \"hi\" a;b'\n2;'O''Brien'\n3;plain\n"
+    src = discover_local(_write(tmp_path, "t", text))["t"]
+    assert (src.dialect().delimiter, src.dialect().quote) == (";", "'")
+    assert src.sample().column("note").to_pylist() == ['say "hi" a;b', "O'Brien", "plain"]
+
+
+def test_a_ragged_file_whose_header_splits_on_another_delimiter_is_still_an_error(tmp_path):
+    root = _write(tmp_path, "t", "a;b;c\n1;2\n3;4;5;6\n")
+    cfg = parse_config({"tables": {"t": {"csv": {"delimiter": ","}}}})
+    with pytest.raises(InputError, match="looks ';'-delimited"):
+        discover_local(root, cfg)["t"].sample()
