@@ -19,7 +19,7 @@ import random
 import tempfile
 from pathlib import Path
 
-DEV = range(0, 500)
+DEV = range(500)
 HELDOUT = range(100_000, 100_500)
 WORDS = ("order", "shipped", "Müller", "São Paulo", "a;b", "x|y", "tab\there", "it's", 'say "hi"', "n/a", "O'Brien")
 
