@@ -41,7 +41,7 @@ class TableSource:
     encoding: str = "utf-8"
     schema: pa.Schema | None = None
     csv: CsvOptions | None = None  # as configured (or planned); the rest is detected on the first file
-    _dialect: CsvDialect | None = None
+    _dialect: CsvDialect | None = field(default=None, repr=False, compare=False)
 
     def dialect(self) -> CsvDialect | None:
         """CSV tables: the dialect every file is read with (what the config leaves open is
