@@ -28,7 +28,7 @@ from datarefresh.io.tables import (CsvDialect, PartitionedWriter, PartWriter, Ta
 from datarefresh.graph import processing_order
 from datarefresh.sample import DevSampler, key_anonymizer
 from datarefresh.validate.checks import count_blanks
-from datarefresh.validate.kanon import check_and_suppress
+from datarefresh.validate.kanon import DevGeneralizer
 from datarefresh.validate.leaks import LeakScanner
 
 Progress = Callable[[str], None]
@@ -235,6 +235,10 @@ def sanitize_table(name: str, src: TableSource, policy: TableConfig, keyring: Ke
     timings = {"read": 0.0, "sample": 0.0, "anonymize": 0.0, "write": 0.0}
     for o in outputs:
         o.writers[name] = open_writer(o.folder / name, transformer.schema, src.partition_columns())
+    # dev rows go through k-anonymity before they are written (see validate/kanon.py)
+    dev_writers = {o.env: _dev_generalizer(o, name, policy, transformer.schema, validation)
+                   for o in outputs if o.env == "dev"}
+    dev_writers = {env: g for env, g in dev_writers.items() if g is not None}
     batches = src.batches()
     while True:
         t = time.perf_counter()
@@ -264,14 +268,19 @@ def sanitize_table(name: str, src: TableSource, policy: TableConfig, keyring: Ke
             rows = o.sampler.select(name, clean) if o.sampler else clean
             timings["sample"] += time.perf_counter() - t
             t = time.perf_counter()
-            o.writers[name].write(rows)
+            dev_writers.get(o.env, o.writers[name]).write(rows)
             timings["write"] += time.perf_counter() - t
         if progress:
             progress(f"{name}: {rows_in:,} rows")
     for o in outputs:
         held = o.sampler.finish(name) if o.sampler else None  # capped/stratified samples settle at the end
         if held is not None and held.num_rows:
-            o.writers[name].write(held)
+            dev_writers.get(o.env, o.writers[name]).write(held)
+    kanon = None
+    for env, g in dev_writers.items():
+        t = time.perf_counter()
+        kanon = g.finish(next(o for o in outputs if o.env == env).writers[name])
+        timings["k_anonymity"] = time.perf_counter() - t
     rows_out = {}
     for o in outputs:
         o.writers[name].close()
@@ -284,13 +293,6 @@ def sanitize_table(name: str, src: TableSource, policy: TableConfig, keyring: Ke
                  "text_rescan": scanner.rescan_text(transformer.stats.get("generated", set()),
                                                     validation.text_rescan_max_hit_rate)}
         timings["leak_scan"] = timings.get("leak_scan", 0.0) + time.perf_counter() - t
-    kanon = None
-    qis = [q for q in policy.quasi_identifiers if q in transformer.schema.names]
-    if qis and validation.k_anonymity:
-        for o in outputs:
-            if o.env == "dev":
-                kanon = check_and_suppress(o.folder / name, qis, validation.k_anonymity,
-                                           validation.on_k_violation == "suppress")
     pk = policy.primary_key
     if pk and pk in transformer.schema.names and not _unique_by_construction(transformer.schema.field(pk).type,
                                                                               policy.columns.get(pk)):
@@ -309,6 +311,17 @@ def sanitize_table(name: str, src: TableSource, policy: TableConfig, keyring: Ke
         "k_anonymity": kanon,
         "seconds": {k: round(v, 3) for k, v in timings.items()} | {"total": round(time.perf_counter() - t0, 3)},
     }
+
+
+def _dev_generalizer(o: Output, name: str, policy: TableConfig, schema: pa.Schema,
+                     validation: ValidationConfig) -> DevGeneralizer | None:
+    qis = [q for q in policy.quasi_identifiers if q in schema.names]
+    if not qis or not validation.k_anonymity:
+        return None
+    return DevGeneralizer(o.folder / ".k-anonymity" / f"{name}.arrow", schema, qis, validation.k_anonymity,
+                          mode=validation.on_k_violation, max_suppression=validation.max_suppression,
+                          max_risk=validation.max_reidentification_risk,
+                          entities={q: policy.columns[q].entity if q in policy.columns else None for q in qis})
 
 
 def _unique_by_construction(typ: pa.DataType, policy) -> bool:

@@ -278,7 +278,10 @@ def classify_table(name: str, sample: pa.Table, *, use_presidio: bool = True) ->
     for field in sample.schema:
         values = sample.column(field.name).to_pylist()
         columns[field.name] = classify_values(field.name, field.type, values, table=name, use_presidio=use_presidio)
-    return TableConfig(primary_key=_primary_key(name, sample, columns), columns=columns)
+    table = TableConfig(primary_key=_primary_key(name, sample, columns), columns=columns)
+    from datarefresh.detect.quasi import refine
+
+    return refine(name, sample, table)  # small domains, functions of kept columns, quasi-identifiers
 
 
 def _primary_key(name: str, sample: pa.Table, columns: dict[str, ColumnPolicy]) -> str | None:

@@ -52,7 +52,7 @@ def parity_expectations(env: str, policy: TableConfig, meta: dict, config: Confi
     if whole_table and env == "staging":
         out.append({"type": "expect_table_row_count_to_equal", "kwargs": {"value": meta["rows_in"]},
                     "meta": {"source": "parity"}})
-    suppressed = set(policy.quasi_identifiers) if v.on_k_violation == "suppress" else set()
+    suppressed = set(policy.quasi_identifiers) if v.on_k_violation in ("suppress", "generalize") else set()
     for col in meta["expected_columns"]:
         p = policy.columns.get(col)
         if p is None or p.action in ("null", "redact") or col in suppressed or not meta["rows_in"]:

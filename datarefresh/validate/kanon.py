@@ -1,52 +1,473 @@
-"""k-anonymity of the dev sample on a table's quasi-identifiers."""
+"""k-anonymity of the dev sample by generalization first, suppression only for the rest.
+
+Where it runs (decision): on the dev output of one work unit, after sampling and before any
+dev part is written. The sampled, already anonymized rows are spilled to a local Arrow file
+next to the unit's outputs (outside the table folder that is uploaded; it holds nothing staging
+does not hold in full) while their quasi-identifier columns are kept in memory (the dev sample
+is bounded, so they are too). At the end of the unit the generalization levels are chosen on
+those columns, then the spilled rows are streamed back with generalized quasi-identifiers into
+the dev parts. Deterministic: the levels are a function of the sampled values only (the sample
+itself is keyed), never of row order or the process. Each work unit is made k-anonymous on its
+own; units hold disjoint rows, so a group of k in one unit stays k people.
+
+How (as ARX does it: generalization hierarchies, a lattice search, a suppression limit, and
+local generalization): every quasi-identifier gets a hierarchy of levels (date -> month ->
+year -> 5/10/20-year bands; postcode -> shorter prefixes; numbers -> bands of 5/10/20; categories -> the most
+frequent values kept and the rest -> "Other"; always ending with blank). Every combination of
+levels (the lattice) is scored: rows left in groups smaller than k are suppressed (all their
+quasi-identifiers blanked); a combination is admissible when at most `max_suppression` of the
+rows are suppressed, and the admissible one with the least information loss wins. A
+quasi-identifier that is the same information as another one (a country name beside its code:
+a bijection in the sample) follows it instead of being generalized on its own.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import itertools
+import math
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
+
+OTHER = "Other"
+MAX_EXHAUSTIVE_NODES = 4096
+_TEXT_DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%d/%m/%Y", "%d.%m.%Y", "%Y/%m/%d", "%Y%m%d")
+
+
+# -- hierarchies ------------------------------------------------------------------------------
+
+@dataclass
+class Hierarchy:
+    """The generalization levels of one quasi-identifier on the rows at hand.
+
+    `values[l]` is the column at level l (same Arrow type as the input), `codes[l]` an integer
+    group code per row (-1 for blank), `names[l]` what the level is, `loss[l]` its per-cell
+    information loss in [0, 1] ((1 - log distinct(l) / log distinct(0)) / 2; a blank cell loses 1)."""
+
+    column: str
+    kind: str
+    names: list[str] = field(default_factory=list)
+    values: list[pa.Array] = field(default_factory=list)
+    codes: list[np.ndarray] = field(default_factory=list)
+    loss: list[float] = field(default_factory=list)
+    changed: list[np.ndarray] = field(default_factory=list)  # per level: rows whose value differs from level 0
+
+    def add(self, name: str, values: pa.Array) -> None:
+        codes = _codes(values)
+        distinct = int(codes.max(initial=-1)) + 1
+        if self.codes and distinct == int(self.codes[-1].max(initial=-1)) + 1 and distinct > 0:
+            return  # a coarsening with as many groups is the same partition: not a level of its own
+        self.names.append(name)
+        self.values.append(values)
+        self.codes.append(codes)
+
+    def finish(self) -> "Hierarchy":
+        n = len(self.values[0])
+        self.add("blank", pa.nulls(n, self.values[0].type))
+        d0 = int(self.codes[0].max(initial=-1)) + 1
+        for c in self.codes:
+            d = int(c.max(initial=-1)) + 1
+            # a generalized cell still carries information (and keeps NOT NULL checks true): it
+            # costs at most half of a blanked one
+            self.loss.append(1.0 if d == 0 else (0.0 if d0 <= 1 else 0.5 * (1.0 - math.log(d) / math.log(d0))))
+        self.changed = [_differs(self.values[0], v) for v in self.values]
+        return self
+
+
+def _codes(values: pa.Array) -> np.ndarray:
+    enc = pc.dictionary_encode(values).indices
+    return pc.fill_null(enc, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def _differs(a: pa.Array, b: pa.Array) -> np.ndarray:
+    """Rows whose value in b differs from a (a kept top value, or blank in both, is not a change)."""
+    same = pc.fill_null(pc.equal(a, b), False)
+    both_null = pc.and_(pc.is_null(a), pc.is_null(b))
+    return ~pc.or_(same, both_null).to_numpy(zero_copy_only=False)
+
+
+def _is_text(t: pa.DataType) -> bool:
+    return pa.types.is_string(t) or pa.types.is_large_string(t)
+
+
+def _year_band(years: pa.Array, width: int) -> np.ndarray:
+    y = pc.fill_null(years, 0).to_numpy(zero_copy_only=False).astype(np.int64)
+    return y - y % width
+
+
+def _date_of_year(years: np.ndarray, valid: np.ndarray) -> pa.Array:
+    return pa.array([dt.date(int(y), 1, 1) if ok else None for y, ok in zip(years, valid)], pa.date32())
+
+
+def _parse_text_dates(values: pa.Array) -> pa.Array | None:
+    """Text dates in one layout (>= 90% of the non-blank values parse) as timestamps, else None."""
+    present = len(values) - values.null_count
+    if not present:
+        return None
+    for fmt in _TEXT_DATE_FORMATS:
+        parsed = pc.strptime(values, format=fmt, unit="s", error_is_null=True)
+        if len(parsed) - parsed.null_count >= 0.9 * present:
+            return parsed
+    return None
+
+
+def build_hierarchy(column: str, values: pa.Array, entity: str | None = None) -> Hierarchy:
+    t = values.type
+    h = Hierarchy(column, "category")
+    h.add("as is", values)
+    if pa.types.is_date(t) or pa.types.is_timestamp(t):
+        h.kind = "date"
+        for unit in ("month", "year"):
+            h.add(unit, pc.floor_temporal(values, 1, unit).cast(t))
+        valid = pc.is_valid(values).to_numpy(zero_copy_only=False)
+        for width in (5, 10, 20):
+            h.add(f"{width}-year band", _date_of_year(_year_band(pc.year(values), width), valid).cast(t))
+        return h.finish()
+    if _is_text(t) and (parsed := _parse_text_dates(values)) is not None:
+        h.kind = "text date"
+        h.add("month", pc.strftime(parsed, format="%Y-%m").cast(t))
+        h.add("year", pc.strftime(parsed, format="%Y").cast(t))
+        valid = pc.is_valid(parsed).to_numpy(zero_copy_only=False)
+        for width in (5, 10, 20):
+            lo = _year_band(pc.year(parsed), width)
+            h.add(f"{width}-year band", pa.array([f"{a}-{a + width - 1}" if ok else None
+                                                  for a, ok in zip(lo, valid)], t))
+        return h.finish()
+    if pa.types.is_integer(t) or pa.types.is_floating(t):
+        h.kind = "number"
+        for width in (5, 10, 20):
+            h.add(f"band of {width}", pc.cast(pc.multiply(pc.floor(pc.divide(pc.cast(values, pa.float64()), width)),
+                                                          width), t))
+        return h.finish()
+    if _is_text(t) and (entity == "ZIP_CODE" or _looks_like_postcodes(values)):
+        h.kind = "postcode"
+        from datarefresh.anonymize.fakes import zero_after
+
+        longest = int(pc.max(pc.utf8_length(values)).as_py() or 0)
+        for keep in range(min(longest - 1, 4), 0, -1):
+            h.add(f"first {keep} characters", zero_after(values, keep).cast(t))
+        return h.finish()
+    if _is_text(t):
+        return _top_values(h, values).finish()
+    return h.finish()  # other types: as is or blank
+
+
+def _looks_like_postcodes(values: pa.Array) -> bool:
+    sample = values.drop_null()
+    if not len(sample):
+        return False
+    share = pc.mean(pc.cast(pc.match_substring_regex(sample, r"^\d{4,6}(?:-\d{4})?$"), pa.float64())).as_py()
+    return share >= 0.9
+
+
+def _top_values(h: Hierarchy, values: pa.Array) -> Hierarchy:
+    """Categories: keep the most frequent values (ties by value, so it depends on the data only),
+    the others become "Other"; halving the kept set at each level."""
+    counts = pc.value_counts(values.drop_null())
+    if not len(counts):
+        return h
+    vals = counts.field("values").to_pylist()
+    cnt = counts.field("counts").to_pylist()
+    ranked = [v for _, v in sorted(zip(cnt, vals), key=lambda x: (-x[0], x[1]))]
+    keep = len(ranked)
+    while keep > 1:
+        keep //= 2
+        kept = pa.array(ranked[:keep], values.type)
+        inside = pc.is_in(values, value_set=kept)
+        h.add(f"top {keep} + {OTHER}", pc.if_else(pc.or_(inside, pc.is_null(values)), values,
+                                                  pa.scalar(OTHER, values.type)))
+    return h
+
+
+# -- measuring --------------------------------------------------------------------------------
+
+def group_sizes(codes: list[np.ndarray]) -> np.ndarray:
+    """Size of each row's group of equal quasi-identifier codes (rows blank on all: 0)."""
+    n = len(codes[0]) if codes else 0
+    if not n:
+        return np.zeros(0, np.int64)
+    key = np.zeros(n, np.int64)
+    for c in codes:
+        width = int(c.max(initial=-1)) + 2
+        if key.max(initial=0) >= (2**62) // max(width, 1):
+            key = np.unique(key, return_inverse=True)[1].astype(np.int64)
+        key = key * width + (c + 1)
+    _, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
+    sizes = counts[inverse]
+    blank = np.all(np.stack([c < 0 for c in codes]), axis=0)
+    sizes[blank] = 0
+    return sizes
 
 
 def smallest_group(table: pa.Table, qis: list[str]) -> int:
     """Size of the smallest group of rows sharing the same quasi-identifier values (0 if empty).
     Fully suppressed rows (every quasi-identifier blank) reveal nothing and are not a group."""
-    suppressed = None
-    for q in qis:
-        nulls = pc.is_null(table.column(q))
-        suppressed = nulls if suppressed is None else pc.and_(suppressed, nulls)
-    if suppressed is not None:
-        table = table.filter(pc.invert(suppressed))
-    if table.num_rows == 0:
-        return 0
-    counts = table.select(qis).group_by(qis, use_threads=False).aggregate([([], "count_all")])
-    return pc.min(counts.column("count_all")).as_py()
+    sizes = group_sizes([_codes(table.column(q).combine_chunks()) for q in qis])
+    sizes = sizes[sizes > 0]
+    return int(sizes.min()) if len(sizes) else 0
 
 
-def check_and_suppress(folder: Path, qis: list[str], k: int, suppress: bool) -> dict:
-    """Measure k on the written dev parts; with suppress, blank the quasi-identifiers of the
-    rows in groups smaller than k (the most general value) and rewrite the parts."""
-    parts = sorted(folder.rglob("*.parquet"))  # partitioned outputs have parts in key=value folders
+def unique_share(sizes: np.ndarray) -> float:
+    """Share of rows alone in their group: the rows an attacker with the population's
+    quasi-identifiers can single out at best."""
+    return float((sizes == 1).sum() / len(sizes)) if len(sizes) else 0.0
+
+
+@dataclass
+class Choice:
+    levels: tuple[int, ...]
+    suppressed: np.ndarray  # bool per row
+    loss: float
+
+
+def _score(hs: list[Hierarchy], levels: tuple[int, ...], k: int, rows: np.ndarray) -> Choice:
+    """Rows (indices) at one lattice node: which fall in groups smaller than k, and the mean
+    per-cell loss if those were suppressed."""
+    sizes = group_sizes([h.codes[lv][rows] for h, lv in zip(hs, levels)])
+    suppressed = (sizes > 0) & (sizes < k)
+    kept_loss = sum(h.loss[lv] * float(h.changed[lv][rows][~suppressed].sum()) for h, lv in zip(hs, levels))
+    loss = (kept_loss + float(suppressed.sum()) * len(hs)) / max(len(rows) * len(hs), 1)
+    return Choice(levels, suppressed, loss)
+
+
+def choose_levels(hs: list[Hierarchy], k: int, max_suppression: float, rows: np.ndarray) -> Choice:
+    """The admissible lattice node with the least loss (exhaustive for small lattices, else a
+    greedy climb from the bottom that raises, at each step, the level that helps most)."""
+    limit = max_suppression * len(rows)
+    heights = [len(h.codes) for h in hs]
+    best: Choice | None = None
+    if math.prod(heights) <= MAX_EXHAUSTIVE_NODES:
+        for levels in itertools.product(*(range(x) for x in heights)):
+            c = _score(hs, levels, k, rows)
+            if c.suppressed.sum() <= limit and (best is None or (c.loss, sum(levels), levels)
+                                                < (best.loss, sum(best.levels), best.levels)):
+                best = c
+        assert best is not None  # the top node (all blank) is always admissible
+        return best
+    levels = tuple(0 for _ in hs)
+    current = _score(hs, levels, k, rows)
+    while current.suppressed.sum() > limit:
+        steps = [tuple(lv + (i == j) for j, lv in enumerate(levels)) for i in range(len(hs))
+                 if levels[i] + 1 < heights[i]]
+        scored = [_score(hs, s, k, rows) for s in steps]
+        current = min(scored, key=lambda c: (int(c.suppressed.sum()) + c.loss * len(rows), c.loss, c.levels))
+        levels = current.levels
+    return current
+
+
+@dataclass
+class Recoding:
+    levels: np.ndarray  # (quasi-identifiers, rows): the level each cell is written at
+    suppressed: np.ndarray  # bool per row
+    loss: float
+    rounds: list[tuple[int, ...]]
+
+
+def local_recoding(hs: list[Hierarchy], k: int, max_suppression: float, round_share: float) -> Recoding:
+    """ARX-style local generalization: choose a node for the rows at hand allowing
+    `round_share` of them to be left over, fix the rows it makes k-anonymous, and repeat on
+    the leftovers (each round's groups have k rows of their own) until at most
+    `max_suppression` of all rows are left; those are suppressed."""
+    n = len(hs[0].codes[0])
+    levels = np.zeros((len(hs), n), np.int64)
+    suppressed = np.zeros(n, bool)
+    rows = np.arange(n)
+    rounds = []
+    while len(rows):
+        final = len(rows) <= max(max_suppression * n, 0) or len(rounds) >= 8
+        c = choose_levels(hs, k, 0.0 if final else round_share, rows)
+        fixed = rows[~c.suppressed]
+        for i, lv in enumerate(c.levels):
+            levels[i, fixed] = lv
+        rounds.append(c.levels)
+        left = rows[c.suppressed]
+        if final or len(left) == len(rows):
+            suppressed[left] = True
+            break
+        rows = left
+        if len(rows) <= max_suppression * n:
+            suppressed[rows] = True
+            break
+    loss = 0.0
+    for i, h in enumerate(hs):
+        cell = np.asarray(h.loss)[levels[i]] * np.take_along_axis(np.stack(h.changed), levels[i][None, :], 0)[0]
+        loss += float(np.where(suppressed, 1.0, cell).sum())
+    return Recoding(levels, suppressed, loss / max(n * len(hs), 1), rounds)
+
+
+def best_recoding(hs: list[Hierarchy], k: int, max_suppression: float) -> Recoding:
+    """Global recoding (one node for every row) and local recodings with a few round
+    shares: the least loss wins (ties: the earlier candidate, so the choice is deterministic)."""
+    n = len(hs[0].codes[0])
+    glob = choose_levels(hs, k, max_suppression, np.arange(n))
+    cands = [Recoding(np.repeat(np.array(glob.levels)[:, None], n, 1), glob.suppressed, glob.loss, [glob.levels])]
+    for share in (0.2, 0.4, 0.6):
+        cands.append(local_recoding(hs, k, max_suppression, share))
+    return min(cands, key=lambda r: r.loss)
+
+
+def functional_pairs(columns: dict[str, pa.Array]) -> dict[str, str]:
+    """follower -> leader for text columns that carry the same information in the sample (a
+    bijection between their values: country name and code). The leader is the first listed."""
+    names = [c for c, v in columns.items() if _is_text(v.type)]
+    follows: dict[str, str] = {}
+    for i, a in enumerate(names):
+        if a in follows:
+            continue
+        ca = _codes(columns[a])
+        da = int(ca.max(initial=-1)) + 1
+        if da < 2:
+            continue
+        for b in names[i + 1:]:
+            if b in follows:
+                continue
+            cb = _codes(columns[b])
+            db = int(cb.max(initial=-1)) + 1
+            if db != da or not np.array_equal(ca < 0, cb < 0):
+                continue
+            pairs = np.unique(ca * (db + 1) + cb)
+            if len(pairs) == da + (1 if (ca < 0).any() else 0):
+                follows[b] = a
+    return follows
+
+
+def _follow(leader_before: pa.Array, leader_after: pa.Array, follower: pa.Array) -> pa.Array:
+    """The follower keeps its value where the leader kept its own, takes the leader's
+    generalized value where it changed (text), and is blank where the leader is."""
+    same = pc.fill_null(pc.equal(leader_before, leader_after), False)
+    changed = pc.if_else(pc.is_null(leader_after), pa.nulls(len(follower), follower.type),
+                         leader_after.cast(follower.type) if _is_text(leader_after.type)
+                         else pa.nulls(len(follower), follower.type))
+    return pc.if_else(same, follower, changed)
+
+
+# -- anonymizing a sample ---------------------------------------------------------------------
+
+@dataclass
+class Outcome:
+    columns: dict[str, pa.Array]
+    report: dict
+
+
+def anonymize_sample(columns: dict[str, pa.Array], k: int, *, mode: str = "generalize",
+                     max_suppression: float = 0.05, max_risk: float = 0.05,
+                     entities: dict[str, str | None] | None = None) -> Outcome:
+    """k-anonymity on the quasi-identifier columns of a sample (equal lengths).
+
+    mode: generalize (hierarchies, then suppression of the rest), suppress (blank the
+    quasi-identifiers of the rows in small groups), fail (measure only)."""
+    qis = list(columns)
+    n = len(next(iter(columns.values()))) if columns else 0
+    follows = functional_pairs(columns)
+    leaders = [q for q in qis if q not in follows]
+    hs = [build_hierarchy(q, columns[q], (entities or {}).get(q)) for q in leaders]
+    before_sizes = group_sizes([h.codes[0] for h in hs]) if n else np.zeros(0, np.int64)
+    before_nonblank = sum(len(v) - v.null_count for v in columns.values())
+    report = {"quasi_identifiers": qis, "k": k, "mode": mode, "rows": n,
+              "smallest_group": int(before_sizes[before_sizes > 0].min()) if (before_sizes > 0).any() else 0,
+              "unique_share_before": round(unique_share(before_sizes), 4)}
+    if mode == "generalize" and n:
+        rec = best_recoding(hs, k, max_suppression)
+    else:
+        rows = np.arange(n)
+        suppressed = _score(hs, tuple(0 for _ in hs), k, rows).suppressed if (mode == "suppress" and n) \
+            else np.zeros(n, bool)
+        rec = Recoding(np.zeros((len(hs), n), np.int64), suppressed, 0.0, [])
+    out: dict[str, pa.Array] = {}
+    mask = pa.array(rec.suppressed)
+    for i, h in enumerate(hs):
+        v = h.values[0]
+        for lv in np.unique(rec.levels[i]):
+            if lv:
+                v = pc.if_else(pa.array(rec.levels[i] == lv), h.values[lv], v)
+        out[h.column] = pc.if_else(mask, pa.nulls(n, v.type), v) if n else v
+    for f, lead in follows.items():
+        out[f] = _follow(columns[lead], out[lead], columns[f])
+    out = {q: out[q] for q in qis}
+    after_sizes = group_sizes([_codes(out[q]) for q in leaders]) if n else np.zeros(0, np.int64)
+    changed = sum(int(_differs(columns[q], out[q]).sum()) for q in qis)
+    blanked = before_nonblank - sum(len(v) - v.null_count for v in out.values())
+    nonblank_after = after_sizes[after_sizes > 0]
+    smallest_after = int(nonblank_after.min()) if len(nonblank_after) else 0
+    risk_after = unique_share(after_sizes)
+    report.update({
+        "levels": {h.column: _level_shares(h, rec.levels[i], rec.suppressed) for i, h in enumerate(hs)}
+        | {f: f"follows {lead}" for f, lead in follows.items()},
+        "suppressed_rows": int(rec.suppressed.sum()),
+        "smallest_group_after": smallest_after,
+        "unique_share_after": round(risk_after, 4),
+        "cells_changed_share": round(changed / max(n * len(qis), 1), 4),
+        "cells_informative_share": round(1 - blanked / before_nonblank, 4) if before_nonblank else 1.0,
+        "information_loss": round(rec.loss, 4),
+        "max_reidentification_risk": max_risk,
+        "passed": (smallest_after >= k or smallest_after == 0) and risk_after <= max_risk,
+    })
+    return Outcome(out, report)
+
+
+def _level_shares(h: Hierarchy, levels: np.ndarray, suppressed: np.ndarray) -> dict[str, float]:
+    """Share of rows written at each level of a quasi-identifier ("suppressed" apart)."""
+    n = max(len(levels), 1)
+    out = {h.names[lv]: round(float(((levels == lv) & ~suppressed).sum()) / n, 4) for lv in np.unique(levels)}
+    if suppressed.any():
+        out["suppressed"] = round(float(suppressed.sum()) / n, 4)
+    return {k: v for k, v in out.items() if v}
+
+
+class DevGeneralizer:
+    """Stands in for a dev PartWriter of a table with quasi-identifiers: rows are spilled to a
+    local Arrow file and their quasi-identifier columns held; finish() writes them generalized."""
+
+    def __init__(self, spill: Path, schema: pa.Schema, qis: list[str], k: int, *, mode: str,
+                 max_suppression: float, max_risk: float, entities: dict[str, str | None] | None = None):
+        self.spill, self.schema, self.qis, self.k = spill, schema, qis, k
+        self.options = {"mode": mode, "max_suppression": max_suppression, "max_risk": max_risk,
+                        "entities": entities}
+        spill.parent.mkdir(parents=True, exist_ok=True)
+        self._sink = ipc.new_file(str(spill), schema)
+        self._held: dict[str, list[pa.Array]] = {q: [] for q in qis}
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        if not batch.num_rows:
+            return
+        self._sink.write_batch(batch)
+        for q in self.qis:
+            self._held[q].append(batch.column(q))
+
+    def finish(self, writer) -> dict:
+        """Choose the levels, stream the spilled rows back into `writer` generalized; the
+        k-anonymity report of this sample."""
+        self._sink.close()
+        try:
+            held = {q: (pa.concat_arrays(v) if v else pa.array([], self.schema.field(q).type))
+                    for q, v in self._held.items()}
+            self._held = {}
+            outcome = anonymize_sample(held, self.k, **self.options)
+            offset = 0
+            with ipc.open_file(str(self.spill)) as reader:
+                for i in range(reader.num_record_batches):
+                    batch = reader.get_batch(i)
+                    for q in self.qis:
+                        j = batch.schema.get_field_index(q)
+                        batch = batch.set_column(j, batch.schema.field(j),
+                                                 outcome.columns[q].slice(offset, batch.num_rows))
+                    offset += batch.num_rows
+                    writer.write(batch)
+            return outcome.report
+        finally:
+            self.spill.unlink(missing_ok=True)
+
+
+def measure_folder(folder: Path, qis: list[str]) -> dict:
+    """Re-identification figures of a written dev table (for reports and tests)."""
+    parts = sorted(folder.glob("*.parquet"))
     table = pq.read_table(parts, columns=qis) if parts else pa.table({q: [] for q in qis})
-    before = smallest_group(table, qis)
-    result = {"quasi_identifiers": qis, "k": k, "smallest_group": before, "suppressed_rows": 0}
-    if before >= k or not suppress or not parts:
-        result["passed"] = before >= k or table.num_rows == 0
-        return result
-    suppressed = 0
-    sizes = table.group_by(qis, use_threads=False).aggregate([([], "count_all")])
-    small = sizes.filter(pc.less(sizes.column("count_all"), k)).select(qis)
-    for part in parts:
-        t = pq.read_table(part)
-        joined = t.select(qis).append_column("__row", pa.array(range(t.num_rows))).join(small, qis, join_type="inner")
-        rows = pc.is_in(pa.array(range(t.num_rows)), value_set=joined.column("__row").combine_chunks())
-        suppressed += pc.sum(rows).as_py() or 0
-        for q in qis:
-            i = t.schema.get_field_index(q)
-            t = t.set_column(i, t.schema.field(i), pc.if_else(rows, pa.nulls(t.num_rows, t.schema.field(i).type),
-                                                               t.column(q)))
-        pq.write_table(t, part, compression="zstd")
-    after = smallest_group(pq.read_table(parts, columns=qis), qis)
-    result.update(suppressed_rows=suppressed, smallest_group_after=after, passed=after >= k or after == 0)
-    return result
+    sizes = group_sizes([_codes(table.column(q).combine_chunks()) for q in qis])
+    return {"rows": table.num_rows, "smallest_group": smallest_group(table, qis),
+            "unique_share": round(unique_share(sizes), 4)}
