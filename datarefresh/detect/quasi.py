@@ -59,6 +59,12 @@ def _keep(p: ColumnPolicy, detector: str, share: float | None = None) -> ColumnP
                                 "evidence": Evidence(detector=detector, match_share=share)})
 
 
+def _short(col: pa.ChunkedArray) -> bool:
+    """Values of a few words (an attribute), not sentences."""
+    lengths = pc.utf8_length(col.drop_null()) if col.null_count < len(col) else None
+    return lengths is not None and (pc.mean(lengths).as_py() or 0) <= 40
+
+
 def _determines(sample: pa.Table, driver: str, col: str) -> bool:
     """Every value of `driver` goes with one value of `col` in the sample (col = f(driver))."""
     pairs = sample.select([driver, col]).group_by([driver, col], use_threads=False).aggregate([])
@@ -97,11 +103,16 @@ def refine(name: str, sample: pa.Table, table: TableConfig) -> TableConfig:
     if not person_table:  # rows that are not people (orders.state, products.region) are no one's roster
         return table.model_copy(update={"columns": columns})
     for c, p in columns.items():
-        if c == table.primary_key or not _carries_value(p) or c not in sample.column_names:
+        if c == table.primary_key or c not in sample.column_names:
             continue
         typ = sample.schema.field(c).type
         d = distinct.get(c)
-        if (p.entity or "") in QI_ENTITIES or QI_NAME.search(_tokens(c)):
+        named = (p.entity or "") in QI_ENTITIES or QI_NAME.search(_tokens(c))
+        # a short attribute scrubbed as text keeps every value the scrubber finds nothing in
+        scrubbed_attribute = p.action == "scrub_text" and named and _short(sample.column(c))
+        if not (_carries_value(p) or scrubbed_attribute):
+            continue
+        if named:
             evidence[c] = Evidence(detector="name:quasi_identifier" if QI_NAME.search(_tokens(c))
                                    else f"entity:{p.entity}", match_share=None if d is None else round(d / rows, 3))
         elif d is not None and _is_text(typ) and MID_CARDINALITY[0] <= d <= MID_CARDINALITY[1] * rows:

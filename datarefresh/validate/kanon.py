@@ -266,7 +266,7 @@ class Recoding:
     levels: np.ndarray  # (quasi-identifiers, rows): the level each cell is written at
     suppressed: np.ndarray  # bool per row
     loss: float
-    rounds: list[tuple[int, ...]]
+    rounds: list[tuple[int, ...]]  # the global node, when one node serves every row
 
 
 def local_recoding(hs: list[Hierarchy], k: int, max_suppression: float, round_share: float) -> Recoding:
@@ -301,14 +301,73 @@ def local_recoding(hs: list[Hierarchy], k: int, max_suppression: float, round_sh
     return Recoding(levels, suppressed, loss / max(n * len(hs), 1), rounds)
 
 
+def top_down(hs: list[Hierarchy], k: int) -> Recoding:
+    """Local recoding by top-down specialization (Mondrian-style, over the hierarchies): start
+    with every quasi-identifier blank in one group, and keep splitting a group on the
+    quasi-identifier whose next finer level gains the most information, as long as every part
+    keeps at least k rows. Parts too small to stand alone are pooled and stay at the coarser
+    level. Every final group is uniform at its own levels and has >= k rows, so nothing needs
+    suppressing (unless the whole sample has fewer than k rows)."""
+    n = len(hs[0].codes[0])
+    tops = tuple(len(h.codes) - 1 for h in hs)
+    levels = np.repeat(np.array(tops)[:, None], n, 1)
+    if n < k:
+        return Recoding(levels, np.ones(n, bool), 1.0, [])
+    loss = [np.asarray(h.loss)[:, None] * np.stack(h.changed) for h in hs]  # (levels, rows) per QI
+    stack = [(np.arange(n), tops)]
+    while stack:
+        rows, lv = stack.pop()
+        best = None
+        for q, h in enumerate(hs):
+            for finer in range(lv[q] - 1, -1, -1):  # any finer level, not only the next one
+                split = _split(h.codes[finer][rows], k)
+                if split is None:
+                    continue
+                big, inverse = split
+                gain = float((loss[q][lv[q], rows[big]] - loss[q][finer, rows[big]]).sum())
+                if gain > 1e-12 and (best is None or gain > best[0]):
+                    best = (gain, q, finer, big, inverse)
+        if best is None:
+            levels[:, rows] = np.array(lv)[:, None]
+            continue
+        _, q, finer, big, inverse = best
+        finer_lv = tuple(finer if i == q else x for i, x in enumerate(lv))
+        for g in np.unique(inverse[big]):
+            stack.append((rows[big & (inverse == g)], finer_lv))
+        if (~big).any():
+            stack.append((rows[~big], lv))
+    total = sum(float(np.take_along_axis(lq, levels[i][None, :], 0).sum()) for i, lq in enumerate(loss))
+    return Recoding(levels, np.zeros(n, bool), total / max(n * len(hs), 1), [])
+
+
+def _split(codes: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """Rows that can go to parts of their own (>= k rows each) and the part of every row; the
+    other rows are pooled (and the smallest parts join the pool until it has k rows)."""
+    uniq, inverse, counts = np.unique(codes, return_inverse=True, return_counts=True)
+    if len(uniq) < 2:
+        return None
+    big = counts[inverse] >= k
+    pooled = int((~big).sum())
+    if 0 < pooled < k:
+        for g in np.argsort(np.where(counts >= k, counts, 0), kind="stable"):
+            if counts[g] < k:
+                continue
+            big &= inverse != g
+            pooled += int(counts[g])
+            if pooled >= k:
+                break
+    return (big, inverse) if big.any() else None
+
+
 def best_recoding(hs: list[Hierarchy], k: int, max_suppression: float) -> Recoding:
-    """Global recoding (one node for every row) and local recodings with a few round
-    shares: the least loss wins (ties: the earlier candidate, so the choice is deterministic)."""
+    """Global recoding (one lattice node for every row, as ARX's default), local recoding in
+    rounds (with a few round shares) and by top-down specialization: the least information
+    loss wins (ties: the earlier candidate, so the choice depends on the data only)."""
     n = len(hs[0].codes[0])
     glob = choose_levels(hs, k, max_suppression, np.arange(n))
     cands = [Recoding(np.repeat(np.array(glob.levels)[:, None], n, 1), glob.suppressed, glob.loss, [glob.levels])]
-    for share in (0.2, 0.4, 0.6):
-        cands.append(local_recoding(hs, k, max_suppression, share))
+    cands += [local_recoding(hs, k, max_suppression, share) for share in (0.2, 0.4, 0.6)]
+    cands.append(top_down(hs, k))
     return min(cands, key=lambda r: r.loss)
 
 
