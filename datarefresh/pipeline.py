@@ -258,6 +258,8 @@ def sanitize_table(name: str, src: TableSource, policy: TableConfig, keyring: Ke
                 b = blanks.setdefault(c, [0, 0])
                 b[0] += n
                 b[1] += after[c]
+        for g in dev_writers.values():
+            g.observe(clean)  # the rows a dev row can hide among (k-map)
         if validation.leak_scan:
             t = time.perf_counter()
             scanner = scanner or LeakScanner(name, transformer.table, batch)

@@ -36,7 +36,7 @@ import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
 OTHER = "Other"
-MAX_EXHAUSTIVE_NODES = 4096
+EXHAUSTIVE_BUDGET = 30_000_000  # lattice nodes x rows evaluated exhaustively; beyond, a greedy climb
 _TEXT_DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%d/%m/%Y", "%d.%m.%Y", "%Y/%m/%d", "%Y%m%d")
 
 
@@ -57,6 +57,19 @@ class Hierarchy:
     codes: list[np.ndarray] = field(default_factory=list)
     loss: list[float] = field(default_factory=list)
     changed: list[np.ndarray] = field(default_factory=list)  # per level: rows whose value differs from level 0
+
+    def rows(self, index: np.ndarray) -> "Hierarchy":
+        """This hierarchy (built on distinct values) at the rows `index` points to (-1: blank)."""
+        blank = index < 0
+        safe = np.where(blank, 0, index)
+        take = pa.array(safe)
+        return Hierarchy(self.column, self.kind, list(self.names),
+                         [pc.if_else(pa.array(blank), pa.nulls(len(index), v.type), v.take(take)) if len(v) else
+                          pa.nulls(len(index), v.type) for v in self.values],
+                         [np.where(blank, -1, c[safe]) if len(c) else np.full(len(index), -1) for c in self.codes],
+                         list(self.loss),
+                         [np.where(blank, False, ch[safe]) if len(ch) else np.zeros(len(index), bool)
+                          for ch in self.changed])
 
     def add(self, name: str, values: pa.Array) -> None:
         codes = _codes(values)
@@ -117,7 +130,9 @@ def _parse_text_dates(values: pa.Array) -> pa.Array | None:
     return None
 
 
-def build_hierarchy(column: str, values: pa.Array, entity: str | None = None) -> Hierarchy:
+def build_hierarchy(column: str, values: pa.Array, entity: str | None = None,
+                    counts: np.ndarray | None = None) -> Hierarchy:
+    """Levels of `values` (rows, or distinct values with their `counts` for ranking categories)."""
     t = values.type
     h = Hierarchy(column, "category")
     h.add("as is", values)
@@ -154,7 +169,7 @@ def build_hierarchy(column: str, values: pa.Array, entity: str | None = None) ->
             h.add(f"first {keep} characters", zero_after(values, keep).cast(t))
         return h.finish()
     if _is_text(t):
-        return _top_values(h, values).finish()
+        return _top_values(h, values, counts).finish()
     return h.finish()  # other types: as is or blank
 
 
@@ -166,14 +181,19 @@ def _looks_like_postcodes(values: pa.Array) -> bool:
     return share >= 0.9
 
 
-def _top_values(h: Hierarchy, values: pa.Array) -> Hierarchy:
+def _top_values(h: Hierarchy, values: pa.Array, weights: np.ndarray | None = None) -> Hierarchy:
     """Categories: keep the most frequent values (ties by value, so it depends on the data only),
     the others become "Other"; halving the kept set at each level."""
-    counts = pc.value_counts(values.drop_null())
-    if not len(counts):
+    if weights is not None:
+        present = pc.is_valid(values).to_numpy(zero_copy_only=False)
+        vals = [v for v, ok in zip(values.to_pylist(), present) if ok]
+        cnt = [int(c) for c, ok in zip(weights, present) if ok]
+    else:
+        counts = pc.value_counts(values.drop_null())
+        vals = counts.field("values").to_pylist()
+        cnt = counts.field("counts").to_pylist()
+    if not vals:
         return h
-    vals = counts.field("values").to_pylist()
-    cnt = counts.field("counts").to_pylist()
     ranked = [v for _, v in sorted(zip(cnt, vals), key=lambda x: (-x[0], x[1]))]
     keep = len(ranked)
     while keep > 1:
@@ -187,21 +207,26 @@ def _top_values(h: Hierarchy, values: pa.Array) -> Hierarchy:
 
 # -- measuring --------------------------------------------------------------------------------
 
-def group_sizes(codes: list[np.ndarray]) -> np.ndarray:
-    """Size of each row's group of equal quasi-identifier codes (rows blank on all: 0)."""
+def _key(codes: list[np.ndarray]) -> np.ndarray:
+    """One integer per row, equal exactly when every code is equal."""
     n = len(codes[0]) if codes else 0
-    if not n:
-        return np.zeros(0, np.int64)
     key = np.zeros(n, np.int64)
     for c in codes:
         width = int(c.max(initial=-1)) + 2
         if key.max(initial=0) >= (2**62) // max(width, 1):
             key = np.unique(key, return_inverse=True)[1].astype(np.int64)
         key = key * width + (c + 1)
-    _, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
+    return key
+
+
+def group_sizes(codes: list[np.ndarray]) -> np.ndarray:
+    """Size of each row's group of equal quasi-identifier codes (rows blank on all: 0)."""
+    n = len(codes[0]) if codes else 0
+    if not n:
+        return np.zeros(0, np.int64)
+    _, inverse, counts = np.unique(_key(codes), return_inverse=True, return_counts=True)
     sizes = counts[inverse]
-    blank = np.all(np.stack([c < 0 for c in codes]), axis=0)
-    sizes[blank] = 0
+    sizes[np.all(np.stack([c < 0 for c in codes]), axis=0)] = 0
     return sizes
 
 
@@ -220,42 +245,89 @@ def unique_share(sizes: np.ndarray) -> float:
 
 
 @dataclass
+class Population:
+    """The rows a dev row can hide among: per quasi-identifier, each population row's index into
+    the hierarchy's distinct values (-1: blank). With no population seen, the sample itself."""
+
+    index: list[np.ndarray]
+    hierarchies: list[Hierarchy]  # built on distinct values
+
+    @property
+    def size(self) -> int:
+        return len(self.index[0]) if self.index else 0
+
+    def codes(self, q: int, level: int, rows: np.ndarray | None = None) -> np.ndarray:
+        idx = self.index[q] if rows is None else self.index[q][rows]
+        c = self.hierarchies[q].codes[level]
+        return np.where(idx < 0, -1, c[np.where(idx < 0, 0, idx)]) if len(c) else np.full(len(idx), -1)
+
+
+def matches(hs: list[Hierarchy], pop: Population, levels: tuple[int, ...], rows: np.ndarray) -> np.ndarray:
+    """For dev rows `rows` written at `levels`: how many population rows are consistent with
+    them (share their codes at those levels). Rows blank on every quasi-identifier match all."""
+    dev = [h.codes[lv][rows] for h, lv in zip(hs, levels)]
+    popc = [pop.codes(q, lv) for q, lv in enumerate(levels)]
+    both = _key([np.concatenate([d, p]) for d, p in zip(dev, popc)])
+    _, inverse = np.unique(both, return_inverse=True)
+    counts = np.bincount(inverse[len(rows):], minlength=int(inverse.max(initial=-1)) + 1)
+    sizes = counts[inverse[:len(rows)]]
+    sizes[np.all(np.stack([d < 0 for d in dev]), axis=0)] = pop.size
+    return sizes
+
+
+def row_matches(hs: list[Hierarchy], pop: Population, levels: np.ndarray, suppressed: np.ndarray) -> np.ndarray:
+    """Population matches of every dev row at its own levels (suppressed rows match all)."""
+    n = levels.shape[1]
+    out = np.full(n, pop.size, np.int64)
+    if not n:
+        return out
+    vectors, which = np.unique(levels.T, axis=0, return_inverse=True)
+    which = np.asarray(which).reshape(-1)
+    for i, vec in enumerate(vectors):
+        rows = np.flatnonzero((which == i) & ~suppressed)
+        if len(rows):
+            out[rows] = matches(hs, pop, tuple(int(x) for x in vec), rows)
+    return out
+
+
+@dataclass
 class Choice:
     levels: tuple[int, ...]
     suppressed: np.ndarray  # bool per row
     loss: float
 
 
-def _score(hs: list[Hierarchy], levels: tuple[int, ...], k: int, rows: np.ndarray) -> Choice:
-    """Rows (indices) at one lattice node: which fall in groups smaller than k, and the mean
-    per-cell loss if those were suppressed."""
-    sizes = group_sizes([h.codes[lv][rows] for h, lv in zip(hs, levels)])
-    suppressed = (sizes > 0) & (sizes < k)
+def _score(hs: list[Hierarchy], pop: Population, levels: tuple[int, ...], k: int, rows: np.ndarray) -> Choice:
+    """Rows (indices) at one lattice node: which match fewer than k population rows, and the
+    mean per-cell loss if those were suppressed."""
+    sizes = matches(hs, pop, levels, rows)
+    suppressed = sizes < k
     kept_loss = sum(h.loss[lv] * float(h.changed[lv][rows][~suppressed].sum()) for h, lv in zip(hs, levels))
     loss = (kept_loss + float(suppressed.sum()) * len(hs)) / max(len(rows) * len(hs), 1)
     return Choice(levels, suppressed, loss)
 
 
-def choose_levels(hs: list[Hierarchy], k: int, max_suppression: float, rows: np.ndarray) -> Choice:
+def choose_levels(hs: list[Hierarchy], pop: Population, k: int, max_suppression: float,
+                  rows: np.ndarray) -> Choice:
     """The admissible lattice node with the least loss (exhaustive for small lattices, else a
     greedy climb from the bottom that raises, at each step, the level that helps most)."""
     limit = max_suppression * len(rows)
     heights = [len(h.codes) for h in hs]
     best: Choice | None = None
-    if math.prod(heights) <= MAX_EXHAUSTIVE_NODES:
+    if math.prod(heights) * (pop.size + len(rows)) <= EXHAUSTIVE_BUDGET:
         for levels in itertools.product(*(range(x) for x in heights)):
-            c = _score(hs, levels, k, rows)
+            c = _score(hs, pop, levels, k, rows)
             if c.suppressed.sum() <= limit and (best is None or (c.loss, sum(levels), levels)
                                                 < (best.loss, sum(best.levels), best.levels)):
                 best = c
         assert best is not None  # the top node (all blank) is always admissible
         return best
     levels = tuple(0 for _ in hs)
-    current = _score(hs, levels, k, rows)
+    current = _score(hs, pop, levels, k, rows)
     while current.suppressed.sum() > limit:
         steps = [tuple(lv + (i == j) for j, lv in enumerate(levels)) for i in range(len(hs))
                  if levels[i] + 1 < heights[i]]
-        scored = [_score(hs, s, k, rows) for s in steps]
+        scored = [_score(hs, pop, s, k, rows) for s in steps]
         current = min(scored, key=lambda c: (int(c.suppressed.sum()) + c.loss * len(rows), c.loss, c.levels))
         levels = current.levels
     return current
@@ -266,26 +338,34 @@ class Recoding:
     levels: np.ndarray  # (quasi-identifiers, rows): the level each cell is written at
     suppressed: np.ndarray  # bool per row
     loss: float
-    rounds: list[tuple[int, ...]]  # the global node, when one node serves every row
+    method: str
 
 
-def local_recoding(hs: list[Hierarchy], k: int, max_suppression: float, round_share: float) -> Recoding:
+def _loss(hs: list[Hierarchy], levels: np.ndarray, suppressed: np.ndarray) -> float:
+    n = levels.shape[1]
+    total = 0.0
+    for i, h in enumerate(hs):
+        cell = np.asarray(h.loss)[levels[i]] * np.take_along_axis(np.stack(h.changed), levels[i][None, :], 0)[0]
+        total += float(np.where(suppressed, 1.0, cell).sum())
+    return total / max(n * len(hs), 1)
+
+
+def local_recoding(hs: list[Hierarchy], pop: Population, k: int, max_suppression: float,
+                   round_share: float) -> Recoding:
     """ARX-style local generalization: choose a node for the rows at hand allowing
-    `round_share` of them to be left over, fix the rows it makes k-anonymous, and repeat on
-    the leftovers (each round's groups have k rows of their own) until at most
-    `max_suppression` of all rows are left; those are suppressed."""
+    `round_share` of them to be left over, fix the rows it protects, and repeat on the
+    leftovers (every population row still counts as a match) until at most `max_suppression`
+    of all rows are left; those are suppressed."""
     n = len(hs[0].codes[0])
     levels = np.zeros((len(hs), n), np.int64)
     suppressed = np.zeros(n, bool)
     rows = np.arange(n)
-    rounds = []
+    rounds = 0
     while len(rows):
-        final = len(rows) <= max(max_suppression * n, 0) or len(rounds) >= 8
-        c = choose_levels(hs, k, 0.0 if final else round_share, rows)
-        fixed = rows[~c.suppressed]
-        for i, lv in enumerate(c.levels):
-            levels[i, fixed] = lv
-        rounds.append(c.levels)
+        final = len(rows) <= max_suppression * n or rounds >= 8
+        c = choose_levels(hs, pop, k, 0.0 if final else round_share, rows)
+        levels[:, rows[~c.suppressed]] = np.array(c.levels)[:, None]
+        rounds += 1
         left = rows[c.suppressed]
         if final or len(left) == len(rows):
             suppressed[left] = True
@@ -294,80 +374,87 @@ def local_recoding(hs: list[Hierarchy], k: int, max_suppression: float, round_sh
         if len(rows) <= max_suppression * n:
             suppressed[rows] = True
             break
-    loss = 0.0
-    for i, h in enumerate(hs):
-        cell = np.asarray(h.loss)[levels[i]] * np.take_along_axis(np.stack(h.changed), levels[i][None, :], 0)[0]
-        loss += float(np.where(suppressed, 1.0, cell).sum())
-    return Recoding(levels, suppressed, loss / max(n * len(hs), 1), rounds)
+    return Recoding(levels, suppressed, _loss(hs, levels, suppressed), f"local recoding in {rounds} round(s)")
 
 
-def top_down(hs: list[Hierarchy], k: int) -> Recoding:
+def _split(dev: np.ndarray, popc: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """A group's rows split by their codes at a finer level: the codes that may stand alone (at
+    least k population matches), with the dev and population rows that go to them; the other
+    rows are pooled (and the smallest parts join the pool until it has k matches)."""
+    codes, counts = np.unique(popc, return_counts=True)
+    present = np.unique(dev)
+    if len(present) < 2 and len(codes) < 2:
+        return None
+    pos = np.searchsorted(codes, present)
+    have = counts[np.minimum(pos, len(codes) - 1)] * (codes[np.minimum(pos, len(codes) - 1)] == present)
+    standing = present[have >= k]
+    pooled_pop = len(popc) - int(counts[np.isin(codes, standing)].sum())
+    pooled_dev = int((~np.isin(dev, standing)).sum())
+    if pooled_dev and pooled_pop < k:
+        order = np.argsort(have[have >= k], kind="stable")
+        cand = standing[order]
+        for g in cand:
+            standing = standing[standing != g]
+            pooled_pop += int(counts[codes == g][0])
+            if pooled_pop >= k:
+                break
+    if not len(standing):
+        return None
+    return standing, np.isin(dev, standing), np.isin(popc, standing)
+
+
+def top_down(hs: list[Hierarchy], pop: Population, k: int) -> Recoding:
     """Local recoding by top-down specialization (Mondrian-style, over the hierarchies): start
     with every quasi-identifier blank in one group, and keep splitting a group on the
-    quasi-identifier whose next finer level gains the most information, as long as every part
-    keeps at least k rows. Parts too small to stand alone are pooled and stay at the coarser
-    level. Every final group is uniform at its own levels and has >= k rows, so nothing needs
-    suppressing (unless the whole sample has fewer than k rows)."""
+    quasi-identifier and finer level that gain the most information, as long as every part
+    keeps at least k population matches. Parts too small to stand alone are pooled and stay
+    at the coarser level, so nothing needs suppressing (unless the population is under k)."""
     n = len(hs[0].codes[0])
     tops = tuple(len(h.codes) - 1 for h in hs)
     levels = np.repeat(np.array(tops)[:, None], n, 1)
-    if n < k:
-        return Recoding(levels, np.ones(n, bool), 1.0, [])
+    if pop.size < k:
+        return Recoding(levels, np.ones(n, bool), 1.0, "suppression")
     loss = [np.asarray(h.loss)[:, None] * np.stack(h.changed) for h in hs]  # (levels, rows) per QI
-    stack = [(np.arange(n), tops)]
+    stack = [(np.arange(n), np.arange(pop.size), tops)]
     while stack:
-        rows, lv = stack.pop()
+        rows, prow, lv = stack.pop()
         best = None
         for q, h in enumerate(hs):
             for finer in range(lv[q] - 1, -1, -1):  # any finer level, not only the next one
-                split = _split(h.codes[finer][rows], k)
+                dev = h.codes[finer][rows]
+                popc = pop.codes(q, finer, prow)
+                split = _split(dev, popc, k)
                 if split is None:
                     continue
-                big, inverse = split
-                gain = float((loss[q][lv[q], rows[big]] - loss[q][finer, rows[big]]).sum())
+                standing, dev_in, pop_in = split
+                gain = float((loss[q][lv[q], rows[dev_in]] - loss[q][finer, rows[dev_in]]).sum())
                 if gain > 1e-12 and (best is None or gain > best[0]):
-                    best = (gain, q, finer, big, inverse)
+                    best = (gain, q, finer, standing, dev, popc, dev_in, pop_in)
         if best is None:
             levels[:, rows] = np.array(lv)[:, None]
             continue
-        _, q, finer, big, inverse = best
+        _, q, finer, standing, dev, popc, dev_in, pop_in = best
         finer_lv = tuple(finer if i == q else x for i, x in enumerate(lv))
-        for g in np.unique(inverse[big]):
-            stack.append((rows[big & (inverse == g)], finer_lv))
-        if (~big).any():
-            stack.append((rows[~big], lv))
-    total = sum(float(np.take_along_axis(lq, levels[i][None, :], 0).sum()) for i, lq in enumerate(loss))
-    return Recoding(levels, np.zeros(n, bool), total / max(n * len(hs), 1), [])
+        for g in standing:
+            if (dev == g).any():
+                stack.append((rows[dev == g], prow[popc == g], finer_lv))
+        if (~dev_in).any():
+            stack.append((rows[~dev_in], prow[~pop_in], lv))
+    suppressed = np.zeros(n, bool)
+    return Recoding(levels, suppressed, _loss(hs, levels, suppressed), "top-down specialization")
 
 
-def _split(codes: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray] | None:
-    """Rows that can go to parts of their own (>= k rows each) and the part of every row; the
-    other rows are pooled (and the smallest parts join the pool until it has k rows)."""
-    uniq, inverse, counts = np.unique(codes, return_inverse=True, return_counts=True)
-    if len(uniq) < 2:
-        return None
-    big = counts[inverse] >= k
-    pooled = int((~big).sum())
-    if 0 < pooled < k:
-        for g in np.argsort(np.where(counts >= k, counts, 0), kind="stable"):
-            if counts[g] < k:
-                continue
-            big &= inverse != g
-            pooled += int(counts[g])
-            if pooled >= k:
-                break
-    return (big, inverse) if big.any() else None
-
-
-def best_recoding(hs: list[Hierarchy], k: int, max_suppression: float) -> Recoding:
+def best_recoding(hs: list[Hierarchy], pop: Population, k: int, max_suppression: float) -> Recoding:
     """Global recoding (one lattice node for every row, as ARX's default), local recoding in
     rounds (with a few round shares) and by top-down specialization: the least information
     loss wins (ties: the earlier candidate, so the choice depends on the data only)."""
     n = len(hs[0].codes[0])
-    glob = choose_levels(hs, k, max_suppression, np.arange(n))
-    cands = [Recoding(np.repeat(np.array(glob.levels)[:, None], n, 1), glob.suppressed, glob.loss, [glob.levels])]
-    cands += [local_recoding(hs, k, max_suppression, share) for share in (0.2, 0.4, 0.6)]
-    cands.append(top_down(hs, k))
+    glob = choose_levels(hs, pop, k, max_suppression, np.arange(n))
+    cands = [Recoding(np.repeat(np.array(glob.levels)[:, None], n, 1), glob.suppressed, glob.loss,
+                      "global recoding")]
+    if math.prod(len(h.codes) for h in hs) * (pop.size + n) <= EXHAUSTIVE_BUDGET:
+        cands += [local_recoding(hs, pop, k, max_suppression, share) for share in (0.2, 0.4, 0.6)]
+    cands.append(top_down(hs, pop, k))
     return min(cands, key=lambda r: r.loss)
 
 
@@ -414,30 +501,52 @@ class Outcome:
     report: dict
 
 
+def _domain_hierarchy(column: str, dev: pa.Array, population: pa.Array | None, entity: str | None
+                      ) -> tuple[Hierarchy, np.ndarray, np.ndarray]:
+    """The hierarchy on the distinct values of dev and population, and each dev and population
+    row's index into them (-1: blank). Categories are ranked by population frequency."""
+    pool = dev if population is None else population
+    domain = pc.unique(pa.chunked_array([dev, pool]).combine_chunks().drop_null())
+    dev_idx = pc.fill_null(pc.index_in(dev, value_set=domain), -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    pop_idx = dev_idx if population is None else \
+        pc.fill_null(pc.index_in(population, value_set=domain), -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    counts = np.bincount(pop_idx[pop_idx >= 0], minlength=len(domain))
+    return build_hierarchy(column, domain, entity, counts), dev_idx, pop_idx
+
+
 def anonymize_sample(columns: dict[str, pa.Array], k: int, *, mode: str = "generalize",
                      max_suppression: float = 0.05, max_risk: float = 0.05,
-                     entities: dict[str, str | None] | None = None) -> Outcome:
-    """k-anonymity on the quasi-identifier columns of a sample (equal lengths).
+                     entities: dict[str, str | None] | None = None,
+                     population: dict[str, pa.Array] | None = None) -> Outcome:
+    """Protect the quasi-identifier columns of a sample (equal lengths): every row must match at
+    least k rows of the population (k-map; with population None, the sample itself: k-anonymity).
+    The population holds every row the sample was drawn from (the sample's rows included).
 
     mode: generalize (hierarchies, then suppression of the rest), suppress (blank the
-    quasi-identifiers of the rows in small groups), fail (measure only)."""
+    quasi-identifiers of the rows with fewer matches), fail (measure only)."""
     qis = list(columns)
     n = len(next(iter(columns.values()))) if columns else 0
     follows = functional_pairs(columns)
     leaders = [q for q in qis if q not in follows]
-    hs = [build_hierarchy(q, columns[q], (entities or {}).get(q)) for q in leaders]
-    before_sizes = group_sizes([h.codes[0] for h in hs]) if n else np.zeros(0, np.int64)
+    built = [_domain_hierarchy(q, columns[q], None if population is None else population[q],
+                               (entities or {}).get(q)) for q in leaders]
+    pop = Population([p for _, _, p in built], [h for h, _, _ in built])
+    hs = [h.rows(d) for h, d, _ in built]
+    zero = np.zeros((len(hs), n), np.int64)
+    before = row_matches(hs, pop, zero, np.zeros(n, bool))
     before_nonblank = sum(len(v) - v.null_count for v in columns.values())
     report = {"quasi_identifiers": qis, "k": k, "mode": mode, "rows": n,
-              "smallest_group": int(before_sizes[before_sizes > 0].min()) if (before_sizes > 0).any() else 0,
-              "unique_share_before": round(unique_share(before_sizes), 4)}
+              "model": "k-anonymity in the sample" if population is None
+              else f"k-map against the {pop.size} rows sampled from",
+              "population_rows": pop.size,
+              "smallest_group": int(before.min()) if n else 0,
+              "unique_share_before": round(unique_share(before), 4),
+              "unique_in_sample_before": round(unique_share(group_sizes([h.codes[0] for h in hs])), 4) if n else 0.0}
     if mode == "generalize" and n:
-        rec = best_recoding(hs, k, max_suppression)
+        rec = best_recoding(hs, pop, k, max_suppression)
     else:
-        rows = np.arange(n)
-        suppressed = _score(hs, tuple(0 for _ in hs), k, rows).suppressed if (mode == "suppress" and n) \
-            else np.zeros(n, bool)
-        rec = Recoding(np.zeros((len(hs), n), np.int64), suppressed, 0.0, [])
+        suppressed = (before < k) if mode == "suppress" else np.zeros(n, bool)
+        rec = Recoding(zero, suppressed, _loss(hs, zero, suppressed) if n else 0.0, mode)
     out: dict[str, pa.Array] = {}
     mask = pa.array(rec.suppressed)
     for i, h in enumerate(hs):
@@ -449,23 +558,25 @@ def anonymize_sample(columns: dict[str, pa.Array], k: int, *, mode: str = "gener
     for f, lead in follows.items():
         out[f] = _follow(columns[lead], out[lead], columns[f])
     out = {q: out[q] for q in qis}
-    after_sizes = group_sizes([_codes(out[q]) for q in leaders]) if n else np.zeros(0, np.int64)
+    after = row_matches(hs, pop, rec.levels, rec.suppressed)
     changed = sum(int(_differs(columns[q], out[q]).sum()) for q in qis)
     blanked = before_nonblank - sum(len(v) - v.null_count for v in out.values())
-    nonblank_after = after_sizes[after_sizes > 0]
-    smallest_after = int(nonblank_after.min()) if len(nonblank_after) else 0
-    risk_after = unique_share(after_sizes)
+    smallest_after = int(after.min()) if n else 0
+    risk_after = unique_share(after)
     report.update({
+        "method": rec.method,
         "levels": {h.column: _level_shares(h, rec.levels[i], rec.suppressed) for i, h in enumerate(hs)}
         | {f: f"follows {lead}" for f, lead in follows.items()},
         "suppressed_rows": int(rec.suppressed.sum()),
         "smallest_group_after": smallest_after,
         "unique_share_after": round(risk_after, 4),
+        "unique_in_sample_after": round(unique_share(group_sizes([_codes(out[q]) for q in leaders])), 4)
+        if n else 0.0,
         "cells_changed_share": round(changed / max(n * len(qis), 1), 4),
         "cells_informative_share": round(1 - blanked / before_nonblank, 4) if before_nonblank else 1.0,
         "information_loss": round(rec.loss, 4),
         "max_reidentification_risk": max_risk,
-        "passed": (smallest_after >= k or smallest_after == 0) and risk_after <= max_risk,
+        "passed": (smallest_after >= k or n == 0) and risk_after <= max_risk,
     })
     return Outcome(out, report)
 
@@ -481,16 +592,35 @@ def _level_shares(h: Hierarchy, levels: np.ndarray, suppressed: np.ndarray) -> d
 
 class DevGeneralizer:
     """Stands in for a dev PartWriter of a table with quasi-identifiers: rows are spilled to a
-    local Arrow file and their quasi-identifier columns held; finish() writes them generalized."""
+    local Arrow file and their quasi-identifier columns held; finish() writes them generalized.
+
+    observe() sees every anonymized row the sample is drawn from (the population): up to
+    `max_population_rows` of them, their quasi-identifier columns are held too and the dev
+    rows must each match k of them (k-map); beyond that the population is let go and the dev
+    sample must be k-anonymous on its own (stricter, bounded memory)."""
 
     def __init__(self, spill: Path, schema: pa.Schema, qis: list[str], k: int, *, mode: str,
-                 max_suppression: float, max_risk: float, entities: dict[str, str | None] | None = None):
+                 max_suppression: float, max_risk: float, entities: dict[str, str | None] | None = None,
+                 max_population_rows: int = 2_000_000):
         self.spill, self.schema, self.qis, self.k = spill, schema, qis, k
         self.options = {"mode": mode, "max_suppression": max_suppression, "max_risk": max_risk,
                         "entities": entities}
         spill.parent.mkdir(parents=True, exist_ok=True)
         self._sink = ipc.new_file(str(spill), schema)
         self._held: dict[str, list[pa.Array]] = {q: [] for q in qis}
+        self._population: dict[str, list[pa.Array]] | None = {q: [] for q in qis}
+        self._population_rows = 0
+        self.max_population_rows = max_population_rows
+
+    def observe(self, batch: pa.RecordBatch) -> None:
+        if self._population is None:
+            return
+        self._population_rows += batch.num_rows
+        if self._population_rows > self.max_population_rows:
+            self._population = None  # too many to hold: fall back to k-anonymity in the sample
+            return
+        for q in self.qis:
+            self._population[q].append(batch.column(q))
 
     def write(self, batch: pa.RecordBatch) -> None:
         if not batch.num_rows:
@@ -504,10 +634,13 @@ class DevGeneralizer:
         k-anonymity report of this sample."""
         self._sink.close()
         try:
-            held = {q: (pa.concat_arrays(v) if v else pa.array([], self.schema.field(q).type))
-                    for q, v in self._held.items()}
-            self._held = {}
-            outcome = anonymize_sample(held, self.k, **self.options)
+            def concat(chunks: list[pa.Array], q: str) -> pa.Array:
+                return pa.concat_arrays(chunks) if chunks else pa.array([], self.schema.field(q).type)
+
+            held = {q: concat(v, q) for q, v in self._held.items()}
+            population = None if self._population is None else {q: concat(v, q) for q, v in self._population.items()}
+            self._held, self._population = {}, None
+            outcome = anonymize_sample(held, self.k, population=population, **self.options)
             offset = 0
             with ipc.open_file(str(self.spill)) as reader:
                 for i in range(reader.num_record_batches):
