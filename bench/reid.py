@@ -196,7 +196,9 @@ def run_dataset(prod: Path, table: str, roster_columns: list[str], *, config=Non
     result = attack(dev, roster_table, truth, roster_columns, qis)
     result["quasi_identifiers"] = qis
     if kan:
-        result["pipeline_report"] = {x: kan.get(x) for x in ("k", "unique_share_before", "unique_share_after",
+        result["pipeline_report"] = {x: kan.get(x) for x in ("k", "model", "method", "information_loss",
+                                                             "unique_share_before", "unique_share_after",
+                                                             "unique_in_sample_before", "unique_in_sample_after",
                                                              "suppressed_rows", "cells_changed_share",
                                                              "cells_informative_share", "levels")}
     return result

@@ -79,13 +79,7 @@ def refine(name: str, sample: pa.Table, table: TableConfig) -> TableConfig:
     rows = sample.num_rows
     distinct = {c: pc.count_distinct(sample.column(c)).as_py() for c in sample.column_names
                 if c in columns and _is_text(sample.schema.field(c).type)}
-    # 1. small domains faked one-to-one -> kept
-    for c, d in distinct.items():
-        p = columns[c]
-        if (p.action in ("fake", "hmac") and (p.entity or "") in NON_IDENTIFYING_FAKES and 2 <= d <= SMALL_DOMAIN
-                and rows >= 4 * d):
-            columns[c] = _keep(p, f"small_domain:{d} values", round(d / max(rows, 1), 3))
-    # 2. functions of kept columns -> treated like them
+    # 1. functions of kept columns -> treated like them
     kept = [c for c in distinct if columns[c].action == "keep"]
     follows: dict[str, str] = {}
     for c in distinct:
@@ -97,6 +91,12 @@ def refine(name: str, sample: pa.Table, table: TableConfig) -> TableConfig:
                 columns[c] = _keep(p, f"function_of:{k}")
                 follows[c] = k
                 break
+    # 2. small domains faked one-to-one -> kept
+    for c, d in distinct.items():
+        p = columns[c]
+        if (p.action in ("fake", "hmac") and (p.entity or "") in NON_IDENTIFYING_FAKES and 2 <= d <= SMALL_DOMAIN
+                and rows >= 4 * d):
+            columns[c] = _keep(p, f"small_domain:{d} values", round(d / max(rows, 1), 3))
     # 3. quasi-identifiers
     evidence: dict[str, Evidence] = {}
     person_table = any((p.entity or "") in PERSON_ENTITIES | QI_ENTITIES for p in columns.values())

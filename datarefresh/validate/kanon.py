@@ -507,6 +507,7 @@ def _domain_hierarchy(column: str, dev: pa.Array, population: pa.Array | None, e
     row's index into them (-1: blank). Categories are ranked by population frequency."""
     pool = dev if population is None else population
     domain = pc.unique(pa.chunked_array([dev, pool]).combine_chunks().drop_null())
+    domain = domain.take(pc.array_sort_indices(domain))  # codes follow the values, never the row order
     dev_idx = pc.fill_null(pc.index_in(dev, value_set=domain), -1).to_numpy(zero_copy_only=False).astype(np.int64)
     pop_idx = dev_idx if population is None else \
         pc.fill_null(pc.index_in(population, value_set=domain), -1).to_numpy(zero_copy_only=False).astype(np.int64)
