@@ -403,7 +403,7 @@ def _split(dev: np.ndarray, popc: np.ndarray, k: int) -> tuple[np.ndarray, np.nd
     return standing, np.isin(dev, standing), np.isin(popc, standing)
 
 
-def top_down(hs: list[Hierarchy], pop: Population, k: int) -> Recoding:
+def top_down(hs: list[Hierarchy], pop: Population, k: int, balanced: bool = False) -> Recoding:
     """Local recoding by top-down specialization (Mondrian-style, over the hierarchies): start
     with every quasi-identifier blank in one group, and keep splitting a group on the
     quasi-identifier and finer level that gain the most information, as long as every part
@@ -428,6 +428,8 @@ def top_down(hs: list[Hierarchy], pop: Population, k: int) -> Recoding:
                     continue
                 standing, dev_in, pop_in = split
                 gain = float((loss[q][lv[q], rows[dev_in]] - loss[q][finer, rows[dev_in]]).sum())
+                if balanced:  # per part made: coarse splits first, so later ones still have room
+                    gain /= len(standing) + 1
                 if gain > 1e-12 and (best is None or gain > best[0]):
                     best = (gain, q, finer, standing, dev, popc, dev_in, pop_in)
         if best is None:
@@ -454,7 +456,7 @@ def best_recoding(hs: list[Hierarchy], pop: Population, k: int, max_suppression:
                       "global recoding")]
     if math.prod(len(h.codes) for h in hs) * (pop.size + n) <= EXHAUSTIVE_BUDGET:
         cands += [local_recoding(hs, pop, k, max_suppression, share) for share in (0.2, 0.4, 0.6)]
-    cands.append(top_down(hs, pop, k))
+    cands += [top_down(hs, pop, k), top_down(hs, pop, k, balanced=True)]
     return min(cands, key=lambda r: r.loss)
 
 
