@@ -21,22 +21,69 @@ SEEDS = {"dev": 101, "heldout": 20261201}
 
 # (Faker locale, ISO code, country name, share of the population)
 COUNTRIES = [
-    ("en_US", "US", "United States", 0.40), ("en_GB", "GB", "United Kingdom", 0.06), ("de_DE", "DE", "Germany", 0.05),
-    ("fr_FR", "FR", "France", 0.04), ("es_ES", "ES", "Spain", 0.03), ("it_IT", "IT", "Italy", 0.03),
-    ("en_CA", "CA", "Canada", 0.03), ("en_AU", "AU", "Australia", 0.03), ("nl_NL", "NL", "Netherlands", 0.02),
-    ("pl_PL", "PL", "Poland", 0.02), ("pt_BR", "BR", "Brazil", 0.03), ("es_MX", "MX", "Mexico", 0.02),
-    ("sv_SE", "SE", "Sweden", 0.015), ("da_DK", "DK", "Denmark", 0.01), ("fi_FI", "FI", "Finland", 0.01),
-    ("no_NO", "NO", "Norway", 0.01), ("de_AT", "AT", "Austria", 0.01), ("de_CH", "CH", "Switzerland", 0.01),
-    ("nl_BE", "BE", "Belgium", 0.01), ("pt_PT", "PT", "Portugal", 0.01), ("cs_CZ", "CZ", "Czech Republic", 0.01),
-    ("hu_HU", "HU", "Hungary", 0.01), ("ro_RO", "RO", "Romania", 0.01), ("el_GR", "GR", "Greece", 0.01),
-    ("en_IE", "IE", "Ireland", 0.01), ("en_NZ", "NZ", "New Zealand", 0.01), ("en_IN", "IN", "India", 0.02),
-    ("ja_JP", "JP", "Japan", 0.02), ("ko_KR", "KR", "South Korea", 0.01), ("zh_CN", "CN", "China", 0.02),
+    ("en_US", "US", "United States", 0.40),
+    ("en_GB", "GB", "United Kingdom", 0.06),
+    ("de_DE", "DE", "Germany", 0.05),
+    ("fr_FR", "FR", "France", 0.04),
+    ("es_ES", "ES", "Spain", 0.03),
+    ("it_IT", "IT", "Italy", 0.03),
+    ("en_CA", "CA", "Canada", 0.03),
+    ("en_AU", "AU", "Australia", 0.03),
+    ("nl_NL", "NL", "Netherlands", 0.02),
+    ("pl_PL", "PL", "Poland", 0.02),
+    ("pt_BR", "BR", "Brazil", 0.03),
+    ("es_MX", "MX", "Mexico", 0.02),
+    ("sv_SE", "SE", "Sweden", 0.015),
+    ("da_DK", "DK", "Denmark", 0.01),
+    ("fi_FI", "FI", "Finland", 0.01),
+    ("no_NO", "NO", "Norway", 0.01),
+    ("de_AT", "AT", "Austria", 0.01),
+    ("de_CH", "CH", "Switzerland", 0.01),
+    ("nl_BE", "BE", "Belgium", 0.01),
+    ("pt_PT", "PT", "Portugal", 0.01),
+    ("cs_CZ", "CZ", "Czech Republic", 0.01),
+    ("hu_HU", "HU", "Hungary", 0.01),
+    ("ro_RO", "RO", "Romania", 0.01),
+    ("el_GR", "GR", "Greece", 0.01),
+    ("en_IE", "IE", "Ireland", 0.01),
+    ("en_NZ", "NZ", "New Zealand", 0.01),
+    ("en_IN", "IN", "India", 0.02),
+    ("ja_JP", "JP", "Japan", 0.02),
+    ("ko_KR", "KR", "South Korea", 0.01),
+    ("zh_CN", "CN", "China", 0.02),
     ("tr_TR", "TR", "Turkey", 0.01),
 ]
-COLUMNS = ["PersonId", "Gender", "GivenName", "Surname", "StreetAddress", "City", "State", "ZipCode", "Country",
-           "CountryFull", "EmailAddress", "TelephoneNumber", "Birthday", "Age", "Occupation", "Company"]
+COLUMNS = [
+    "PersonId",
+    "Gender",
+    "GivenName",
+    "Surname",
+    "StreetAddress",
+    "City",
+    "State",
+    "ZipCode",
+    "Country",
+    "CountryFull",
+    "EmailAddress",
+    "TelephoneNumber",
+    "Birthday",
+    "Age",
+    "Occupation",
+    "Company",
+]
 # what an attacker's public roster holds besides the names (the bench links on these)
-ROSTER = ["Gender", "Birthday", "Age", "City", "State", "ZipCode", "Country", "CountryFull", "Occupation", "Company"]
+ROSTER = [
+    "Gender",
+    "Birthday",
+    "Age",
+    "City",
+    "State",
+    "ZipCode",
+    "Country",
+    "CountryFull",
+    "Occupation",
+    "Company",
+]
 
 
 def _zipf(rng: np.random.Generator, n: int, size: int, a: float = 1.1) -> np.ndarray:
@@ -80,16 +127,32 @@ def generate(dest: str | Path, rows: int, seed: int) -> Path:
                         states.append(fk.administrative_unit())
                     except AttributeError:
                         states.append(fk.city())
-                places[ci] = [(fk.city(), states[j % len(states)], [fk.postcode() for _ in range(3)])
-                              for j in range(30)]
+                places[ci] = [
+                    (fk.city(), states[j % len(states)], [fk.postcode() for _ in range(3)]) for j in range(30)
+                ]
             city, state, codes = places[ci][int(_zipf(rng, 30, 1)[0])]
             male = rng.random() < 0.5
             age_days = int(rng.integers(18 * 365, 90 * 365))
             born = np.datetime64("2026-01-01") - np.timedelta64(age_days, "D")
             y, m, d = (int(x) for x in str(born).split("-"))
-            w.writerow([i + 1, "male" if male else "female",
-                        fk.first_name_male() if male else fk.first_name_female(), fk.last_name(),
-                        fk.street_address().replace("\n", " "), city, state, codes[int(rng.integers(0, 3))], iso, name,
-                        base.email(), fk.phone_number(), f"{m}/{d}/{y}", age_days // 365,
-                        jobs[job_of[i]], companies[company_of[i]]])
+            w.writerow(
+                [
+                    i + 1,
+                    "male" if male else "female",
+                    fk.first_name_male() if male else fk.first_name_female(),
+                    fk.last_name(),
+                    fk.street_address().replace("\n", " "),
+                    city,
+                    state,
+                    codes[int(rng.integers(0, 3))],
+                    iso,
+                    name,
+                    base.email(),
+                    fk.phone_number(),
+                    f"{m}/{d}/{y}",
+                    age_days // 365,
+                    jobs[job_of[i]],
+                    companies[company_of[i]],
+                ]
+            )
     return folder

@@ -42,6 +42,7 @@ SMALL_DOMAIN = 64
 
 # -- the attack -------------------------------------------------------------------------------
 
+
 def _as_text(values: pa.Array) -> np.ndarray:
     return np.asarray(pc.cast(values, pa.string()).to_pylist(), dtype=object)
 
@@ -53,7 +54,9 @@ def _roster_levels(column: str, values: pa.Array) -> list[np.ndarray]:
 
     postcode = any(w in column.lower() for w in ("zip", "postcode", "postal"))
     h = build_hierarchy(column, values, "ZIP_CODE" if postcode else None)
-    levels = [_as_text(v) for v, name in zip(h.values, h.names) if not name.startswith("top") and name != "blank"]
+    levels = [
+        _as_text(v) for v, name in zip(h.values, h.names) if not name.startswith("top") and name != "blank"
+    ]
     if postcode:  # and the fixed-width prefixes datarefresh's zip3 operator writes
         from datarefresh.anonymize.fakes import zero_after
 
@@ -89,16 +92,24 @@ def consistent(column: str, dev: pa.Array, roster: pa.Array) -> np.ndarray | Non
 def _transformed(dev: pa.Array, roster: pa.Array) -> bool:
     """Most dev values are not roster values: the column was replaced (faked), not kept."""
     present = dev.drop_null()
-    return bool(len(present)) and pc.mean(pc.cast(pc.is_in(present, value_set=roster.drop_null().cast(
-        present.type)), pa.float64())).as_py() < 0.5
+    return (
+        bool(len(present))
+        and pc.mean(
+            pc.cast(pc.is_in(present, value_set=roster.drop_null().cast(present.type)), pa.float64())
+        ).as_py()
+        < 0.5
+    )
 
 
 def frequency_decoding(dev: pa.Array, truth: pa.Array) -> float:
     """Share of dev cells decoded by mapping dev values to roster values of the same frequency rank."""
+
     def ranked(a):
         counts = pc.value_counts(a.drop_null())
-        pairs = sorted(zip(counts.field("counts").to_pylist(), counts.field("values").to_pylist()),
-                       key=lambda x: (-x[0], str(x[1])))
+        pairs = sorted(
+            zip(counts.field("counts").to_pylist(), counts.field("values").to_pylist()),
+            key=lambda x: (-x[0], str(x[1])),
+        )
         return [v for _, v in pairs]
 
     mapping = dict(zip(ranked(dev), ranked(truth)))
@@ -107,8 +118,9 @@ def frequency_decoding(dev: pa.Array, truth: pa.Array) -> float:
     return float(np.mean([g is not None and g == w for g, w in zip(got, want)])) if want else 0.0
 
 
-def attack(dev: pa.Table, roster: pa.Table, truth_index: np.ndarray, roster_columns: list[str],
-           qis: list[str]) -> dict:
+def attack(
+    dev: pa.Table, roster: pa.Table, truth_index: np.ndarray, roster_columns: list[str], qis: list[str]
+) -> dict:
     """dev: the dev output table, in its written order; roster: the prod population in prod order;
     truth_index[i]: the roster row of dev row i (ground truth, known to the bench only)."""
     n, population = dev.num_rows, roster.num_rows
@@ -144,7 +156,9 @@ def attack(dev: pa.Table, roster: pa.Table, truth_index: np.ndarray, roster_colu
             total += int(pc.sum(before).as_py() or 0)
             informative += int(pc.sum(pc.and_(before, after)).as_py() or 0)
     return {
-        "dev_rows": n, "population": population, "columns_linked": used,
+        "dev_rows": n,
+        "population": population,
+        "columns_linked": used,
         "qi_linkage": round(float(unique_right.mean()) if n else 0.0, 4),
         "unique_but_wrong": round(float(((count == 1) & ~correct).mean()) if n else 0.0, 4),
         "mean_candidates": round(float(count.mean()) if n else 0.0, 1),
@@ -166,22 +180,39 @@ def _spearman(a: np.ndarray, b: np.ndarray) -> float:
 
 # -- running it on a sanitized copy -----------------------------------------------------------
 
-def run_dataset(prod: Path, table: str, roster_columns: list[str], *, config=None, fraction: float = 0.1,
-                k: int | None = 2, use_presidio: bool = True) -> dict:
+
+def run_dataset(
+    prod: Path,
+    table: str,
+    roster_columns: list[str],
+    *,
+    config=None,
+    fraction: float = 0.1,
+    k: int | None = 2,
+    use_presidio: bool = True,
+) -> dict:
     """Sanitize PROD (dev only, zero-config unless `config`), then attack the dev table."""
     from datarefresh.anonymize.engine import apply_column
     from datarefresh.anonymize.keyed import Keyring
     from datarefresh.anonymize.operators import OpContext
-    from datarefresh.config import ColumnPolicy, Config, EnvironmentConfig, SamplingConfig
+    from datarefresh.config import (
+        ColumnPolicy,
+        Config,
+        EnvironmentConfig,
+        SamplingConfig,
+    )
     from datarefresh.pipeline import discover_local, sanitize_folder
 
     cfg = config.model_copy(deep=True) if config is not None else Config()
     cfg.validation.k_anonymity = k
-    cfg.environments["dev"] = EnvironmentConfig(bucket="unused", sampling=SamplingConfig(mode="sample",
-                                                                                         fraction=fraction))
+    cfg.environments["dev"] = EnvironmentConfig(
+        bucket="unused", sampling=SamplingConfig(mode="sample", fraction=fraction)
+    )
     keyring = Keyring(BENCH_KEY)
     with tempfile.TemporaryDirectory() as out:
-        report = sanitize_folder(prod, out, keyring=keyring, config=cfg, envs=("dev",), use_presidio=use_presidio)
+        report = sanitize_folder(
+            prod, out, keyring=keyring, config=cfg, envs=("dev",), use_presidio=use_presidio
+        )
         dev = pq.read_table(sorted((Path(out) / table).glob("*.parquet")))
     rep = report["tables"][table]
     pk = rep["primary_key"]
@@ -196,11 +227,23 @@ def run_dataset(prod: Path, table: str, roster_columns: list[str], *, config=Non
     result = attack(dev, roster_table, truth, roster_columns, qis)
     result["quasi_identifiers"] = qis
     if kan:
-        result["pipeline_report"] = {x: kan.get(x) for x in ("k", "model", "method", "information_loss",
-                                                             "unique_share_before", "unique_share_after",
-                                                             "unique_in_sample_before", "unique_in_sample_after",
-                                                             "suppressed_rows", "cells_changed_share",
-                                                             "cells_informative_share", "levels")}
+        result["pipeline_report"] = {
+            x: kan.get(x)
+            for x in (
+                "k",
+                "model",
+                "method",
+                "information_loss",
+                "unique_share_before",
+                "unique_share_after",
+                "unique_in_sample_before",
+                "unique_in_sample_after",
+                "suppressed_rows",
+                "cells_changed_share",
+                "cells_informative_share",
+                "levels",
+            )
+        }
     return result
 
 
@@ -216,14 +259,21 @@ def run(split: str = "heldout", demo_rows: int = 1500, people_rows: int = 3000) 
         generate(demo, rows=demo_rows, seed=DEMO_SEEDS[split], tables=("customers",))
         bundled = bundled_demo_config()
         configured = Config(tables={"customers": bundled.tables["customers"]}, validation=bundled.validation)
-        out["demo_zero_config"] = {"before": run_dataset(demo, "customers", DEMO_ROSTER, k=None),
-                                   "after": run_dataset(demo, "customers", DEMO_ROSTER)}
-        out["demo_bundled_config"] = {"after": run_dataset(demo, "customers", DEMO_ROSTER, config=configured,
-                                                           k=bundled.validation.k_anonymity)}
+        out["demo_zero_config"] = {
+            "before": run_dataset(demo, "customers", DEMO_ROSTER, k=None),
+            "after": run_dataset(demo, "customers", DEMO_ROSTER),
+        }
+        out["demo_bundled_config"] = {
+            "after": run_dataset(
+                demo, "customers", DEMO_ROSTER, config=configured, k=bundled.validation.k_anonymity
+            )
+        }
         pdir = Path(d) / "people"
         people.generate(pdir, people_rows, people.SEEDS[split])
-        out["people_zero_config"] = {"before": run_dataset(pdir, "people", people.ROSTER, k=None),
-                                     "after": run_dataset(pdir, "people", people.ROSTER)}
+        out["people_zero_config"] = {
+            "before": run_dataset(pdir, "people", people.ROSTER, k=None),
+            "after": run_dataset(pdir, "people", people.ROSTER),
+        }
     return out
 
 

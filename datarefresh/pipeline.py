@@ -323,7 +323,8 @@ def _dev_generalizer(o: Output, name: str, policy: TableConfig, schema: pa.Schem
     return DevGeneralizer(o.folder / ".k-anonymity" / f"{name}.arrow", schema, qis, validation.k_anonymity,
                           mode=validation.on_k_violation, max_suppression=validation.max_suppression,
                           max_risk=validation.max_reidentification_risk,
-                          entities={q: policy.columns[q].entity if q in policy.columns else None for q in qis})
+                          entities={q: policy.columns[q].entity if q in policy.columns else None
+                                    for q in qis})
 
 
 def _unique_by_construction(typ: pa.DataType, policy) -> bool:

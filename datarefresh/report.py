@@ -101,7 +101,8 @@ def render_html(report: dict) -> str:
         kdesc = f"smallest group {k['smallest_group']} (k={k['k']})" if k else "not configured"
         if k and "unique_share_after" in k:
             kdesc += (f"; unique rows {k['unique_share_before']:.1%} -> {k['unique_share_after']:.1%}, "
-                      f"{k['cells_changed_share']:.0%} of cells changed, {k['suppressed_rows']} rows suppressed")
+                      f"{k['cells_changed_share']:.0%} of cells changed, "
+                      f"{k['suppressed_rows']} rows suppressed")
         parts.append(f"<tr><td>{_e(t)}</td><td>{leaks.get('scanned', '-')}</td><td>{leaks.get('originals', '-')}</td>"
                      f"<td class='{'bad' if leaks.get('findings') else 'ok'}'>{len(leaks.get('findings', []))}</td>"
                      f"<td>{_e(rescan)}</td><td>{_e(kdesc)}</td></tr>")

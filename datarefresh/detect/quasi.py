@@ -29,13 +29,33 @@ QI_NAME = re.compile(
     r"(?:^|_)(?:birth|dob|birthday|birth_?date|date_of_birth|gender|sex|zip|zip_?code|postal|postal_?code|"
     r"postcode|city|town|state|province|region|county|country|country_?full|nationality|age|occupation|job|"
     r"job_?title|profession|employer|company|organi[sz]ation|marital|ethnicity|race|religion|language)"
-    r"(?:$|_)")
+    r"(?:$|_)"
+)
 QI_ENTITIES = {"DATE_OF_BIRTH", "GENDER", "ZIP_CODE", "AGE"}
 # Fakes of these kinds carry no identity of their own: on a small domain they are only a cipher.
-NON_IDENTIFYING_FAKES = {"CITY", "LOCATION", "COUNTRY", "STATE", "REGION", "NRP", "ORGANIZATION", "UNKNOWN_TEXT"}
+NON_IDENTIFYING_FAKES = {
+    "CITY",
+    "LOCATION",
+    "COUNTRY",
+    "STATE",
+    "REGION",
+    "NRP",
+    "ORGANIZATION",
+    "UNKNOWN_TEXT",
+}
 # Columns that make a table "about people" (then its mid-cardinality attributes are watched).
-PERSON_ENTITIES = {"PERSON", "FIRST_NAME", "LAST_NAME", "EMAIL_ADDRESS", "PHONE_NUMBER", "DATE_OF_BIRTH",
-                   "US_SSN", "NATIONAL_ID", "STREET_ADDRESS", "USERNAME"}
+PERSON_ENTITIES = {
+    "PERSON",
+    "FIRST_NAME",
+    "LAST_NAME",
+    "EMAIL_ADDRESS",
+    "PHONE_NUMBER",
+    "DATE_OF_BIRTH",
+    "US_SSN",
+    "NATIONAL_ID",
+    "STREET_ADDRESS",
+    "USERNAME",
+}
 SMALL_DOMAIN = 64  # at most this many distinct values (and each seen 4 times on average)
 MID_CARDINALITY = (20, 0.5)  # at least 20 distinct values, at most half the sampled rows
 
@@ -55,8 +75,14 @@ def _carries_value(p: ColumnPolicy) -> bool:
 
 
 def _keep(p: ColumnPolicy, detector: str, share: float | None = None) -> ColumnPolicy:
-    return p.model_copy(update={"action": "keep", "entity": None, "params": {},
-                                "evidence": Evidence(detector=detector, match_share=share)})
+    return p.model_copy(
+        update={
+            "action": "keep",
+            "entity": None,
+            "params": {},
+            "evidence": Evidence(detector=detector, match_share=share),
+        }
+    )
 
 
 def _short(col: pa.ChunkedArray) -> bool:
@@ -77,25 +103,32 @@ def refine(name: str, sample: pa.Table, table: TableConfig) -> TableConfig:
     and quasi-identifiers proposed (with evidence in quasi_identifier_evidence)."""
     columns = dict(table.columns)
     rows = sample.num_rows
-    distinct = {c: pc.count_distinct(sample.column(c)).as_py() for c in sample.column_names
-                if c in columns and _is_text(sample.schema.field(c).type)}
+    distinct = {
+        c: pc.count_distinct(sample.column(c)).as_py()
+        for c in sample.column_names
+        if c in columns and _is_text(sample.schema.field(c).type)
+    }
     # 1. functions of kept columns -> treated like them
     kept = [c for c in distinct if columns[c].action == "keep"]
     follows: dict[str, str] = {}
-    for c in distinct:
+    for c, d in distinct.items():
         p = columns[c]
         if p.action == "keep" or (p.entity or "") in PERSON_ENTITIES or p.action in ("json", "struct"):
             continue
         for k in kept:
-            if k != c and distinct[c] <= distinct[k] and _determines(sample, k, c):
+            if k != c and d <= distinct[k] and _determines(sample, k, c):
                 columns[c] = _keep(p, f"function_of:{k}")
                 follows[c] = k
                 break
     # 2. small domains faked one-to-one -> kept
     for c, d in distinct.items():
         p = columns[c]
-        if (p.action in ("fake", "hmac") and (p.entity or "") in NON_IDENTIFYING_FAKES and 2 <= d <= SMALL_DOMAIN
-                and rows >= 4 * d):
+        if (
+            p.action in ("fake", "hmac")
+            and (p.entity or "") in NON_IDENTIFYING_FAKES
+            and 2 <= d <= SMALL_DOMAIN
+            and rows >= 4 * d
+        ):
             columns[c] = _keep(p, f"small_domain:{d} values", round(d / max(rows, 1), 3))
     # 3. quasi-identifiers
     evidence: dict[str, Evidence] = {}
@@ -113,13 +146,22 @@ def refine(name: str, sample: pa.Table, table: TableConfig) -> TableConfig:
         if not (_carries_value(p) or scrubbed_attribute):
             continue
         if named:
-            evidence[c] = Evidence(detector="name:quasi_identifier" if QI_NAME.search(_tokens(c))
-                                   else f"entity:{p.entity}", match_share=None if d is None else round(d / rows, 3))
+            evidence[c] = Evidence(
+                detector="name:quasi_identifier" if QI_NAME.search(_tokens(c)) else f"entity:{p.entity}",
+                match_share=None if d is None else round(d / rows, 3),
+            )
         elif d is not None and _is_text(typ) and MID_CARDINALITY[0] <= d <= MID_CARDINALITY[1] * rows:
-            evidence[c] = Evidence(detector="values:mid_cardinality_attribute", match_share=round(d / rows, 3))
+            evidence[c] = Evidence(
+                detector="values:mid_cardinality_attribute", match_share=round(d / rows, 3)
+            )
     for c, k in follows.items():
         if k in evidence and c not in evidence:
             evidence[c] = Evidence(detector=f"function_of:{k}")
     qis = list(table.quasi_identifiers) or [c for c in columns if c in evidence]
-    return table.model_copy(update={"columns": columns, "quasi_identifiers": qis,
-                                    "quasi_identifier_evidence": {c: evidence[c] for c in qis if c in evidence}})
+    return table.model_copy(
+        update={
+            "columns": columns,
+            "quasi_identifiers": qis,
+            "quasi_identifier_evidence": {c: evidence[c] for c in qis if c in evidence},
+        }
+    )

@@ -42,9 +42,10 @@ def evaluate(env: str, config: Config, policies: dict[str, TableConfig], tables:
             if k.get("suppressed_rows") or k.get("cells_changed_share"):
                 detail += f"; {k['suppressed_rows']} rows suppressed, then {k['smallest_group_after']}"
             if "unique_share_after" in k:
-                detail += (f"; unique on quasi-identifiers {k['unique_share_before']:.1%} -> {k['unique_share_after']:.1%}"
-                           f" (max {k['max_reidentification_risk']:.0%}), {k['cells_changed_share']:.0%} of cells"
-                           f" generalized or blanked, {k['cells_informative_share']:.0%} still informative")
+                detail += (f"; unique on quasi-identifiers {k['unique_share_before']:.1%} -> "
+                           f"{k['unique_share_after']:.1%} (max {k['max_reidentification_risk']:.0%}), "
+                           f"{k['cells_changed_share']:.0%} of cells generalized or blanked, "
+                           f"{k['cells_informative_share']:.0%} still informative")
             checks.append(Check(env, name, "k_anonymity", k["passed"], detail))
     ge: dict[str, dict] = {}
     for name, t in tables.items():

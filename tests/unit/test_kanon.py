@@ -12,8 +12,14 @@ import pytest
 
 from datarefresh.config import ColumnPolicy, TableConfig
 from datarefresh.detect.quasi import refine
-from datarefresh.validate.kanon import (DevGeneralizer, anonymize_sample, build_hierarchy, functional_pairs,
-                                        group_sizes, _codes)
+from datarefresh.validate.kanon import (
+    DevGeneralizer,
+    _codes,
+    anonymize_sample,
+    build_hierarchy,
+    functional_pairs,
+    group_sizes,
+)
 
 
 def _people(n: int, seed: int) -> dict[str, pa.Array]:
@@ -32,14 +38,26 @@ def _take(cols: dict[str, pa.Array], idx: np.ndarray) -> dict[str, pa.Array]:
 
 
 def test_hierarchies_generalize_dates_text_dates_postcodes_and_categories():
-    days = [(1987, 5, 14), (1987, 5, 20), (1987, 8, 1), (1986, 1, 1), (1983, 1, 1), (1975, 3, 3), (1961, 12, 2)]
+    days = [
+        (1987, 5, 14),
+        (1987, 5, 20),
+        (1987, 8, 1),
+        (1986, 1, 1),
+        (1983, 1, 1),
+        (1975, 3, 3),
+        (1961, 12, 2),
+    ]
     d = build_hierarchy("b", pa.array([dt.date(*x) for x in days], pa.date32()))
     assert d.names == ["as is", "month", "year", "5-year band", "10-year band", "20-year band", "blank"]
     assert d.values[1].to_pylist()[0] == dt.date(1987, 5, 1)
-    assert d.values[3].to_pylist()[0] == dt.date(1985, 1, 1) and d.values[5].to_pylist()[-1] == dt.date(1960, 1, 1)
+    assert d.values[3].to_pylist()[0] == dt.date(1985, 1, 1) and d.values[5].to_pylist()[-1] == dt.date(
+        1960, 1, 1
+    )
     # a level that separates no more values than the next one is not a level of its own
     assert build_hierarchy("b", pa.array([dt.date(1987, 1, 1), dt.date(1961, 1, 1)], pa.date32())).names == [
-        "as is", "blank"]
+        "as is",
+        "blank",
+    ]
     t = build_hierarchy("Birthday", pa.array([f"{m}/{d}/{y}" for y, m, d in days] + [None]))
     assert t.kind == "text date"
     assert [v.to_pylist()[0] for v in t.values[1:5]] == ["1987-05", "1987", "1985-1989", "1980-1989"]
@@ -104,8 +122,11 @@ def test_a_column_that_is_the_same_information_follows_its_leader():
     codes = ["US", "DE", "FR", "US", "GB", "US", "DE"] * 10
     names = {"US": "United States", "DE": "Germany", "FR": "France", "GB": "United Kingdom"}
     rng = np.random.default_rng(1)
-    cols = {"country": pa.array(codes), "country_full": pa.array([names[c] for c in codes]),
-            "birth_year": pa.array(rng.integers(1940, 2000, len(codes)).tolist())}
+    cols = {
+        "country": pa.array(codes),
+        "country_full": pa.array([names[c] for c in codes]),
+        "birth_year": pa.array(rng.integers(1940, 2000, len(codes)).tolist()),
+    }
     assert functional_pairs(cols) == {"country_full": "country"}
     out = anonymize_sample(cols, 3).columns
     for code, full, before in zip(out["country"].to_pylist(), out["country_full"].to_pylist(), codes):
@@ -120,8 +141,15 @@ def test_dev_generalizer_writes_generalized_rows_in_order(tmp_path):
 
     cols = _people(200, seed=8)
     table = pa.table(cols | {"id": pa.array(range(200))})
-    gen = DevGeneralizer(tmp_path / "spill" / "t.arrow", table.schema, list(cols), 2, mode="generalize",
-                         max_suppression=0.05, max_risk=0.05)
+    gen = DevGeneralizer(
+        tmp_path / "spill" / "t.arrow",
+        table.schema,
+        list(cols),
+        2,
+        mode="generalize",
+        max_suppression=0.05,
+        max_risk=0.05,
+    )
     for b in table.to_batches(max_chunksize=64):
         gen.observe(b)
         gen.write(b)
@@ -151,32 +179,56 @@ def test_refine_keeps_small_domains_and_functions_of_kept_columns_and_proposes_q
     rng = np.random.default_rng(2)
     n = 400
     iso = rng.choice(["US", "DE", "FR", "GB", "ES", "IT"], n).tolist()
-    full = {"US": "United States", "DE": "Germany", "FR": "France", "GB": "United Kingdom", "ES": "Spain",
-            "IT": "Italy"}
-    sample = pa.table({
-        "person_id": list(range(n)), "GivenName": [f"n{i}" for i in range(n)],
-        "Gender": rng.choice(["male", "female"], n).tolist(), "Country": iso,
-        "CountryFull": [full[c] for c in iso], "Region": rng.choice([f"r{i}" for i in range(40)], n).tolist(),
-        "Occupation": rng.choice([f"job {i}" for i in range(120)], n).tolist(), "plan": rng.choice(["a", "b"], n).tolist(),
-    })
-    table = TableConfig(primary_key="person_id", columns={
-        "person_id": _policy("hmac", "ID:person_id"), "GivenName": _policy("fake", "FIRST_NAME"),
-        "Gender": _policy("keep", "GENDER"), "Country": _policy("keep"),
-        "CountryFull": _policy("fake", "CITY"),  # a function of Country: treated like it
-        "Region": _policy("fake", "CITY"),  # 40 values faked one-to-one: a cipher
-        "Occupation": _policy("scrub_text", "UNKNOWN_TEXT"), "plan": _policy("keep")})
+    full = {
+        "US": "United States",
+        "DE": "Germany",
+        "FR": "France",
+        "GB": "United Kingdom",
+        "ES": "Spain",
+        "IT": "Italy",
+    }
+    sample = pa.table(
+        {
+            "person_id": list(range(n)),
+            "GivenName": [f"n{i}" for i in range(n)],
+            "Gender": rng.choice(["male", "female"], n).tolist(),
+            "Country": iso,
+            "CountryFull": [full[c] for c in iso],
+            "Region": rng.choice([f"r{i}" for i in range(40)], n).tolist(),
+            "Occupation": rng.choice([f"job {i}" for i in range(120)], n).tolist(),
+            "plan": rng.choice(["a", "b"], n).tolist(),
+        }
+    )
+    table = TableConfig(
+        primary_key="person_id",
+        columns={
+            "person_id": _policy("hmac", "ID:person_id"),
+            "GivenName": _policy("fake", "FIRST_NAME"),
+            "Gender": _policy("keep", "GENDER"),
+            "Country": _policy("keep"),
+            "CountryFull": _policy("fake", "CITY"),  # a function of Country: treated like it
+            "Region": _policy("fake", "CITY"),  # 40 values faked one-to-one: a cipher
+            "Occupation": _policy("scrub_text", "UNKNOWN_TEXT"),
+            "plan": _policy("keep"),
+        },
+    )
     out = refine("people", sample, table)
     assert out.columns["CountryFull"].action == "keep"
     assert out.columns["CountryFull"].evidence.detector == "function_of:Country"
-    assert out.columns["Region"].action == "keep" and out.columns["Region"].evidence.detector.startswith("small_domain")
+    assert out.columns["Region"].action == "keep" and out.columns["Region"].evidence.detector.startswith(
+        "small_domain"
+    )
     assert out.columns["GivenName"].action == "fake"  # names are never kept
     named = table.model_copy(update={"columns": table.columns | {"CountryFull": _policy("fake", "PERSON")}})
     assert refine("people", sample, named).columns["CountryFull"].action == "fake"  # not even beside a key
     assert set(out.quasi_identifiers) == {"Gender", "Country", "CountryFull", "Region", "Occupation"}
     assert out.quasi_identifier_evidence["Occupation"].detector == "name:quasi_identifier"
     # rows that are not people have no quasi-identifiers
-    orders = refine("orders", pa.table({"order_id": [1, 2], "state": ["placed", "shipped"]}),
-                    TableConfig(columns={"order_id": _policy("hmac", "ID:order_id"), "state": _policy("keep")}))
+    orders = refine(
+        "orders",
+        pa.table({"order_id": [1, 2], "state": ["placed", "shipped"]}),
+        TableConfig(columns={"order_id": _policy("hmac", "ID:order_id"), "state": _policy("keep")}),
+    )
     assert orders.quasi_identifiers == []
 
 

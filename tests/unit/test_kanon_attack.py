@@ -39,16 +39,26 @@ def _roster(n: int, seed: int) -> pa.Table:
     rng = np.random.default_rng(seed)
     names = [f"Country {i}" for i in range(31)]
     weights = 1 / np.arange(1, 32)
-    return pa.table({"CountryFull": pa.array(rng.choice(names, n, p=weights / weights.sum()).tolist()),
-                     "Age": pa.array(rng.integers(18, 90, n).tolist())})
+    return pa.table(
+        {
+            "CountryFull": pa.array(rng.choice(names, n, p=weights / weights.sum()).tolist()),
+            "Age": pa.array(rng.integers(18, 90, n).tolist()),
+        }
+    )
 
 
 def test_attack_decodes_one_to_one_fakes_of_a_small_domain_by_frequency():
     roster = _roster(2000, seed=1)
     truth = np.sort(np.random.default_rng(2).choice(2000, 400, replace=False))
     cipher = {f"Country {i}": f"Fake City {30 - i}" for i in range(31)}
-    faked = pa.table({"CountryFull": pa.array([cipher[v] for v in roster.column("CountryFull").take(
-        pa.array(truth)).to_pylist()]), "Age": roster.column("Age").take(pa.array(truth))})
+    faked = pa.table(
+        {
+            "CountryFull": pa.array(
+                [cipher[v] for v in roster.column("CountryFull").take(pa.array(truth)).to_pylist()]
+            ),
+            "Age": roster.column("Age").take(pa.array(truth)),
+        }
+    )
     result = attack(faked, roster, truth, ["CountryFull", "Age"], ["Age"])
     assert "CountryFull" not in result["columns_linked"]  # fakes match nobody: useless for linkage...
     assert result["frequency_decoding"]["CountryFull"] > 0.6  # ...but the frequency ranks give them back
