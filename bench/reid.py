@@ -162,6 +162,9 @@ def attack(
         "qi_linkage": round(float(unique_right.mean()) if n else 0.0, 4),
         "unique_but_wrong": round(float(((count == 1) & ~correct).mean()) if n else 0.0, 4),
         "mean_candidates": round(float(count.mean()) if n else 0.0, 1),
+        # a random pick among the persons the quasi-identifiers leave: what qi_and_row_order
+        # falls to once row order carries nothing (the prosecutor risk, 1 / matches)
+        "guess_among_candidates": round(float(np.mean(1.0 / np.maximum(count, 1))) if n else 0.0, 4),
         "row_order": round(float(order_right.mean()) if n else 0.0, 4),
         "row_order_median_error": float(np.median(np.abs(predicted - truth_index))) if n else 0.0,
         "row_order_spearman": round(spearman, 3),
@@ -274,7 +277,21 @@ def run(split: str = "heldout", demo_rows: int = 1500, people_rows: int = 3000) 
             "before": run_dataset(pdir, "people", people.ROSTER, k=None),
             "after": run_dataset(pdir, "people", people.ROSTER),
         }
+        out["people_country_name_faked"] = {"as_on_main": _faked_country(pdir)}
     return out
+
+
+def _faked_country(pdir: Path) -> dict:
+    """What the small-domain rule prevents: CountryFull faked one-to-one (as classification did
+    before it, Presidio calling country names LOCATION -> fake cities), then decoded."""
+    from datarefresh.config import ColumnPolicy, Config
+    from datarefresh.pipeline import discover_local, plan_tables
+
+    plan = plan_tables(discover_local(pdir))["people"]
+    columns = plan.columns | {"CountryFull": ColumnPolicy(action="fake", entity="CITY", type="string")}
+    faked = plan.model_copy(update={"columns": columns, "quasi_identifiers": []})
+    result = run_dataset(pdir, "people", ["CountryFull"], config=Config(tables={"people": faked}), k=None)
+    return {"frequency_decoding": result["frequency_decoding"], "columns_linked": result["columns_linked"]}
 
 
 if __name__ == "__main__":

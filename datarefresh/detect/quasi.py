@@ -113,7 +113,11 @@ def refine(name: str, sample: pa.Table, table: TableConfig) -> TableConfig:
     follows: dict[str, str] = {}
     for c, d in distinct.items():
         p = columns[c]
-        if p.action == "keep" or (p.entity or "") in PERSON_ENTITIES or p.action in ("json", "struct"):
+        # only replacements of non-identifying kinds: never ids, names, contacts, or what a policy
+        # deliberately blanks (mask, redact, null)
+        if p.action not in ("fake", "scrub_text") or (p.entity or "") not in NON_IDENTIFYING_FAKES:
+            continue
+        if rows < 4 * d:  # too few rows to call it a function
             continue
         for k in kept:
             if k != c and d <= distinct[k] and _determines(sample, k, c):
@@ -124,7 +128,7 @@ def refine(name: str, sample: pa.Table, table: TableConfig) -> TableConfig:
     for c, d in distinct.items():
         p = columns[c]
         if (
-            p.action in ("fake", "hmac")
+            p.action == "fake"
             and (p.entity or "") in NON_IDENTIFYING_FAKES
             and 2 <= d <= SMALL_DOMAIN
             and rows >= 4 * d

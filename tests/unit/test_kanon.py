@@ -221,6 +221,8 @@ def test_refine_keeps_small_domains_and_functions_of_kept_columns_and_proposes_q
     assert out.columns["GivenName"].action == "fake"  # names are never kept
     named = table.model_copy(update={"columns": table.columns | {"CountryFull": _policy("fake", "PERSON")}})
     assert refine("people", sample, named).columns["CountryFull"].action == "fake"  # not even beside a key
+    ids = table.model_copy(update={"columns": table.columns | {"CountryFull": _policy("hmac", "ID:country")}})
+    assert refine("people", sample, ids).columns["CountryFull"].action == "hmac"
     assert set(out.quasi_identifiers) == {"Gender", "Country", "CountryFull", "Region", "Occupation"}
     assert out.quasi_identifier_evidence["Occupation"].detector == "name:quasi_identifier"
     # rows that are not people have no quasi-identifiers
