@@ -47,7 +47,7 @@ import pyarrow.parquet as pq
 from pyarrow import ipc
 
 OTHER = "Other"
-EXHAUSTIVE_BUDGET = 30_000_000  # lattice nodes x rows evaluated exhaustively; beyond, a greedy climb
+EXHAUSTIVE_BUDGET = 5_000_000  # lattice nodes x rows evaluated exhaustively; beyond, a greedy climb
 _TEXT_DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%d/%m/%Y", "%d.%m.%Y", "%Y/%m/%d", "%Y%m%d")
 
 
