@@ -244,3 +244,63 @@ def test_zero_config_classification_proposes_the_demo_quasi_identifiers(tmp_path
     assert not {"customer_id", "email", "plan"} & set(plan.quasi_identifiers)
     assert all(plan.quasi_identifier_evidence[q].detector for q in plan.quasi_identifiers)
     assert pc.count_distinct(pa.array(plan.quasi_identifiers)).as_py() == len(plan.quasi_identifiers)
+
+
+def _sanitize_people(tmp_path, mode: str):
+    import pyarrow.parquet as pq
+
+    from datarefresh.anonymize.keyed import Keyring
+    from datarefresh.config import (
+        Config,
+        EnvironmentConfig,
+        SamplingConfig,
+        ValidationConfig,
+    )
+    from datarefresh.pipeline import sanitize_folder
+    from tests.conftest import TEST_KEY
+
+    cols = _people(1200, seed=12)
+    src = tmp_path / "src"
+    (src / "people").mkdir(parents=True)
+    pq.write_table(pa.table({"person_id": list(range(1200))} | cols), src / "people" / "part.parquet")
+    policy = TableConfig(
+        primary_key="person_id",
+        quasi_identifiers=list(cols),
+        columns={"person_id": _policy("hmac", "ID:person_id")} | {c: _policy("keep") for c in cols},
+    )
+    config = Config(
+        tables={"people": policy},
+        validation=ValidationConfig(k_anonymity=2, on_k_violation=mode, leak_scan=False),  # kept on purpose
+        environments={
+            "dev": EnvironmentConfig(bucket="x", sampling=SamplingConfig(mode="sample", fraction=0.1))
+        },
+    )
+    dest = tmp_path / f"out-{mode}"
+    report = sanitize_folder(src, dest, keyring=Keyring(TEST_KEY), config=config, envs=("dev", "staging"))
+    return (
+        cols,
+        report["tables"]["people"],
+        pq.read_table(dest / "dev" / "people"),
+        pq.read_table(dest / "staging" / "people"),
+    )
+
+
+def test_sanitize_generalizes_dev_before_writing_and_leaves_staging_alone(tmp_path):
+    cols, rep, dev, staging = _sanitize_people(tmp_path, "generalize")
+    k = rep["k_anonymity"]
+    assert k["model"] == "k-map against the 1200 rows sampled from" and k["passed"]
+    assert k["unique_share_before"] > 0.5 and k["unique_share_after"] == 0 and k["smallest_group_after"] >= 2
+    assert k["cells_changed_share"] > 0 and k["cells_informative_share"] >= 0.8
+    assert all(staging.column(c).combine_chunks().equals(cols[c]) for c in cols)  # staging: every row as is
+    by_id = {r["person_id"]: r for r in staging.to_pylist()}
+    changed = sum(1 for r in dev.to_pylist() for c in cols if r[c] != by_id[r["person_id"]][c])
+    assert changed == round(k["cells_changed_share"] * dev.num_rows * len(cols))
+    assert not list((tmp_path / "out-generalize").rglob("*.arrow"))  # no spill left behind
+
+
+def test_sanitize_in_fail_mode_reports_the_risk_and_fails_the_gate(tmp_path):
+    cols, rep, dev, staging = _sanitize_people(tmp_path, "fail")
+    k = rep["k_anonymity"]
+    assert k["cells_changed_share"] == 0 and k["unique_share_after"] > 0.05 and k["passed"] is False
+    by_id = {r["person_id"]: r for r in staging.to_pylist()}
+    assert dev.num_rows and all(r[c] == by_id[r["person_id"]][c] for r in dev.to_pylist() for c in cols)
