@@ -5,7 +5,8 @@ name and quasi-identifiers (built here from the same prod data, in prod order, w
 by primary key as exports usually are). The attacker knows how datarefresh generalizes
 (Kerckhoffs): a dev cell matches a roster person when it equals the person's value at any level
 of the generalization hierarchies (month, year, bands, postcode prefixes), when it is blank, or
-when it is "Other" and the person's value is none of the values dev shows. Columns on which
+when it is "Other" and the person's value is not the population's most frequent one (which
+every "top N + Other" level keeps, whatever N the group got). Columns on which
 some dev rows match nobody (fakes) are useless to the attacker and left out.
 
 Figures, per data set (share of dev rows):
@@ -66,8 +67,9 @@ def _roster_levels(column: str, values: pa.Array) -> list[np.ndarray]:
 
 def consistent(column: str, dev: pa.Array, roster: pa.Array) -> np.ndarray | None:
     """(dev rows x roster persons) bool: the dev cell is compatible with the person's value
-    ("Other" is compatible with anyone: local recoding keeps different values in different
-    groups). None when dev cells were not derived from the real values (some match nobody)."""
+    ("Other" with anyone but the holders of the most frequent value: the groups of a local
+    recoding keep different numbers of top values). None when dev cells were not derived from
+    the real values (some match nobody)."""
     d = _as_text(dev)
     levels = _roster_levels(column, roster)
     raw = levels[0]
@@ -82,7 +84,11 @@ def consistent(column: str, dev: pa.Array, roster: pa.Array) -> np.ndarray | Non
                 out[i, index[v]] = True
     blank = np.array([v is None for v in d])
     out[blank, :] = True
-    out[np.array([v == "Other" for v in d], bool), :] = True
+    other = np.array([v == "Other" for v in d], bool)
+    if other.any():
+        present = [r for r in raw if r is not None]
+        top = max(sorted(set(present)), key=present.count) if present else None
+        out[np.ix_(other, np.array([r != top for r in raw], bool))] = True
     matched = out.any(axis=1)
     if matched.mean() < 0.99:
         return None
