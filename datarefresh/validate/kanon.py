@@ -393,30 +393,29 @@ def _loss(hs: list[Hierarchy], levels: np.ndarray, suppressed: np.ndarray) -> fl
     return total / max(n * len(hs), 1)
 
 
-def _split(dev: np.ndarray, popc: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """A group's rows split by their codes at a finer level: the codes that may stand alone (at
-    least k population matches), with the dev and population rows that go to them; the other
-    rows are pooled (and the smallest parts join the pool until it has k matches)."""
-    codes, counts = np.unique(popc, return_counts=True)
-    present = np.unique(dev)
-    if len(present) < 2 and len(codes) < 2:
+def _split(dev: np.ndarray, popc: np.ndarray, k: int, width: int) -> tuple | None:
+    """A group's rows split by their codes at a finer level (codes -1..width-2): the codes that
+    may stand alone (at least k population matches), with the dev and population rows that go
+    to them; the other rows are pooled (and the smallest parts join the pool until it has k)."""
+    pop_count = np.bincount(popc + 1, minlength=width)
+    dev_count = np.bincount(dev + 1, minlength=width)
+    present = np.flatnonzero(dev_count)
+    if len(present) < 2 and np.count_nonzero(pop_count) < 2:
         return None
-    pos = np.searchsorted(codes, present)
-    have = counts[np.minimum(pos, len(codes) - 1)] * (codes[np.minimum(pos, len(codes) - 1)] == present)
-    standing = present[have >= k]
-    pooled_pop = len(popc) - int(counts[np.isin(codes, standing)].sum())
-    pooled_dev = int((~np.isin(dev, standing)).sum())
+    standing = present[pop_count[present] >= k]
+    pooled_pop = len(popc) - int(pop_count[standing].sum())
+    pooled_dev = len(dev) - int(dev_count[standing].sum())
     if pooled_dev and pooled_pop < k:
-        order = np.argsort(have[have >= k], kind="stable")
-        cand = standing[order]
-        for g in cand:
+        for g in standing[np.argsort(pop_count[standing], kind="stable")]:
             standing = standing[standing != g]
-            pooled_pop += int(counts[codes == g][0])
+            pooled_pop += int(pop_count[g])
             if pooled_pop >= k:
                 break
     if not len(standing):
         return None
-    return standing, np.isin(dev, standing), np.isin(popc, standing)
+    inside = np.zeros(width, bool)
+    inside[standing] = True
+    return standing - 1, inside[dev + 1], inside[popc + 1]
 
 
 def top_down(hs: list[Hierarchy], pop: Population, k: int) -> Recoding:
@@ -432,6 +431,7 @@ def top_down(hs: list[Hierarchy], pop: Population, k: int) -> Recoding:
     if pop.size < k:
         return Recoding(levels, np.ones(n, bool), 1.0, "suppression")
     loss = [np.asarray(h.loss)[:, None] * np.stack(h.changed) for h in hs]  # (levels, rows) per QI
+    widths = [[int(c.max(initial=-1)) + 2 for c in pop.hierarchies[q].codes] for q in range(len(hs))]
     stack = [(np.arange(n), np.arange(pop.size), tops)]
     while stack:
         rows, prow, lv = stack.pop()
@@ -440,7 +440,7 @@ def top_down(hs: list[Hierarchy], pop: Population, k: int) -> Recoding:
             for finer in range(lv[q] - 1, -1, -1):  # any finer level, not only the next one
                 dev = h.codes[finer][rows]
                 popc = pop.codes(q, finer, prow)
-                split = _split(dev, popc, k)
+                split = _split(dev, popc, k, widths[q][finer])
                 if split is None:
                     continue
                 standing, dev_in, pop_in = split
