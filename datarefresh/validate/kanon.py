@@ -292,8 +292,13 @@ class Population:
 
     def codes(self, q: int, level: int, rows: np.ndarray | None = None) -> np.ndarray:
         idx = self.index[q] if rows is None else self.index[q][rows]
-        c = self.hierarchies[q].codes[level]
-        return np.where(idx < 0, -1, c[np.where(idx < 0, 0, idx)]) if len(c) else np.full(len(idx), -1)
+        return self._lookup(q, level)[idx]  # index -1 (blank) reads the trailing -1
+
+    def _lookup(self, q: int, level: int) -> np.ndarray:
+        cache = self.__dict__.setdefault("_cache", {})
+        if (q, level) not in cache:
+            cache[q, level] = np.append(self.hierarchies[q].codes[level], -1)
+        return cache[q, level]
 
 
 def matches(hs: list[Hierarchy], pop: Population, levels: tuple[int, ...], rows: np.ndarray) -> np.ndarray:
