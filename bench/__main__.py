@@ -35,6 +35,7 @@ def main(argv: list[str]) -> None:
         "csv_dialects_heldout": dialects.run(),
         "demo_data": demo_data_speed(100_000 if quick else 1_000_000),
         "reidentification_heldout": reid.run("heldout"),
+        "k_map_speed": reid.kmap_speed(50_000 if quick else 300_000),
     }
     out = Path(__file__).parent / "results"
     out.mkdir(exist_ok=True)
