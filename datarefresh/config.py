@@ -113,8 +113,8 @@ class CsvOptions(_Model):
 class TableConfig(_Model):
     path: str | None = None  # relative to the source URI; defaults to the table name
     sample: TableSampling = Field(default_factory=TableSampling)
-    # Columns that together could single a person out (zip, birth date, gender...): the dev
-    # sample must keep every combination shared by at least validation.k_anonymity rows.
+    # Columns that together could single a person out (zip, birth date, gender...): every dev
+    # row must match at least validation.k_anonymity prod rows on them (see validate/kanon.py).
     quasi_identifiers: list[str] = Field(default_factory=list)
     # Why `plan` proposed each quasi-identifier. Informational: the engine never reads it.
     quasi_identifier_evidence: dict[str, Evidence] = Field(default_factory=dict)
@@ -177,14 +177,15 @@ class ValidationConfig(_Model):
     leak_scan: bool = True
     # share of sampled output texts in which the analyzer still finds PII that is not one of our fakes
     text_rescan_max_hit_rate: float = Field(default=0.15, ge=0, le=1)
-    # Dev samples are made k-anonymous on each table's quasi_identifiers (null: not checked).
+    # Dev rows are generalized until each matches k prod rows on its table's quasi_identifiers
+    # (k-map; k-anonymity in the sample when the unit is too large to hold; null: not checked).
     k_anonymity: int | None = Field(default=2, ge=2)
     # generalize: generalization hierarchies first, then suppression of the rest (least
     # information loss); suppress: blank the quasi-identifiers of small groups; fail: measure only.
     on_k_violation: Literal["fail", "suppress", "generalize"] = "generalize"
     # generalize: share of dev rows that may be suppressed (all quasi-identifiers blanked)
     max_suppression: float = Field(default=0.05, ge=0, le=1)
-    # gate: share of dev rows still unique on their quasi-identifiers after the treatment
+    # gate: share of dev rows still matching exactly one prod row on their quasi-identifiers
     max_reidentification_risk: float = Field(default=0.05, ge=0, le=1)
     null_rate_tolerance: float = Field(default=0.02, ge=0, le=1)
     # Great Expectations runs on at most this many rows per table (a bounded sample; exact
