@@ -44,6 +44,7 @@ from datarefresh.storage.uri import S3Uri
 from datarefresh.validate.checks import Check, expected_columns
 from datarefresh.validate.expectations import Validator
 from datarefresh.validate.gates import evaluate, hold_back
+from datarefresh.validate.kanon import merge_reports
 
 UNIT_BYTES = 512 << 20  # a work unit is at most this much compressed input (or one bigger object)
 
@@ -330,8 +331,8 @@ def _aggregate(results: list[dict]) -> dict[str, dict]:
             t["leaks"]["originals"] += r["leaks"]["originals"]
             t["leaks"]["text_rescan"] += r["leaks"]["text_rescan"]
         k = r["k_anonymity"]
-        if k and (t["k_anonymity"] is None or not k["passed"]):
-            t["k_anonymity"] = k  # per unit; the report keeps a failing one if any
+        if k:  # each unit is protected on its own; the report sums them up
+            t["k_anonymity"] = k if t["k_anonymity"] is None else merge_reports(t["k_anonymity"], k)
         for env, e in r["envs"].items():
             agg = t["envs"].setdefault(env, {"rows": 0, "files": [], "columns": e["columns"], "pk_nulls": 0})
             agg["rows"] += e["rows"]

@@ -733,6 +733,37 @@ class DevGeneralizer:
             self.spill.unlink(missing_ok=True)
 
 
+def merge_reports(a: dict, b: dict) -> dict:
+    """One table's figures over two work units (each protected on its own): row-weighted shares,
+    the smallest match count, every failure kept; the levels of the larger unit."""
+    n = a["rows"] + b["rows"]
+
+    def mean(key: str) -> float:
+        return round((a[key] * a["rows"] + b[key] * b["rows"]) / n, 4) if n else 0.0
+
+    merged = dict(a if a["rows"] >= b["rows"] else b)
+    shares = (
+        "unique_share_before",
+        "unique_share_after",
+        "unique_in_sample_before",
+        "unique_in_sample_after",
+        "cells_changed_share",
+        "cells_informative_share",
+        "information_loss",
+    )
+    merged.update({key: mean(key) for key in shares if key in a and key in b})
+    merged.update(
+        rows=n,
+        units=a.get("units", 1) + b.get("units", 1),
+        population_rows=a.get("population_rows", 0) + b.get("population_rows", 0),
+        smallest_group=min(a["smallest_group"], b["smallest_group"]),
+        smallest_group_after=min(a.get("smallest_group_after", 0), b.get("smallest_group_after", 0)),
+        suppressed_rows=a.get("suppressed_rows", 0) + b.get("suppressed_rows", 0),
+        passed=a["passed"] and b["passed"],
+    )
+    return merged
+
+
 def measure_folder(folder: Path, qis: list[str]) -> dict:
     """Re-identification figures of a written dev table (for reports and tests)."""
     parts = sorted(folder.glob("*.parquet"))

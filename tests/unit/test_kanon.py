@@ -304,3 +304,16 @@ def test_sanitize_in_fail_mode_reports_the_risk_and_fails_the_gate(tmp_path):
     assert k["cells_changed_share"] == 0 and k["unique_share_after"] > 0.05 and k["passed"] is False
     by_id = {r["person_id"]: r for r in staging.to_pylist()}
     assert dev.num_rows and all(r[c] == by_id[r["person_id"]][c] for r in dev.to_pylist() for c in cols)
+
+
+def test_a_table_over_several_work_units_reports_the_sum_and_the_worst():
+    from datarefresh.validate.kanon import merge_reports
+
+    a = anonymize_sample(_people(100, seed=13), 2).report
+    b = anonymize_sample(_people(300, seed=14), 2, mode="fail").report
+    m = merge_reports(a, b)
+    assert m["rows"] == 400 and m["units"] == 2 and m["passed"] is False
+    assert m["smallest_group_after"] == min(a["smallest_group_after"], b["smallest_group_after"])
+    assert m["unique_share_after"] == pytest.approx(
+        (a["unique_share_after"] * 100 + b["unique_share_after"] * 300) / 400, abs=1e-4
+    )
