@@ -183,6 +183,9 @@ class ValidationConfig(_Model):
     # generalize: generalization hierarchies first, then suppression of the rest (least
     # information loss); suppress: blank the quasi-identifiers of small groups; fail: measure only.
     on_k_violation: Literal["fail", "suppress", "generalize"] = "generalize"
+    # population: each dev row matches k of the prod rows it was sampled from (k-map, relies on the
+    # keyed sample hiding who is in dev); sample: k rows of the dev sample itself (stricter)
+    k_against: Literal["population", "sample"] = "population"
     # generalize: share of dev rows that may be suppressed (all quasi-identifiers blanked)
     max_suppression: float = Field(default=0.05, ge=0, le=1)
     # gate: share of dev rows still matching exactly one prod row on their quasi-identifiers

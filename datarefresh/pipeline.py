@@ -323,6 +323,7 @@ def _dev_generalizer(o: Output, name: str, policy: TableConfig, schema: pa.Schem
     return DevGeneralizer(o.folder / ".k-anonymity" / f"{name}.arrow", schema, qis, validation.k_anonymity,
                           mode=validation.on_k_violation, max_suppression=validation.max_suppression,
                           max_risk=validation.max_reidentification_risk,
+                          max_population_rows=2_000_000 if validation.k_against == "population" else 0,
                           entities={q: policy.columns[q].entity if q in policy.columns else None
                                     for q in qis})
 

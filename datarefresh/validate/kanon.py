@@ -681,7 +681,9 @@ class DevGeneralizer:
         spill.parent.mkdir(parents=True, exist_ok=True)
         self._sink = ipc.new_file(str(spill), schema)
         self._held: dict[str, list[pa.Array]] = {q: [] for q in qis}
-        self._population: dict[str, list[pa.Array]] | None = {q: [] for q in qis}
+        self._population: dict[str, list[pa.Array]] | None = (
+            {q: [] for q in qis} if max_population_rows else None
+        )
         self._population_rows = 0
         self.max_population_rows = max_population_rows
 

@@ -246,7 +246,7 @@ def test_zero_config_classification_proposes_the_demo_quasi_identifiers(tmp_path
     assert pc.count_distinct(pa.array(plan.quasi_identifiers)).as_py() == len(plan.quasi_identifiers)
 
 
-def _sanitize_people(tmp_path, mode: str):
+def _sanitize_people(tmp_path, mode: str, against: str = "population"):
     import pyarrow.parquet as pq
 
     from datarefresh.anonymize.keyed import Keyring
@@ -270,12 +270,12 @@ def _sanitize_people(tmp_path, mode: str):
     )
     config = Config(
         tables={"people": policy},
-        validation=ValidationConfig(k_anonymity=2, on_k_violation=mode, leak_scan=False),  # kept on purpose
+        validation=ValidationConfig(k_anonymity=2, on_k_violation=mode, k_against=against, leak_scan=False),
         environments={
             "dev": EnvironmentConfig(bucket="x", sampling=SamplingConfig(mode="sample", fraction=0.1))
         },
     )
-    dest = tmp_path / f"out-{mode}"
+    dest = tmp_path / f"out-{mode}-{against}"
     report = sanitize_folder(src, dest, keyring=Keyring(TEST_KEY), config=config, envs=("dev", "staging"))
     return (
         cols,
@@ -295,7 +295,7 @@ def test_sanitize_generalizes_dev_before_writing_and_leaves_staging_alone(tmp_pa
     by_id = {r["person_id"]: r for r in staging.to_pylist()}
     changed = sum(1 for r in dev.to_pylist() for c in cols if r[c] != by_id[r["person_id"]][c])
     assert changed == round(k["cells_changed_share"] * dev.num_rows * len(cols))
-    assert not list((tmp_path / "out-generalize").rglob("*.arrow"))  # no spill left behind
+    assert not list((tmp_path / "out-generalize-population").rglob("*.arrow"))  # no spill left behind
 
 
 def test_sanitize_in_fail_mode_reports_the_risk_and_fails_the_gate(tmp_path):
@@ -317,3 +317,11 @@ def test_a_table_over_several_work_units_reports_the_sum_and_the_worst():
     assert m["unique_share_after"] == pytest.approx(
         (a["unique_share_after"] * 100 + b["unique_share_after"] * 300) / 400, abs=1e-4
     )
+
+
+def test_k_against_the_sample_makes_every_dev_row_share_its_values_with_k_dev_rows(tmp_path):
+    cols, rep, dev, _ = _sanitize_people(tmp_path, "generalize", against="sample")
+    k = rep["k_anonymity"]
+    assert k["model"] == "k-anonymity in the sample" and k["passed"]
+    sizes = group_sizes([_codes(dev.column(c).combine_chunks()) for c in cols])
+    assert sizes[sizes > 0].min() >= 2  # visibly: equal quasi-identifiers in at least two dev rows
