@@ -43,7 +43,6 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 from pyarrow import ipc
 
 OTHER = "Other"
@@ -262,14 +261,6 @@ def group_sizes(codes: list[np.ndarray]) -> np.ndarray:
     sizes = counts[inverse]
     sizes[np.all(np.stack([c < 0 for c in codes]), axis=0)] = 0
     return sizes
-
-
-def smallest_group(table: pa.Table, qis: list[str]) -> int:
-    """Size of the smallest group of rows sharing the same quasi-identifier values (0 if empty).
-    Fully suppressed rows (every quasi-identifier blank) reveal nothing and are not a group."""
-    sizes = group_sizes([_codes(table.column(q).combine_chunks()) for q in qis])
-    sizes = sizes[sizes > 0]
-    return int(sizes.min()) if len(sizes) else 0
 
 
 def unique_share(sizes: np.ndarray) -> float:
@@ -764,15 +755,3 @@ def merge_reports(a: dict, b: dict) -> dict:
         passed=a["passed"] and b["passed"],
     )
     return merged
-
-
-def measure_folder(folder: Path, qis: list[str]) -> dict:
-    """Re-identification figures of a written dev table (for reports and tests)."""
-    parts = sorted(folder.glob("*.parquet"))
-    table = pq.read_table(parts, columns=qis) if parts else pa.table({q: [] for q in qis})
-    sizes = group_sizes([_codes(table.column(q).combine_chunks()) for q in qis])
-    return {
-        "rows": table.num_rows,
-        "smallest_group": smallest_group(table, qis),
-        "unique_share": round(unique_share(sizes), 4),
-    }
