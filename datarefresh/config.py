@@ -243,6 +243,19 @@ class Config(_Model):
                                       f"table {fk.parent_table!r} has no column {fk.parent_column!r}")
         return self
 
+    @model_validator(mode="after")
+    def _quasi_identifiers_are_columns(self) -> "Config":
+        """A misspelt quasi-identifier would go unprotected; a key one would break joins."""
+        for name, table in self.tables.items():
+            keys = {table.primary_key} | {fk.column for fk in table.foreign_keys}
+            for i, q in enumerate(table.quasi_identifiers):
+                where = f"tables.{name}.quasi_identifiers.{i}"
+                if q in keys:
+                    raise _KeyedError(where, f"{q!r} is a key column: generalizing it would break joins")
+                if table.columns and q not in table.columns and self.unknown_columns_for(name) != "classify":
+                    raise _KeyedError(where, f"{q!r} is not a column of table {name!r}")
+        return self
+
     def unknown_columns_for(self, table: str) -> str:
         t = self.tables.get(table)
         return (t.unknown_columns if t and t.unknown_columns else self.unknown_columns)

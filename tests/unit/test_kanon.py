@@ -325,3 +325,21 @@ def test_k_against_the_sample_makes_every_dev_row_share_its_values_with_k_dev_ro
     assert k["model"] == "k-anonymity in the sample" and k["passed"]
     sizes = group_sizes([_codes(dev.column(c).combine_chunks()) for c in cols])
     assert sizes[sizes > 0].min() >= 2  # visibly: equal quasi-identifiers in at least two dev rows
+
+
+@pytest.mark.parametrize(
+    ("qis", "message"),
+    [(["brith_date"], "'brith_date' is not a column of table 'people'"), (["id"], "'id' is a key column")],
+)
+def test_a_misspelt_or_key_quasi_identifier_fails_at_load_time(qis, message):
+    from datarefresh.config import parse_config
+    from datarefresh.errors import ConfigError
+
+    people = {
+        "primary_key": "id",
+        "quasi_identifiers": qis,
+        "columns": {"id": {"action": "hmac", "entity": "ID"}, "birth_date": {"action": "keep"}},
+    }
+    with pytest.raises(ConfigError, match=message) as err:
+        parse_config({"tables": {"people": people}}, file="c.yaml")
+    assert "tables.people.quasi_identifiers.0" in str(err.value)
