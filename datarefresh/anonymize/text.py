@@ -12,23 +12,26 @@ from collections import Counter, defaultdict
 import pyarrow as pa
 
 from datarefresh.anonymize import fakes
-from datarefresh.detect.text import analyze_texts
+from datarefresh.detect.text import Span, analyze_texts
 
 # Presidio entity -> the fake generator used for it.
 FAKE_FOR = {"LOCATION": "CITY", "US_BANK_NUMBER": "NATIONAL_ID", "UK_NHS": "NATIONAL_ID",
-            "MEDICAL_LICENSE": "NATIONAL_ID"}
+            "MEDICAL_LICENSE": "NATIONAL_ID", "DATE_OF_BIRTH": "NATIONAL_ID"}  # a DOB keeps its layout, new digits
+CACHE_MAX = 100_000  # scrubbed texts remembered across the chunks of a column (in memory only)
 
 
-def scrub_texts(values: pa.Array, ctx) -> pa.Array:
-    """Scrub an array of (distinct) texts; nulls and empty strings pass through."""
-    texts = values.cast(pa.string()).to_pylist()
+def scrub_text_list(texts: list[str], ctx) -> tuple[list[str], list[list[Span]]]:
+    """Scrub texts (no nulls); returns the scrubbed texts and the spans replaced in each."""
     todo = [i for i, t in enumerate(texts) if t]
-    spans = analyze_texts([texts[i] for i in todo]) if todo else []
+    spans_of = analyze_texts([texts[i] for i in todo]) if todo else []
+    spans: list[list[Span]] = [[] for _ in texts]
+    for i, sp in zip(todo, spans_of):
+        spans[i] = sp
     found: dict[str, set[str]] = defaultdict(set)
     counts: Counter = Counter()
-    for i, sp in zip(todo, spans):
+    for t, sp in zip(texts, spans):
         for s in sp:
-            found[s.entity].add(texts[i][s.start:s.end])
+            found[s.entity].add(t[s.start:s.end])
             counts[s.entity] += 1
     replacement: dict[tuple[str, str], str] = {}
     for entity, originals in found.items():
@@ -37,7 +40,9 @@ def scrub_texts(values: pa.Array, ctx) -> pa.Array:
         fake = fakes.fake(gen, arr, ctx.keyring.hash_values(gen, arr)).to_pylist()
         replacement.update({(entity, o): f for o, f in zip(arr.to_pylist(), fake)})
     out = list(texts)
-    for i, sp in zip(todo, spans):
+    for i, sp in enumerate(spans):
+        if not sp:
+            continue
         t = texts[i]
         parts, last = [], 0
         for s in sp:
@@ -52,4 +57,21 @@ def scrub_texts(values: pa.Array, ctx) -> pa.Array:
     generated = ctx.stats.setdefault("generated", set())
     if len(generated) < 200_000:
         generated.update(replacement.values())
-    return pa.array(out, pa.string())
+    return out, spans
+
+
+def scrub_texts(values: pa.Array, ctx) -> pa.Array:
+    """Scrub an array of texts; nulls and empty strings pass through. A text seen earlier in
+    the column (any chunk) reuses its scrubbed form instead of being analysed again."""
+    texts = values.cast(pa.string()).to_pylist()
+    cache: dict[str, str] = ctx.stats.setdefault("text_cache", {})
+    new = list(dict.fromkeys(t for t in texts if t and t not in cache))
+    if new:
+        scrubbed, _ = scrub_text_list(new, ctx)
+        if len(cache) + len(new) > CACHE_MAX:
+            cache.clear()
+        cache.update(zip(new, scrubbed))
+        fresh = dict(zip(new, scrubbed))
+    else:
+        fresh = {}
+    return pa.array([t if not t else fresh.get(t) or cache[t] for t in texts], pa.string())

@@ -1,0 +1,386 @@
+"""Pattern and gazetteer finders for free text, Unicode-aware and offline.
+
+Each finder takes a text and returns (start, end, entity, score) tuples. They cover
+what spaCy's small English model misses: person names from any locale (the
+multi-locale gazetteer, capitalisation and context, with common words discounted by
+their frequency), street addresses in US/UK/European layouts (street types from
+pyap's USPS list, postcode-line layouts), phone numbers (phonenumbers' lenient
+matcher), checksummed cards and IBANs in any case, SSNs, dates of birth by context
+and licence numbers by context.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import regex as re
+
+from datarefresh.detect import gazetteer
+
+Found = tuple[int, int, str, float]
+
+# ---------------------------------------------------------------- names
+
+PARTICLES = {"van", "der", "den", "de", "da", "das", "do", "dos", "di", "del", "della", "des", "du", "la", "le",
+             "lo", "ter", "ten", "von", "zu", "vom", "bin", "binti", "ibn", "al", "el", "abu", "abd", "mac", "mc",
+             "ó", "ní", "nic", "y", "e", "st", "san", "bint"}
+CUE_WORDS = {"dear", "hi", "hello", "hey", "hiya", "thanks", "regards", "cheers", "sincerely", "name", "customer",
+             "caller", "agent", "attn", "signed", "from", "to", "cc", "spoke", "with", "mr", "mrs", "ms", "miss", "dr",
+             "prof", "sir", "madam", "mx", "herr", "frau", "mme", "mlle", "sr", "sra", "patient", "cardholder",
+             "applicant", "contact", "client", "user", "tenant", "beneficiary", "holder", "greetings", "morning",
+             "afternoon", "evening", "yours", "kind", "best", "warm", "warmly", "good"}
+TITLES = r"(?:Mr|Mrs|Ms|Mx|Miss|Dr|Prof|Sir|Dame|Madam|Mme|Mlle|M|Herr|Frau|Sr|Sra|Srta|Hr|Fr|Dhr|Mevr)"
+# A word: letters (any script) with inner apostrophes or hyphens (O'Brien, Jean-Luc, Al-Farsi).
+_WORD = re.compile(r"(?<![\p{L}\p{M}\p{N}_@./\\-])(?<![\p{L}\p{N}]['’])\p{L}[\p{L}\p{M}]*(?:['’-]\p{L}[\p{L}\p{M}]*)*"
+                   r"(?![\p{L}\p{M}\p{N}_@/\\]|\.[\p{L}\p{N}]|-\p{N})")
+# Words before a name that say a person follows (on the same line).
+_BEFORE = re.compile(
+    rf"(?i:\b(?:{TITLES}\.?|dear|hi|hello|hey|hiya|morning|afternoon|evening|greetings|thanks|thank you|thx|ty|"
+    r"regards|cheers|sincerely|best|yours|love|name(?:'s| is)?|named|full name|surname|forename|first name|"
+    r"last name|given name|customer|client|caller|patient|applicant|tenant|holder|cardholder|account holder|"
+    r"beneficiary|contact|attn|attention|from|to|for|by|with|agent|rep|user|member|employee|spoke (?:to|with)|"
+    r"call(?:ed)? (?:with|from)|talked to|i'm|i am|im|it's|its|this is|signed|behalf of|mother|father|son|"
+    r"daughter|wife|husband|sister|brother|partner|friend|neighbour|neighbor|ask for|asked for|visit for|cc|"
+    r"reference for|left vm for|vm for|message from|msg from|sorry|ok|okay))"
+    r"[ \t]*(?:[:=#\-–—,.!]+[ \t]*|[\"'“‘(]+[ \t]*)*$")
+# Line-level cues: a sign-off line before, a "Name:"-style label, a chat speaker.
+_SIGNOFF = re.compile(r"(?i:(?:thanks|thank you|regards|cheers|sincerely|best|yours|love|warmly|respectfully|"
+                      r"kind regards|best regards|many thanks|ty|thx|rgds|br|--|—|~)[ \t!.,]*)$")
+_AFTER = re.compile(r"^(?:[ \t]*(?:\(|<|,[ \t]*(?:born|dob|d\.o\.b)|[ \t]+(?:here|joined|said|wrote|called|"
+                    r"asked|says|from|\()))", re.I)
+_SPEAKER = re.compile(r"^[ \t]*:")
+_CELL_BEFORE = re.compile(r"(?:^|[;|\t\"]|,(?! ))[ \t]*$")
+_CELL_AFTER = re.compile(r"^[ \t]*(?:[;|\t\"]|,(?! )|$)")
+
+
+_GAP = re.compile(r"[ \t]{1,2}")
+_INNER = re.compile(r"['’-]")
+_NON_DIGIT = re.compile(r"\D")
+_SPACE = re.compile(r"\s")
+
+
+@lru_cache(maxsize=200_000)
+def _token_evidence(token: str) -> tuple[float, bool]:
+    """(name evidence, is a very common word) for one token, case-insensitive."""
+    parts = [p for p in _INNER.split(token) if p]
+    best = 0.0
+    common = False
+    for i, p in enumerate(parts):
+        if len(p) == 1 or (i == 0 and p.lower() in ("o", "d", "l", "al", "el", "abd", "abu", "ben", "bin")
+                           and len(parts) > 1):
+            continue
+        rank = gazetteer.name_rank(p)
+        freq = gazetteer.word_frequency(p)
+        if rank is not None and freq < 3.8:
+            best = max(best, 2.0)
+        elif rank is not None and (freq < 4.6 or (rank <= 150 and freq < 5.6)):  # 'James', 'Chris', 'Park'
+            best = max(best, 1.0)
+            continue
+            best = max(best, 1.0)
+        elif rank is None and freq < 1.5 and len(p) >= 3:
+            best = max(best, 0.75)  # an unknown word: in Title case, likely a name nobody listed
+        if freq >= 5.0 and len(parts) == 1 and best < 1.0:
+            common = True
+    return best, common
+
+
+def _casing(text: str) -> str:
+    letters = [c for c in text if c.isalpha()]
+    upper = sum(1 for c in letters if c.isupper())
+    if not letters or upper == 0:
+        return "lower"
+    return "upper" if upper / len(letters) > 0.8 else "mixed"
+
+
+def _line_start(text: str, pos: int) -> int:
+    return text.rfind("\n", 0, pos) + 1
+
+
+def find_names(text: str) -> list[Found]:
+    casing = _casing(text)
+    tokens = [(m.start(), m.end(), m.group()) for m in _WORD.finditer(text)]
+    runs: list[list[tuple[int, int, str]]] = []
+    for tok in tokens:
+        s, e, w = tok
+        low = w.lower()
+        if low in CUE_WORDS:
+            ok = False  # "Dear", "Thanks", "Name": context for the next words, not a name
+        elif casing == "mixed":
+            ok = w[0].isupper() or (low in PARTICLES)
+        else:
+            ok = _token_evidence(w)[0] > 0 or low in PARTICLES
+        if ok and runs and runs[-1] and _GAP.fullmatch(text[runs[-1][-1][1]:s]) and len(runs[-1]) < 6:
+            runs[-1].append(tok)
+        elif ok:
+            runs.append([tok])
+        else:
+            runs.append([])
+    out: list[Found] = []
+    for run in runs:
+        while run and run[-1][2].lower() in PARTICLES:
+            run = run[:-1]
+        if not run:
+            continue
+        for piece in _split_run(run):
+            out.extend(_judge(text, piece, casing))
+    return out
+
+
+def _split_run(run):
+    """Cut a run of capitalised words at very common words ('Thanks', 'Please', 'The')."""
+    pieces, cur = [], []
+    for tok in run:
+        ev, common = _token_evidence(tok[2])
+        if common and ev < 1.0 and tok[2].lower() not in PARTICLES:
+            if cur:
+                pieces.append(cur)
+            cur = []
+        else:
+            cur.append(tok)
+    if cur:
+        pieces.append(cur)
+    return pieces
+
+
+def _judge(text: str, run, casing: str) -> list[Found]:
+    line = text[_line_start(text, run[0][0]):run[0][0]]
+    before = _BEFORE.search(line) is not None
+    if not before:  # "van der Sloot" after a title keeps its particles; elsewhere a name starts capitalised
+        while run and run[0][2].lower() in PARTICLES and not (casing == "mixed" and run[0][2][0].isupper()):
+            run = run[1:]
+    names = [t for t in run if t[2].lower() not in PARTICLES or (casing == "mixed" and t[2][0].isupper())]
+    if not names:
+        return []
+    evidence = [_token_evidence(t[2])[0] for t in names]
+    score = sum(evidence) + (0.5 * sum(1 for v in evidence if v == 0) if casing == "mixed" else 0)
+    start, end = run[0][0], run[-1][1]
+    if text[end - 2:end] in ("'s", "’s") and end - start > 3:
+        end -= 2
+    line = text[_line_start(text, start):start]
+    prev_line_end = _line_start(text, start) - 1
+    prev_line = text[_line_start(text, max(prev_line_end, 0)):max(prev_line_end, 0)].strip() if prev_line_end > 0 else ""
+    own_line = not line.strip() and (end == len(text) or text[end:end + 1] in "\n,")
+    signed = own_line and (_SIGNOFF.search(prev_line) is not None or prev_line.endswith(":")
+                           or end >= len(text.rstrip()) - 1)
+    tail = text[end:end + 12]
+    after = _AFTER.search(tail) is not None
+    # a chat speaker ("Ana: hi"): a name at the line start before a colon, not a field label ("Delivery:")
+    speaker = not line.strip() and _SPEAKER.search(tail) is not None and max(evidence) > 0 and (
+        all(v in (0.75, 2.0) for v in evidence) or text.count("\n" + text[start:end] + ":") + text.startswith(
+            text[start:end] + ":") >= 2)
+    cell = _CELL_BEFORE.search(line) is not None and _CELL_AFTER.search(tail) is not None
+    if len(names) >= 2 and score >= 2.5 and max(evidence) >= 1.0:
+        return [(start, end, "PERSON", 0.75)]
+    if (before or signed or after) and max(evidence) > 0 and score >= 1.0 or speaker:
+        return [(start, end, "PERSON", 0.7)]
+    if cell and len(names) >= 2 and score >= 1.5:
+        return [(start, end, "PERSON", 0.6)]
+    if (before or signed) and all(gazetteer.word_frequency(t[2]) < 3.0 for t in names):
+        return [(start, end, "PERSON", 0.55)]
+    return []
+
+
+def trim_person(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """A person span from elsewhere (spaCy) without cue words or common words at its edges;
+    None when nothing name-like is left."""
+    words = [(m.start(), m.end(), m.group()) for m in _WORD.finditer(text, start, end)]
+
+    def weak(w: str) -> bool:
+        ev, _ = _token_evidence(w)
+        return w.lower() in CUE_WORDS or (ev == 0 and gazetteer.word_frequency(w) >= 4.5)
+
+    while words and weak(words[0][2]):
+        words.pop(0)
+    while words and weak(words[-1][2]):
+        words.pop()
+    if not words:
+        return None
+    return words[0][0], max(words[-1][1], end if words[-1][1] == end else words[-1][1])
+
+
+# ---------------------------------------------------------------- addresses
+
+@lru_cache(maxsize=1)
+def _street_types() -> str:
+    from pyap.source_US.data import street_type_list
+
+    words = set(street_type_list) - {"Ext", "Exts", "Un", "Via"} | {
+        "Close", "Crescent", "Mews", "Gardens", "Grove", "Row", "Walk", "Green", "Wharf", "Parade", "Rise", "Hill",
+        "Lane", "Terrace", "Square", "Quay", "Embankment", "Gate", "Yard", "Drove", "Chase", "Mount", "Approach"}
+    return "|".join(sorted((re.escape(w) for w in words), key=len, reverse=True))
+
+
+_EU_TAIL = (r"stra(?:ß|ss)e|str\.|weg|gasse|platz|allee|ring|damm|ufer|chaussee|hof|steig|pfad|markt|"
+            r"straat|laan|plein|kade|singel|dijk|gracht|hof|park|"
+            r"vej|gade|stræde|allé|torv|plads|gatan|vägen|gränd|stigen|torget|backen|gata|gate|veien|vegen|"
+            r"katu|kuja|tie|polku|rinne|raitti|kaari|"
+            r"utca|út|ulica|ulice|náměstí|třída|nábřeží")
+_EU_HEAD = (r"rue|avenue|av\.|bd|boulevard|place|chemin|allée|impasse|quai|cours|route|"
+            r"calle|c/|avenida|avda\.|paseo|plaza|camino|carrer|ronda|travesía|cuesta|"
+            r"via|viale|piazza|corso|vicolo|largo|strada|contrada|borgo|"
+            r"rua|praça|travessa|estrada|alameda|beco|"
+            r"ul\.|al\.|aleja|plac|os\.|na|v|u|pod|nad")
+_W = r"[\p{L}\p{M}0-9'’.-]+"
+_NUM = r"\d{1,5}[A-Za-z]?(?:[/-]\d{1,4}[A-Za-z]?)?"
+_UNIT = (r"(?:,?[ \t]*(?:Apt|Apartment|Suite|Ste|Unit|Fl|Floor|Flat|Rm|Room|Bldg|Building|Lot|#)\.?[ \t]*#?[ \t]*"
+         r"[A-Za-z0-9-]{1,6}\b)")
+_POSTCODE_LINE = (r"(?:[ \t]*(?:,[ \t]*|\n[ \t]*|[ \t]+))"
+                  r"(?=(?:\d{4,5}|\d{2}-\d{3}|\d{3}[ ]\d{2}|\d{4}[ ]?[A-Z]{2})[ \t]+\p{Lu}|"
+                  r"(?:[A-Z]{1,2}\d[A-Z\d]?[ ]\d[A-Z]{2}|[A-Z]\d[A-Z][ ]?\d[A-Z]\d)\b|[\p{L} .'-]{2,30},[ \t]+[A-Z]{2}[ \t]+\d{5}\b)")
+
+
+@lru_cache(maxsize=1)
+def _address_patterns():
+    types = _street_types()
+    flags = re.IGNORECASE
+    number_first = re.compile(
+        rf"(?<![\w.,-])(?:(?:Flat|Unit|Apt)\.?[ \t]*\w{{1,5}},[ \t]*)?{_NUM},?[ \t]+(?:[NSEW]\.?[ \t]+)?"
+        rf"(?:\p{{L}}{_W}[ \t]+){{0,4}}?(?:{types})\b\.?(?:[ \t]+(?:N|S|E|W|NE|NW|SE|SW)\b\.?)?{_UNIT}?", flags)
+    eu_tail = re.compile(rf"(?<![\w-])(?:(?!(?:at|to|in|on|from|and|the|is|of|for)\b){_W}[ \t]+){{0,2}}?[\p{{L}}\p{{M}}'’-]*(?:{_EU_TAIL})(?:[ \t]+{_NUM}|,?[ \t]+{_NUM})\b", flags)
+    eu_head = re.compile(rf"(?:(?<![\w-]){_NUM},?[ \t]+)?(?<![\w-])(?:{_EU_HEAD})[ \t]+(?:{_W}[ \t]+){{0,4}}?{_W}"
+                         rf"(?:,?[ \t]+{_NUM}\b)", flags)
+    eu_head_numfirst = re.compile(rf"(?<![\w-]){_NUM},?[ \t]+(?:{_EU_HEAD})[ \t]+(?:{_W}[ \t]+){{0,4}}?\p{{L}}{_W}", flags)
+    # "<words> <number>" or "<number> <words>" right before a postcode line: a street by layout
+    layout = re.compile(rf"(?<![\w-])(?:\p{{L}}{_W}[ \t]+){{1,4}}{_NUM}(?:[ \t]*[/-][ \t]*\d+)?{_POSTCODE_LINE}"
+                        rf"|(?<![\w-]){_NUM}[ \t]+(?:\p{{L}}{_W}[ \t]*){{1,4}}{_POSTCODE_LINE}")
+    po_box = re.compile(r"\b(?:P\.?[ \t]?O\.?[ \t]?Box|POB|Post[ \t]+Office[ \t]+Box|Postfach|Apartado|Casella postale)"
+                        r"\.?[ \t]*#?[ \t]*\d{1,7}\b", flags)
+    city_line = re.compile(
+        r"(?<![\w-])[\p{L}][\p{L}\p{M} .'-]{1,30},[ \t]+[A-Z]{2}[ \t]+\d{5}(?:-\d{4})?\b"
+        r"|(?<![\w-])(?:\d{4,5}|\d{2}-\d{3}|\d{3}[ ]\d{2}|\d{4}[ ]?[A-Z]{2})[ \t]\p{Lu}[\p{L}\p{M}'-]{2,}"
+        r"(?:[ \t-]+(?:\p{Lu}[\p{L}\p{M}'-]+|am|an|der|de|la|le|sur|im|bei|upon|on))*"
+        r"|\b[A-Z]{1,2}\d[A-Z\d]?[ ]\d[A-Z]{2}\b")
+    return number_first, eu_tail, eu_head, eu_head_numfirst, layout, po_box, city_line
+
+
+_ADDRESS_CUE = re.compile(r"(?i:\b(?:address(?: is)?|addr|moved to|lives? at|living at|ship(?:ped)? to|deliver(?:ed|y)? to|"
+                          r"send (?:it )?to|sent to|located at|staying at|residing at|went to)\b[ \t]*:?[ \t]*)")
+
+
+_CUE_REST = re.compile(r"[^\n,;()]{3,60}")
+_HAS_DIGIT = re.compile(r"\d")
+_HAS_WORD = re.compile(r"\p{L}{3,}")
+_MONEY_END = re.compile(r"[.]\d{2}$")
+
+
+def find_addresses(text: str) -> list[Found]:
+    number_first, eu_tail, eu_head, eu_head_numfirst, layout, po_box, city_line = _address_patterns()
+    out: list[Found] = []
+    for rx, score in ((number_first, 0.75), (eu_tail, 0.7), (eu_head, 0.7), (eu_head_numfirst, 0.7),
+                      (layout, 0.6), (po_box, 0.8)):
+        for m in rx.finditer(text):
+            s, e = m.span()
+            while e > s and text[e - 1] in " \t\n,.":
+                e -= 1
+            if any(c.isdigit() for c in text[s:e]) and any(c.isalpha() for c in text[s:e]):
+                out.append((s, e, "STREET_ADDRESS", score))
+    for m in _ADDRESS_CUE.finditer(text):  # "address is 12 Foo Bar, ..." up to the first comma or line end
+        rest = _CUE_REST.match(text, m.end())
+        if rest and _HAS_DIGIT.search(rest.group()) and _HAS_WORD.search(rest.group()):
+            s, e = m.end(), m.end() + len(rest.group().rstrip(" ."))
+            out.append((s, e, "STREET_ADDRESS", 0.5))
+    for m in city_line.finditer(text):
+        out.append((m.start(), m.end(), "LOCATION", 0.5))
+    return out
+
+
+# ---------------------------------------------------------------- numbers
+
+_PHONE_CUE = re.compile(r"(?i:\b(?:phone|ph|tel|telephone|mobile|mob|cell|cellphone|call|ring|number|no|nr|fax|whatsapp|"
+                        r"contact|reach|reached|text|sms|landline|vm|cb|on|at)\b\.?[ \t:#=]*$)")
+_PHONE_REGIONS = ("US", "GB", "DE", "FR", "NL", "ES", "IT", "SE", "DK", "NO", "PL", "IN", "AU", "BR", "JP", "CH",
+                  "IE", "MX", "FI", "AT", "BE", "PT", "CZ")
+_DIGITS = re.compile(r"\+?\(?\d[\d \t().\-/]{5,22}\d")
+_EXTENSION = re.compile(r"[ \t]*(?:ext\.?|extension|x)[ \t]*\d{1,6}\b", re.I)
+_DATEISH = re.compile(r"^\d{4}-\d{2}-\d{2}|^\d{1,2}[./-]\d{1,2}[./-]\d{2,4}$|^\d{1,2}:\d{2}")
+
+
+def find_phones(text: str) -> list[Found]:
+    import phonenumbers
+    from phonenumbers import Leniency, PhoneNumberMatcher
+
+    out: list[Found] = []
+    for m in _DIGITS.finditer(text):
+        chunk = m.group()
+        digits = sum(c.isdigit() for c in chunk)
+        if digits < 7 or digits > 15 or _DATEISH.search(chunk.strip()):
+            continue
+        cue = _PHONE_CUE.search(text[max(0, m.start() - 24):m.start()]) is not None or text[m.start() - 1:m.start()] == "("
+        # a leading 0 / + with 9+ digits is a national or international number of some country
+        cue = cue or (chunk[0] in "0+" and digits >= 9)
+        found = False
+        for region in (("US",) + (_PHONE_REGIONS[1:] if (cue or chunk.startswith("+")) else ())):
+            for pm in PhoneNumberMatcher(chunk, region, leniency=Leniency.POSSIBLE):
+                s, e = m.start() + pm.start, m.start() + pm.end
+                ext = _EXTENSION.match(text, e)
+                e = ext.end() if ext else e
+                out.append((s, e, "PHONE_NUMBER", 0.7 if cue or chunk.startswith("+") else 0.55))
+                found = True
+            if found:
+                break
+        if not found and cue and 8 <= digits <= 13 and not _MONEY_END.search(chunk):
+            ext = _EXTENSION.match(text, m.end())
+            out.append((m.start(), ext.end() if ext else m.end(), "PHONE_NUMBER", 0.5))
+    _ = phonenumbers
+    return out
+
+
+def _luhn(digits: str) -> bool:
+    total = 0
+    for i, c in enumerate(reversed(digits)):
+        d = int(c)
+        if i % 2:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+_CARD = re.compile(r"(?<![\d-])\d{4}(?:[ \t-]?\d{2,6}){2,4}(?![\d-])")
+_IBAN = re.compile(r"(?i)(?<![\w])[A-Z]{2}\d{2}(?:[ \t]?[A-Z0-9]{1,4}){3,8}(?![\w])")
+_SSN = re.compile(r"(?<![\d-])(\d{3})([- \t]?)(\d{2})\2(\d{4})(?![\d-])")
+_SSN_CUE = re.compile(r"(?i:\b(?:ssn|social(?: security)?(?: number| no\.?| #)?|ss#|tin)\b[ \t:#=is]*$)")
+_DATE = (r"(?:\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|"
+         r"(?:\d{1,2}[ \t]+)?(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?[ \t]+(?:\d{1,2},?[ \t]+)?\d{4})")
+_DOB = re.compile(rf"(?i:\b(?:dob|d\.o\.b\.?|date of birth|birth ?date|birthday|born(?: on)?|geb\.?|né[e]? le)\b"
+                  rf"[ \t:;=,.-]*(?P<v>{_DATE}))")
+_LICENSE = re.compile(r"(?i:\b(?:driver'?s?[ \t]+licen[cs]e|\bDL\b|licen[cs]e)(?:[ \t]+(?:number|no\.?|#))?)[ \t]*[:#]?[ \t]*"
+                      r"(?P<v>(?=[A-Z0-9-]*\d)[A-Z0-9][A-Z0-9-]{4,17})\b", re.I)
+
+
+def _iban_ok(value: str) -> bool:
+    s = _SPACE.sub("", value).upper()
+    if not 15 <= len(s) <= 34:
+        return False
+    moved = s[4:] + s[:4]
+    try:
+        return int("".join(str(int(c, 36)) for c in moved)) % 97 == 1
+    except ValueError:
+        return False
+
+
+def find_numbers(text: str) -> list[Found]:
+    out: list[Found] = []
+    for m in _CARD.finditer(text):
+        d = _NON_DIGIT.sub("", m.group())
+        if 13 <= len(d) <= 19 and _luhn(d):
+            out.append((m.start(), m.end(), "CREDIT_CARD", 0.8))
+    for m in _IBAN.finditer(text):
+        v = m.group()
+        while v and not _iban_ok(v) and " " in v:  # a trailing word may have been swallowed
+            v = v[: v.rfind(" ")]
+        if _iban_ok(v):
+            out.append((m.start(), m.start() + len(v), "IBAN_CODE", 0.9))
+    for m in _SSN.finditer(text):
+        area = int(m.group(1))
+        cue = _SSN_CUE.search(text[max(0, m.start() - 30):m.start()]) is not None
+        if (m.group(2) == "-" or cue) and area not in (0, 666) and area < 900:
+            out.append((m.start(), m.end(), "US_SSN", 0.7 if cue else 0.6))
+    for m in _DOB.finditer(text):
+        out.append((*m.span("v"), "DATE_OF_BIRTH", 0.7))
+    for m in _LICENSE.finditer(text):
+        out.append((*m.span("v"), "US_DRIVER_LICENSE", 0.7))
+    return out
+
+
+def find_all(text: str) -> list[Found]:
+    return find_names(text) + find_addresses(text) + find_phones(text) + find_numbers(text)
