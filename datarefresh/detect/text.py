@@ -80,15 +80,15 @@ def _recognizers():
         """spaCy's entities as Presidio maps them, less two kinds of noise: GPE/LOC in prose ('our Chicago
         store') are places, not addresses (only the address patterns' city/postcode lines count as
         LOCATION; the recall cost is in the README); a PERSON span holding digits is a log
-        field run-on ('Tamara Garrett|ssn=435'), which would hide the exact name span; and a PERSON
+        field run-on ('Tamara Garrett|ssn=435'), one across lines a layout run-on, which would hide the exact name span; and a PERSON
         loses its common-word edges ('lol ok', 'PATIENT', 'WARN AUTH': the small model on
         lowercase and ALL CAPS text)."""
 
         def analyze(self, text, entities, nlp_artifacts=None, regex_flags=None):
             out = []
             for r in super().analyze(text, entities, nlp_artifacts):
-                if r.entity_type == "LOCATION" or (r.entity_type == "PERSON" and
-                                                   any(c.isdigit() for c in text[r.start:r.end])):
+                if r.entity_type == "LOCATION" or (r.entity_type == "PERSON" and any(
+                        c.isdigit() or c == "\n" for c in text[r.start:r.end])):
                     continue
                 if r.entity_type == "PERSON":
                     span = text_patterns.trim_person(text, r.start, r.end)

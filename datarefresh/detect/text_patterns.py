@@ -211,18 +211,20 @@ def _street_types() -> str:
 
 
 _EU_TAIL = (r"stra(?:ß|ss)e|str\.|weg|gasse|platz|allee|ring|damm|ufer|chaussee|hof|steig|pfad|markt|"
-            r"straat|laan|plein|kade|singel|dijk|gracht|hof|park|"
+            r"straat|laan|plein|kade|singel|dijk|gracht|hof|park|steeg|baan|dreef|pad|"
             r"vej|gade|stræde|allé|torv|plads|gatan|vägen|gränd|stigen|torget|backen|gata|gate|veien|vegen|"
             r"katu|kuja|tie|polku|rinne|raitti|kaari|"
             r"utca|út|ulica|ulice|náměstí|třída|nábřeží")
 _EU_HEAD = (r"rue|avenue|av\.|bd|boulevard|place|chemin|allée|impasse|quai|cours|route|"
-            r"calle|c/|avenida|avda\.|paseo|plaza|camino|carrer|ronda|travesía|cuesta|"
-            r"via|viale|piazza|corso|vicolo|largo|strada|contrada|borgo|"
-            r"rua|praça|travessa|estrada|alameda|beco|"
+            r"calle|c/|avenida|avda\.|paseo|plaza|camino|carrer|ronda|travesía|cuesta|acceso|cañada|pasaje|pasadizo|"
+            r"rambla|glorieta|urbanización|vial|callejón|carretera|"
+            r"via|viale|piazza|piazzale|corso|vicolo|largo|strada|contrada|borgo|stretto|rotonda|traversa|"
+            r"rua|r\.|praça|travessa|estrada|alameda|beco|rampa|"
             r"ul\.|al\.|aleja|plac|os\.|na|v|u|pod|nad")
 _W = r"[\p{L}\p{M}0-9'’.-]+"
 _NUM = r"\d{1,5}[A-Za-z]?(?:[/-]\d{1,4}[A-Za-z]?)?"
-_UNIT = (r"(?:,?[ \t]*(?:Apt|Apartment|Suite|Ste|Unit|Fl|Floor|Flat|Rm|Room|Bldg|Building|Lot|#)\.?[ \t]*#?[ \t]*"
+_UNIT = (r"(?:,?[ \t]*(?:Apt|Apartment|Suite|Ste|Unit|Fl|Floor|Flat|Rm|Room|Bldg|Building|Lot|#|Piso|Puerta|"
+         r"Appartamento|Piano|Scala|Interno|Int|Esc|Bus|Etage|Stg|Top|Whg|Lgh|Bte)\.?[ \t]*#?[ \t]*"
          r"[A-Za-z0-9-]{1,6}\b)")
 _POSTCODE_LINE = (r"(?:[ \t]*(?:,[ \t]*|\n[ \t]*|[ \t]+))"
                   r"(?=(?:\d{4,5}|\d{2}-\d{3}|\d{3}[ ]\d{2}|\d{4}[ ]?[A-Z]{2})[ \t]+\p{Lu}|"
@@ -234,12 +236,18 @@ def _address_patterns():
     types = _street_types()
     flags = re.IGNORECASE
     number_first = re.compile(
-        rf"(?<![\w.,-])(?:(?:Flat|Unit|Apt)\.?[ \t]*\w{{1,5}},[ \t]*)?{_NUM},?[ \t]+(?:[NSEW]\.?[ \t]+)?"
-        rf"(?:\p{{L}}{_W}[ \t]+){{0,4}}?(?:{types})\b\.?(?:[ \t]+(?:N|S|E|W|NE|NW|SE|SW)\b\.?)?{_UNIT}?", flags)
+        rf"(?<![\w.-])(?<!\d,)(?:(?:Flat|Unit|Apt)\.?[ \t]*\w{{1,5}},[ \t]*)?{_NUM},?[ \t]+(?:[NSEW]\.?[ \t]+)?"
+        rf"(?:\p{{L}}{_W}[ \t]+){{0,4}}?(?:{types})\b\.?(?:[ \t]+(?:N|S|E|W|NE|NW|SE|SW)\b\.?)?{_UNIT}{{0,2}}", flags)
     eu_tail = re.compile(rf"(?<![\w-])(?:(?!(?:at|to|in|on|from|and|the|is|of|for)\b){_W}[ \t]+){{0,2}}?[\p{{L}}\p{{M}}'’-]*(?:{_EU_TAIL})(?:[ \t]+{_NUM}|,?[ \t]+{_NUM})\b", flags)
     eu_head = re.compile(rf"(?:(?<![\w-]){_NUM},?[ \t]+)?(?<![\w-])(?:{_EU_HEAD})[ \t]+(?:{_W}[ \t]+){{0,4}}?{_W}"
-                         rf"(?:,?[ \t]+{_NUM}\b)", flags)
-    eu_head_numfirst = re.compile(rf"(?<![\w-]){_NUM},?[ \t]+(?:{_EU_HEAD})[ \t]+(?:{_W}[ \t]+){{0,4}}?\p{{L}}{_W}", flags)
+                         rf"(?:,?[ \t]+{_NUM}\b){_UNIT}{{0,2}}", flags)
+    eu_head_numfirst = re.compile(rf"(?<![\w-]){_NUM},?[ \t]+(?:{_EU_HEAD})[ \t]+(?:(?:de|du|des|la|le|del|della|di|da|do)"
+                                  rf"[ \t]+|l['’]|d['’])*\p{{L}}{_W}(?:[ \t]+\p{{Lu}}{_W}){{0,3}}", flags)
+    # "arrived at Tygobaan 8", a CSV cell "K Dýmači 838": capitalised words and a house number
+    at_words_number = re.compile(r"(?<=\b(?i:at|to|address|street|addr)[:;]?[ \t]+)(?:\p{Lu}[\p{L}\p{M}.'’-]*[ \t]+){1,4}"
+                                 rf"{_NUM}\b{_UNIT}{{0,2}}"
+                                 r"|(?<=(?:^|[,;|\t\"])[ \t]*)(?:\p{Lu}[\p{L}\p{M}.'’-]*[ \t]+){1,4}\d{1,5}[a-zA-Z]?"
+                                 r"(?:[/-]\d{1,4})?(?=[ \t]*(?:[,;|\t\"]|$))", re.M)
     # "<words> <number>" or "<number> <words>" right before a postcode line: a street by layout
     layout = re.compile(rf"(?<![\w-])(?:\p{{L}}{_W}[ \t]+){{1,4}}{_NUM}(?:[ \t]*[/-][ \t]*\d+)?{_POSTCODE_LINE}"
                         rf"|(?<![\w-]){_NUM}[ \t]+(?:\p{{L}}{_W}[ \t]*){{1,4}}{_POSTCODE_LINE}")
@@ -250,7 +258,7 @@ def _address_patterns():
         r"|(?<![\w-])(?:\d{4,5}|\d{2}-\d{3}|\d{3}[ ]\d{2}|\d{4}[ ]?[A-Z]{2})[ \t]\p{Lu}[\p{L}\p{M}'-]{2,}"
         r"(?:[ \t-]+(?:\p{Lu}[\p{L}\p{M}'-]+|am|an|der|de|la|le|sur|im|bei|upon|on))*"
         r"|\b[A-Z]{1,2}\d[A-Z\d]?[ ]\d[A-Z]{2}\b")
-    return number_first, eu_tail, eu_head, eu_head_numfirst, layout, po_box, city_line
+    return number_first, eu_tail, eu_head, eu_head_numfirst, layout, po_box, city_line, at_words_number
 
 
 _ADDRESS_CUE = re.compile(r"(?i:\b(?:address(?: is)?|addr|moved to|lives? at|living at|ship(?:ped)? to|deliver(?:ed|y)? to|"
@@ -264,10 +272,10 @@ _MONEY_END = re.compile(r"[.]\d{2}$")
 
 
 def find_addresses(text: str) -> list[Found]:
-    number_first, eu_tail, eu_head, eu_head_numfirst, layout, po_box, city_line = _address_patterns()
+    number_first, eu_tail, eu_head, eu_head_numfirst, layout, po_box, city_line, at_number = _address_patterns()
     out: list[Found] = []
     for rx, score in ((number_first, 0.75), (eu_tail, 0.7), (eu_head, 0.7), (eu_head_numfirst, 0.7),
-                      (layout, 0.6), (po_box, 0.8)):
+                      (layout, 0.6), (po_box, 0.8), (at_number, 0.5)):
         for m in rx.finditer(text):
             s, e = m.span()
             while e > s and text[e - 1] in " \t\n,.":
@@ -338,7 +346,7 @@ def _luhn(digits: str) -> bool:
 _CARD = re.compile(r"(?<![\d-])\d{4}(?:[ \t-]?\d{2,6}){2,4}(?![\d-])")
 _IBAN = re.compile(r"(?i)(?<![\w])[A-Z]{2}\d{2}(?:[ \t]?[A-Z0-9]{1,4}){3,8}(?![\w])")
 _SSN = re.compile(r"(?<![\d-])(\d{3})([- \t]?)(\d{2})\2(\d{4})(?![\d-])")
-_SSN_CUE = re.compile(r"(?i:\b(?:ssn|social(?: security)?(?: number| no\.?| #)?|ss#|tin)\b[ \t:#=is]*$)")
+_SSN_CUE = re.compile(r"(?i:\b(?:ssn|social(?: security)?(?: number| no\.?| #)?|ss#|tin)\b[^\d\n]{0,16}$)")
 _DATE = (r"(?:\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|"
          r"(?:\d{1,2}[ \t]+)?(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?[ \t]+(?:\d{1,2},?[ \t]+)?\d{4})")
 _DOB = re.compile(rf"(?i:\b(?:dob|d\.o\.b\.?|date of birth|birth ?date|birthday|born(?: on)?|geb\.?|né[e]? le)\b"
