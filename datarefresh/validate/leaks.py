@@ -57,7 +57,7 @@ class LeakScanner:
         self.findings: dict[tuple[str, str, str, str], int] = defaultdict(int)
         self.unchanged: dict[str, int] = defaultdict(int)
         self.rows = 0
-        self.text_samples: dict[str, list[str]] = defaultdict(list)
+        self.text_samples: dict[str, list[tuple[int, str]]] = defaultdict(list)  # (row index, scrubbed text)
         for f in first_batch.schema:
             p = policy.columns.get(f.name)
             if p is None or p.action == "drop" or not _is_text(f.type):
@@ -112,9 +112,10 @@ class LeakScanner:
                 if n:
                     self.findings[(f.name, src, self.entity[src], "unkeyed hash of an original")] += n
             if f.name in self.text_columns and len(self.text_samples[f.name]) < TEXT_SAMPLE:
-                texts = [t for t in out.slice(0, TEXT_SAMPLE).to_pylist() if t]
-                self.text_samples[f.name].extend(texts[: TEXT_SAMPLE - len(self.text_samples[f.name])])
-                blob = "\n".join(texts)
+                first = self.rows - raw.num_rows
+                rows = [(first + i, t) for i, t in enumerate(out.slice(0, TEXT_SAMPLE).to_pylist()) if t]
+                self.text_samples[f.name].extend(rows[: TEXT_SAMPLE - len(self.text_samples[f.name])])
+                blob = "\n".join(t for _, t in rows)
                 for src, vals in self.originals.items():
                     hits = sum(1 for v in vals if v in blob)
                     if hits:
@@ -145,24 +146,34 @@ class LeakScanner:
                         self.originals[col].add(v)
 
     def rescan_text(self, generated: set[str], max_hit_rate: float) -> list[dict]:
-        """Re-run the analyzer on sampled output text; spans that are not our fakes are hits."""
+        """Re-scan sampled output text; a text holding a high-risk span that is not one of our fakes is a
+        hit. Two detectors: an independent one (gazetteer, pyap, phonenumbers, checksums; see
+        validate/text_rescan.py), so what the scrubber missed shows, and the scrubber's analyzer.
+        `rows` names row indexes and entities to look at, never a value."""
         from datarefresh.detect.text import analyze_texts
+        from datarefresh.validate import text_rescan
 
+        words = text_rescan.generated_words(generated)
         results = []
-        for col, texts in self.text_samples.items():
-            if not texts or col not in self.free_text:
+        for col, sample in self.text_samples.items():
+            if not sample or col not in self.free_text:
                 continue
+            texts = [t for _, t in sample]
             spans = analyze_texts(texts)
             hit_texts = 0
             entities: set[str] = set()
-            for text, sp in zip(texts, spans):
-                unexplained = [s for s in sp if s.entity in HIGH_RISK and text[s.start:s.end] not in generated]
-                if unexplained:
+            rows: list[dict] = []
+            for (row, text), sp in zip(sample, spans):
+                found = {e for _, _, e in text_rescan.findings(text, generated, words)}
+                found |= {s.entity for s in sp if s.entity in HIGH_RISK and text[s.start:s.end] not in generated}
+                if found:
                     hit_texts += 1
-                    entities |= {s.entity for s in unexplained}
+                    entities |= found
+                    if len(rows) < 50:
+                        rows.append({"row": row, "entities": sorted(found)})
             rate = hit_texts / len(texts)
             results.append({"table": self.table, "column": col, "texts": len(texts), "hit_rate": round(rate, 4),
-                            "entities": sorted(entities), "passed": rate <= max_hit_rate})
+                            "entities": sorted(entities), "rows": rows, "passed": rate <= max_hit_rate})
         return results
 
     def report(self) -> list[dict]:
