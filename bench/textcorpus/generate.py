@@ -58,13 +58,13 @@ class _Values:
         self.given, self.family = values.name_parts(split)
         self.fakers = {loc: values._faker(loc) for loc in set(values.ADDRESS_LOCALES) | set(values.PHONE_REGIONS)
                        | {"en_US"}}
-        for loc, f in self.fakers.items():
+        for f in self.fakers.values():
             f.seed_instance(rng.randrange(1 << 30))
 
     def person(self) -> tuple[str, str, str, str]:
         """(full, first, last, kind)."""
         r = self.rng
-        g, gloc, gkind = r.choice(self.given)
+        g, gloc, _ = r.choice(self.given)
         s, sloc, skind = r.choice(self.family)
         if gloc in ("ja_JP", "zh_CN", "zh_TW") and r.random() < 0.6:  # keep families together when we can
             same = [x for x in self.family if x[1] == gloc]
@@ -191,7 +191,7 @@ def _ocr(s: str, rng: random.Random, rate: float) -> str:
 
 def render(template: tuple[str, str, str], v: _Values, rng: random.Random) -> Labelled:
     tid, register, text = template
-    full, first, last, kind = v.person()
+    full, first, last, _ = v.person()
     full2, *_ = v.person()
     street, city, _loc = v.address()
     fill: dict[str, object] = {

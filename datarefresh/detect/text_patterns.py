@@ -101,7 +101,7 @@ def find_names(text: str) -> list[Found]:
     tokens = [(m.start(), m.end(), m.group()) for m in _WORD.finditer(text)]
     runs: list[list[tuple[int, int, str]]] = []
     for tok in tokens:
-        s, e, w = tok
+        s, _, w = tok
         low = w.lower()
         if low in CUE_WORDS:
             ok = False  # "Dear", "Thanks", "Name": context for the next words, not a name

@@ -9,6 +9,8 @@ word of) one of the fakes the scrubber wrote is explained, not a hit.
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import regex as re
 
 from datarefresh.detect import gazetteer
@@ -70,7 +72,7 @@ def findings(text: str, generated: set[str], generated_words: set[str]) -> list[
     upper = sum(c.isupper() for c in text) > 0.8 * max(1, sum(c.isalpha() for c in text))
     words = [m for m in _WORD.finditer(text) if (m.group()[0].isupper() or upper)
              and m.group().casefold() not in generated_words and _is_name(m.group())]
-    for a, b in zip(words, words[1:]):  # two name words side by side
+    for a, b in pairwise(words):  # two name words side by side
         if text[a.end():b.start()] in (" ", "-") and gazetteer.word_frequency(a.group()) + \
                 gazetteer.word_frequency(b.group()) < 2 * _RARE - 1:
             add(a.start(), b.end(), "PERSON")
@@ -79,10 +81,11 @@ def findings(text: str, generated: set[str], generated_words: set[str]) -> list[
         if len(w) >= 3 and (upper or not w.isupper()) and gazetteer.word_frequency(w) < _RARE_ALONE:
             add(m.start(), m.end(), "PERSON")
     for m in _STREETISH.finditer(text):  # a house number next to capitalised words, either order
-        if all(gazetteer.word_frequency(w) < 4.0 for w in _WORD.findall(m.group())[-1:]) or \
-                not m.group()[0].isdigit():
-            if m.group()[0].isdigit() or gazetteer.word_frequency(_WORD.findall(m.group())[0]) < 4.0:
-                add(m.start(), m.end(), "STREET_ADDRESS")
+        ws = _WORD.findall(m.group())
+        # "12 Kelly Groves": the last word must not be a common one; "Tygobaan 8": the first
+        edge = ws[-1] if m.group()[0].isdigit() else ws[0]
+        if gazetteer.word_frequency(edge) < 4.0:
+            add(m.start(), m.end(), "STREET_ADDRESS")
     for m in _LONG_NUMBER.finditer(text):  # 8+ digits that are not a date: a phone, an id, an account
         digits = sum(c.isdigit() for c in m.group())
         if 8 <= digits <= 16 and not _DATE_SHAPE.search(m.group()):
