@@ -151,6 +151,7 @@ def resolve_overlaps(spans: Iterable[Span]) -> list[Span]:
 
 POOL_MIN_TEXTS = 2000  # below this, starting workers (a spaCy load each, ~3 s) costs more than it saves
 _pool = None
+_pool_broken = False
 
 
 def _analyze_serial(texts: list[str], extended: bool, score_threshold: float, batch_size: int) -> list[list[Span]]:
@@ -198,8 +199,14 @@ def _get_pool():
 def warm_up(pool: bool = True) -> None:
     """Load the model here (and in the worker pool when one would be used), outside timed code."""
     build_analyzer(True)
-    if pool and _workers() > 1:
-        list(_get_pool().map(_worker, [(["warm up"], True, 0.35, 8)] * _workers()))
+    global _pool_broken
+    if pool and _workers() > 1 and not _pool_broken:
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            list(_get_pool().map(_worker, [(["warm up"], True, 0.35, 8)] * _workers()))
+        except BrokenProcessPool:
+            _pool_broken = True
 
 
 def analyze_texts(texts: list[str], *, extended: bool = True, score_threshold: float = 0.35,
@@ -208,14 +215,23 @@ def analyze_texts(texts: list[str], *, extended: bool = True, score_threshold: f
 
     Each distinct text is analysed once; many distinct texts are spread over a process pool
     (one worker per core)."""
+    global _pool_broken
     distinct = list(dict.fromkeys(texts))
-    if extended and len(distinct) >= POOL_MIN_TEXTS and _workers() > 1:
+    found = None
+    if extended and len(distinct) >= POOL_MIN_TEXTS and _workers() > 1 and not _pool_broken:
+        from concurrent.futures.process import BrokenProcessPool
+
         n = _workers()
         size = max(64, -(-len(distinct) // (n * 4)))
         chunks = [distinct[i:i + size] for i in range(0, len(distinct), size)]
-        found = [sp for part in _get_pool().map(_worker, [(c, extended, score_threshold, batch_size) for c in chunks])
-                 for sp in part]
-    else:
+        try:
+            found = [sp for part in _get_pool().map(_worker, [(c, extended, score_threshold, batch_size)
+                                                              for c in chunks]) for sp in part]
+        except BrokenProcessPool:
+            # e.g. a script without `if __name__ == "__main__":` (workers re-import it): same result, one core
+            logging.getLogger(__name__).warning("text analysis process pool failed to start; continuing on one core")
+            _pool_broken = True
+    if found is None:
         found = _analyze_serial(distinct, extended, score_threshold, batch_size)
     by_text = dict(zip(distinct, found))
     return [by_text[t] for t in texts]
