@@ -56,8 +56,8 @@ class _Values:
     def __init__(self, split: str, rng: random.Random):
         self.rng, self.split = rng, split
         self.given, self.family = values.name_parts(split)
-        self.fakers = {loc: values._faker(loc) for loc in set(values.ADDRESS_LOCALES) | set(values.PHONE_REGIONS)
-                       | {"en_US"}}
+        self.fakers = {loc: values._faker(loc) for loc in sorted(set(values.ADDRESS_LOCALES) | set(values.PHONE_REGIONS)
+                                                                   | {"en_US"})}
         for f in self.fakers.values():
             f.seed_instance(rng.randrange(1 << 30))
 

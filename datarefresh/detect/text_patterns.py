@@ -44,6 +44,7 @@ _BEFORE = re.compile(
     r"reference for|left vm for|vm for|message from|msg from|sorry|ok|okay))"
     r"[ \t]*(?:[:=#\-–—,.!]+[ \t]*|[\"'“‘(]+[ \t]*)*$")
 # Line-level cues: a sign-off line before, a "Name:"-style label, a chat speaker.
+_DASH_SIGNATURE = re.compile(r"^[ \t]*(?:--|—|–|~|-)[ \t]*$")  # "-- Roy Little" closing an e-mail
 _SIGNOFF = re.compile(r"(?i:(?:thanks|thank you|regards|cheers|sincerely|best|yours|love|warmly|respectfully|"
                       r"kind regards|best regards|many thanks|ty|thx|rgds|br|--|—|~)[ \t!.,]*)$")
 _AFTER = re.compile(r"^(?:[ \t]*(?:\(|<|,[ \t]*(?:born|dob|d\.o\.b)|[ \t]+(?:here|joined|said|wrote|called|"
@@ -121,6 +122,11 @@ def find_names(text: str) -> list[Found]:
             run = run[:-1]
         if not run:
             continue
+        line = text[_line_start(text, run[0][0]):run[0][0]]
+        if (_BEFORE.search(line) or _DASH_SIGNATURE.search(line)) and len(run) <= 3 and \
+                _token_evidence(run[0][2])[0] >= 1.0 and all(gazetteer.name_rank(t[2]) for t in run):
+            out.append((run[0][0], run[-1][1], "PERSON", 0.7))  # "Thanks, Roy Little": common words, but names here
+            continue
         for piece in _split_run(run):
             out.extend(_judge(text, piece, casing))
     return out
@@ -144,7 +150,7 @@ def _split_run(run):
 
 def _judge(text: str, run, casing: str) -> list[Found]:
     line = text[_line_start(text, run[0][0]):run[0][0]]
-    before = _BEFORE.search(line) is not None
+    before = _BEFORE.search(line) is not None or _DASH_SIGNATURE.search(line) is not None
     if not before:  # "van der Sloot" after a title keeps its particles; elsewhere a name starts capitalised
         while run and run[0][2].lower() in PARTICLES and not (casing == "mixed" and run[0][2][0].isupper()):
             run = run[1:]
