@@ -84,15 +84,16 @@ def plan_run(config: Config, aws: Aws, *, envs: tuple[str, ...] = ("dev", "stagi
                           f"{', '.join(sorted(config.tables))} (or all)", key="tables")
     keyring = resolve_keyring(config.secret, allow_demo_key=allow_demo_key)
     chosen = {t: c for t, c in config.tables.items() if not tables or t in tables}
-    fingerprint = keyring.subkey("fingerprint")[:8].hex()  # identifies the key without revealing it
-    rotation = _check_key_consistency(config, aws, envs, fingerprint, set(chosen))  # before any work
-    for env in rotation:
-        say(f"{env}: key rotation: the published snapshot was made with another key; every table is "
-            "refreshed and every pseudonym changes")
     role = config.source.role
     prod = aws.s3(role)
     say(f"snapshot of {config.source.uri} as of {as_of.isoformat()} (role {role_name(role)})")
     snap = take_snapshot(prod, role, config.source.uri, {t: c.path or t for t, c in chosen.items()}, as_of)
+    fingerprint = keyring.subkey("fingerprint")[:8].hex()  # identifies the key without revealing it
+    # before reading any data (the snapshot only listed versions) or writing anything
+    rotation = _check_key_consistency(config, aws, envs, fingerprint, set(chosen))
+    for env in rotation:
+        say(f"{env}: key rotation: the published snapshot was made with another key; every table is "
+            "refreshed and every pseudonym changes")
     bucket = S3Uri.parse(config.source.uri).bucket
     prefixes = {t: S3Uri.parse(config.source.uri).key(c.path or t) + "/" for t, c in chosen.items()}
     sources = {t: TableSource(t, table_files(prod, role, bucket, snap.tables[t], prefixes[t]), chosen[t].encoding,
