@@ -60,7 +60,7 @@ class ColumnPolicy(_Model):
         return self
 
 
-GENERALIZE_TARGETS = ("zip3", "year", "month", "age_band", "decade")
+GENERALIZE_TARGETS = ("zip3", "year", "month", "age_band", "decade", "round")
 
 
 class ForeignKey(_Model):
