@@ -36,6 +36,8 @@ class Evidence(_Model):
     detector: str
     match_share: float | None = None
     score: float | None = None
+    # A short explanation in words (counts and shares, never a value), e.g. why text was kept.
+    detail: str | None = None
 
 
 class ColumnPolicy(_Model):

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterator
 
+import numpy as np
 import pyarrow as pa
 
 from datarefresh.anonymize.engine import TableTransformer
@@ -32,6 +33,28 @@ from datarefresh.validate.kanon import DevGeneralizer
 from datarefresh.validate.leaks import LeakScanner
 
 Progress = Callable[[str], None]
+
+
+SCAN_ROWS = 2_000_000  # rows `sample` reads at most per table
+
+
+def _spread(n: int) -> list[int]:
+    """0, n-1, then the middle ones by halving: early files and late ones both count."""
+    order, seen = [], set()
+    queue = [(0, n - 1)] if n else []
+    for i in (0, n - 1):
+        if 0 <= i < n and i not in seen:
+            order.append(i)
+            seen.add(i)
+    while queue:
+        lo, hi = queue.pop(0)
+        mid = (lo + hi) // 2
+        if mid not in seen:
+            order.append(mid)
+            seen.add(mid)
+        if hi - lo > 1:
+            queue += [(lo, mid), (mid, hi)]
+    return order + [i for i in range(n) if i not in seen]
 
 
 @dataclass
@@ -71,28 +94,55 @@ class TableSource:
 
     def batches(self) -> Iterator[pa.RecordBatch]:
         """Every file's batches, checked against the first file's schema."""
-        schema = self.first_schema()
         for i, f in enumerate(self.files):
-            explicit = schema if (i and f.format != "parquet") else None
-            for batch in iter_batches(f, encoding=self.encoding, schema=explicit):
-                if batch.schema != schema:
-                    if batch.schema.names != schema.names:
-                        raise InputError(f"columns differ from {self.files[0].name}: "
-                                         f"{batch.schema.names} vs {schema.names}", file=f.name)
-                    try:
-                        batch = batch.cast(schema)
-                    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError):
-                        raise InputError(f"column types differ from {self.files[0].name}", file=f.name) from None
-                yield batch
+            yield from self._file_batches(i, f)
 
-    def sample(self, rows: int = SAMPLE_ROWS) -> pa.Table:
-        got, n = [], 0
-        for batch in self.batches():
-            got.append(batch.slice(0, rows - n))
-            n += got[-1].num_rows
-            if n >= rows:
+    def _file_batches(self, i: int, f: TableFile) -> Iterator[pa.RecordBatch]:
+        """One file's batches (file i of the table), checked against the first file's schema."""
+        schema = self.first_schema()
+        explicit = schema if (i and f.format != "parquet") else None
+        for batch in iter_batches(f, encoding=self.encoding, schema=explicit):
+            if batch.schema != schema:
+                if batch.schema.names != schema.names:
+                    raise InputError(f"columns differ from {self.files[0].name}: "
+                                     f"{batch.schema.names} vs {schema.names}", file=f.name)
+                try:
+                    batch = batch.cast(schema)
+                except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError):
+                    raise InputError(f"column types differ from {self.files[0].name}", file=f.name) from None
+            yield batch
+
+    def sample(self, rows: int = SAMPLE_ROWS, scan_rows: int = SCAN_ROWS) -> pa.Table:
+        """Up to `rows` rows drawn from across the table, not its first rows: every file
+        (first, last, then the middle ones) and every batch of each contributes, so a column
+        that starts empty or a file written differently is still seen. A bottom-k sample
+        under a seeded random priority keeps memory at `rows` rows plus one batch; at most
+        about `scan_rows` rows are read, shared evenly between the files (so a table of
+        many files is sampled from all of them; a single huge file from its first rows)."""
+        schema = self.first_schema()
+        order = _spread(len(self.files))
+        per_file = max(1_000, scan_rows // max(len(self.files), 1))
+        rng = np.random.default_rng(0)
+        kept: pa.Table | None = None
+        prio = np.empty(0)
+        total = 0
+        for i in order:
+            if total >= scan_rows:
                 break
-        return pa.Table.from_batches(got, schema=self.first_schema())
+            read = 0
+            for batch in self._file_batches(i, self.files[i]):
+                if read >= per_file:
+                    break
+                batch = batch.slice(0, per_file - read)
+                read += batch.num_rows
+                total += batch.num_rows
+                table = pa.Table.from_batches([batch], schema=schema)
+                kept = table if kept is None else pa.concat_tables([kept, table])
+                prio = np.concatenate([prio, rng.random(batch.num_rows)])
+                if kept.num_rows > rows:
+                    keep = np.sort(np.argpartition(prio, rows)[:rows])
+                    kept, prio = kept.take(pa.array(keep)), prio[keep]
+        return kept.combine_chunks() if kept is not None else schema.empty_table()
 
 
 def discover_local(source: str | Path, config: Config | None = None) -> dict[str, TableSource]:
