@@ -218,9 +218,9 @@ def _ids_fit(typ: pa.DataType, values: list[Any]) -> bool:
     """hmac on integers maps [0, 2**31) onto itself and the rest onto 64-bit values."""
     if typ.bit_width < 32:
         return False
-    if typ.bit_width == 32:
+    if typ.bit_width == 32 or typ.id in _UNSIGNED:  # larger values map to signed 64-bit ones
         return all(0 <= v < 2 ** 31 for v in values if isinstance(v, int))
-    return typ.id not in _UNSIGNED or all(v < 2 ** 63 for v in values if isinstance(v, int))
+    return True
 
 
 # ---------------------------------------------------------------- person names and categories
