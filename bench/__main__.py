@@ -1,7 +1,7 @@
 """`./dev bench`: every benchmark, results printed and saved to bench/results/latest.json.
 
-  ./dev bench              structured throughput + memory, free-text recall, CSV dialects, demo-data speed,
-                           re-identification attack on the dev output (held-out seeds)
+  ./dev bench              structured throughput + memory, free-text recall, CSV dialects, column-name rules,
+                           demo-data speed, re-identification attack on the dev output (held-out seeds)
   ./dev bench --quick      smaller sizes, no 10x memory run
 """
 
@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import dialects, reid, structured, text_recall
+from bench import dialects, names_bench, reid, structured, text_recall
 
 
 def demo_data_speed(rows: int) -> dict:
@@ -33,6 +33,7 @@ def main(argv: list[str]) -> None:
                                      memory=not quick),
         "text_recall_heldout": text_recall.run(),
         "csv_dialects_heldout": dialects.run(),
+        "column_names": names_bench.run(),  # name-rule precision/recall, dev and held-out halves
         "demo_data": demo_data_speed(100_000 if quick else 1_000_000),
         "reidentification_heldout": reid.run("heldout"),
         "k_map_speed": reid.kmap_speed(50_000 if quick else 300_000),

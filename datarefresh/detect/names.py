@@ -33,6 +33,7 @@ screen contact owner insurance payer encounter organization visitor visit sessio
 nombre apellido apellidos telefono correo direccion ciudad fecha nacimiento vorname nachname strasse geburtsdatum
 telefon adresse courriel prenom nom ville naissance cognome indirizzo citta nascita codice fiscale voornaam
 achternaam geslacht sobrenome endereco cidade nascimento data de di del la le
+boolean integer indicator flag status type count verified reference value
 """
 
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])|(?<=[A-Za-z])(?=\d)|(?<=\d)(?=[A-Za-z])")
@@ -49,12 +50,19 @@ def _vocabulary() -> dict[str, float]:
     return vocab
 
 
+def _foreign_word(token: str) -> bool:
+    """`provincia`, `telefoonnummer`: a word of another common language, not a run-together name."""
+    from wordfreq import zipf_frequency
+
+    return any(zipf_frequency(token, lang) >= 3.0 for lang in ("es", "de", "fr", "it", "pt", "nl"))
+
+
 @lru_cache(maxsize=4096)
 def _segment(token: str) -> tuple[str, ...]:
     """Split a run-together token into vocabulary words (fewest words, then most frequent);
     the token unchanged when it is a word itself or cannot be fully segmented."""
     vocab = _vocabulary()
-    if len(token) < 5 or token in vocab or not token.isalpha():
+    if len(token) < 5 or token in vocab or not token.isalpha() or _foreign_word(token):
         return (token,)
     n = len(token)
     best: list[tuple[int, float, tuple[str, ...]] | None] = [None] * (n + 1)
@@ -113,8 +121,11 @@ _META = re.compile(
     r"(?:^|_)(?:type|types|status|flag|count|verified|confirmed|consent|opt_in|optin|opt_out|optout|opted|bounced|"
     r"bounce|marketing|format|domain|length|valid|validated|enabled|preference|preferences|provider|kind|brand|"
     r"funding|network|issuer|last4|last_4|last_four|fingerprint_status|cvc_status|check|avs|category|source|"
-    r"reason|template|country_code|method|campaign|subscribed|unsubscribed|is_primary|hash_algorithm|zodiac|tropical_zodiac)$"
-    r"|^(?:is|has|accepts|accept|do_not|num|number_of|total|count|n)_")
+    r"reason|template|country_code|boolean|bool|indicator|ind|integer|method|campaign|subscribed|unsubscribed|is_primary|hash_algorithm|zodiac|tropical_zodiac)$"
+    r"|^(?:is|has|accepts|accept|do_not|num|number_of|total|count|n)_"
+    # lookup codes, not people: gender_concept_id, marital_status_id, region_id, website_id
+    r"|(?:^|_)(?:concept|type|status|class|category|gender|marital_status|married|score|level|region|country|"
+    r"state|province|website|store|currency|language|locale|group|perf_score)_id$")
 
 NAME_RULES: list[NameRule] = [
     NameRule(rf"{_B}(?:e_?mail|email_?address|mail|mail_?address|courriel|correo(?:_electronico)?|"
@@ -123,7 +134,8 @@ NAME_RULES: list[NameRule] = [
              "fake", "IP_ADDRESS"),
     NameRule(rf"{_B}(?:phone|phone_?number|telephone|telephone_?number|tel|tel_?(?:no|nr|number)|mobile|"
              rf"mobile_?(?:phone|number)|cell|cell_?phone|cellphone|fax|msisdn|handy|telefon|telefono|"
-             rf"telefonnummer|portable|celular|movil|cellulare|telefoon|mobiel|whatsapp|contact_?number){_E}",
+             rf"telefonnummer|telefoonnummer|portable|celular|movil|cellulare|telefoon|mobiel|whatsapp|contact_?number|"
+             rf"telecom(?:_value)?)(?:_(?:number|no|nr|num|\d))?$",
              "fake", "PHONE_NUMBER"),
     NameRule(rf"{_B}(?:cvv2?|cvc2?|csc|cvn|card_?verification(?:_?(?:value|code|number))?|security_?code|"
              rf"card_?code){_E}", "null", "CARD_SECURITY_CODE"),
@@ -136,7 +148,7 @@ NAME_RULES: list[NameRule] = [
     NameRule(rf"{_B}(?:ssn|social_?security(?:_?(?:number|no|num))?|sozialversicherungsnummer){_E}", "fake",
              "US_SSN"),
     NameRule(rf"{_B}(?:national_?id|nat_?id|national_?(?:identity|identification)(?:_?(?:number|no))?|tax_?id|"
-             rf"tax_?(?:number|no)|taxvat|vat_?(?:id|number)|tin|nin|nino|ni_?number|national_?insurance(?:_?number)?|"
+             rf"tax_?(?:number|no)|tax_?vat|vat_?(?:id|number)|tin|nin|nino|ni_?number|national_?insurance(?:_?number)?|"
              rf"sin|nif|nie|dni|cpf|curp|rfc|bsn|personnummer|steuer_?id|steuernummer|codice_?fiscale|aadhaar|pesel|"
              rf"insee|nir|nhs_?(?:number|no)|medicare_?(?:number|no|id)|id_?number|id_?card(?:_?number)?|"
              rf"identity_?(?:number|card|document)|personal_?id(?:_?number)?|citizen_?id){_E}", "fake",
@@ -151,13 +163,13 @@ NAME_RULES: list[NameRule] = [
              rf"kontonummer|mrn|medical_?record(?:_?(?:number|no))?|policy_?(?:number|no)|"
              rf"member_?(?:number|no)|subscriber_?(?:number|no)|mtcn|\w*_mtcn|ups|tracking_?(?:number|no)|"
              rf"vin|licen[cs]e_?plate|plate_?(?:number|no)?|number_?plate|kennzeichen|matricula|imei|"
-             rf"mac|mac_?address|idfa|gaid|advertising_?id){_E}", "hmac", "ID"),
+             rf"mac|mac_?address|idfa|gaid|advertising_?id|npi|dea|fingerprint|card_fingerprint){_E}", "hmac", "ID"),
     NameRule(rf"{_B}(?:username|user_?name|login(?:_?name)?|user_?login|handle|screen_?name|nickname|benutzername|"
-             rf"usuario){_E}", "fake", "USERNAME"),
+             rf"usuario|remote_user)$", "fake", "USERNAME"),
     NameRule(rf"{_B}(?:password|passwd|pwd|pass_?word|password_?hash|secret|api_?key|access_?token|refresh_?token|"
              rf"auth_?token|token|pin|passwort|contrasena|mot_de_passe){_E}", "redact", "PASSWORD"),
     # Identifiers: pseudonymized consistently so joins survive (key discovery decides what they reference).
-    NameRule(r"(?:^|_)(?:id|ids|key|uuid|guid|identifier)$", "hmac", "ID"),
+    NameRule(r"(?:^|_)(?:id|ids|key|uuid|guid|identifier|identifier_value|reference|ref)$", "hmac", "ID"),
     NameRule(rf"{_B}(?:first_?name|given_?names?|fname|forename|first|middle_?name|middle_?initial|middle|mi|"
              rf"name_given|given|nombre|vorname|prenom|nome|voornaam|primer_nombre|first_name_\d)$", "fake",
              "FIRST_NAME"),
