@@ -239,8 +239,9 @@ def _person_names(sample: list[str]) -> tuple[str, float] | None:
     hits = given = surname = multi = rare = 0
     for v in sample:
         toks = _name_tokens(v)
-        if not toks or len(toks) > 4:
-            continue
+        letters = sum(map(len, toks))
+        if not toks or len(toks) > 4 or letters < 3 or letters < sum(c.isdigit() for c in v):
+            continue  # 'John123' is a name with digits, 'AB1234567X' a code
         ranks = [(gazetteer.given_rank(t), gazetteer.surname_rank(t)) for t in toks]
         if not all(g or s for g, s in ranks):
             continue

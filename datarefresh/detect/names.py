@@ -42,9 +42,13 @@ _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])|(?<=[A-Za-z])
 @cache
 def _vocabulary() -> dict[str, float]:
     """word -> a score (Zipf frequency; rule words get a bonus so they win ties)."""
-    from wordfreq import top_n_list, zipf_frequency
+    import math
 
-    vocab = {w: zipf_frequency(w, "en") for w in top_n_list("en", 30_000) if len(w) >= 3 and w.isalpha()}
+    from wordfreq import top_n_list
+
+    # rank-based score (cheap to load; only the order matters for tie-breaking)
+    vocab = {w: 7.0 - math.log10(rank + 1) for rank, w in enumerate(top_n_list("en", 30_000))
+             if len(w) >= 3 and w.isalpha()}
     for w in RULE_WORDS.split():
         vocab[w] = max(vocab.get(w, 0.0), 3.0) + 2.0
     return vocab
