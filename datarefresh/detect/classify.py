@@ -551,12 +551,44 @@ def _classify_struct(name, typ, values, table, use_presidio) -> ColumnPolicy:
     return _policy("struct", None, typ, "type:struct", fields=fields)
 
 
+_EXPIRY_NAME = re.compile(r"^(?:exp|expiry|expires|expiration|expire|valid_thru|valid_until|good_thru)"
+                          r"(?:_(?:date|month|year|mm|yy|yyyy))?$|^(?:mm_yy|mmyy)$")
+_CODE_NAME = re.compile(r"^(?:code|security|sec_code|verification|verification_code|pin|cid)$")
+
+
+def _card_context(columns: dict[str, ColumnPolicy], sample: pa.Table) -> None:
+    """Next to a card number, `exp`/`expires` is the card's expiry and a 3-4 digit `code`
+    its security code: names that say nothing alone say enough there."""
+    if not any(p.entity == "CREDIT_CARD" for p in columns.values()):
+        return
+    for col, pol in list(columns.items()):
+        if pol.evidence and pol.evidence.detector.startswith("name"):
+            continue
+        tok, typ = _tokens(col), sample.schema.field(col).type
+        if _EXPIRY_NAME.match(tok):
+            rule = NameRule("", "generalize", "CARD_EXPIRY", (("to", "year"),))
+        elif _CODE_NAME.match(tok) and all(re.fullmatch(r"\d{3,4}", str(v)) for v in
+                                           sample.column(col).drop_null().to_pylist()[:SAMPLE_VALUES]):
+            rule = NameRule("", "null", "CARD_SECURITY_CODE")
+        else:
+            continue
+        values = sample.column(col).to_pylist()
+        present = [v for v in values if v is not None]
+        base = typ.value_type if pa.types.is_dictionary(typ) else typ
+        got = _from_rule(rule, col, typ, base, values, present, "")
+        if got is not None:
+            ev = got.evidence
+            columns[col] = _applicable(got.model_copy(update={"evidence": ev.model_copy(
+                update={"detector": "name+card_context"})}), typ)
+
+
 def classify_table(name: str, sample: pa.Table, *, use_presidio: bool = True) -> TableConfig:
     """A table policy from a sample of its rows."""
     columns = {}
     for field in sample.schema:
         values = sample.column(field.name).to_pylist()
         columns[field.name] = classify_values(field.name, field.type, values, table=name, use_presidio=use_presidio)
+    _card_context(columns, sample)
     table = TableConfig(primary_key=_primary_key(name, sample, columns), columns=columns)
     from datarefresh.detect.quasi import refine
 

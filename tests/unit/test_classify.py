@@ -198,3 +198,27 @@ def test_sample_reads_across_files_and_batches_so_a_late_filling_column_is_class
 def test_an_empty_column_is_nulled_not_kept():
     p = classify_values("col_3", pa.string(), [None, "", "  "] * 100, use_presidio=False)
     assert p.action == "null" and p.evidence.detector == "empty"
+
+
+def test_expiry_and_security_code_next_to_a_card_column():
+    n = 100
+    table = pa.table({"card": ["4111 1111 1111 1111"] * n, "exp": ["03/28"] * n, "code": [str(100 + i) for i in range(n)],
+                      "other_code": [str(100 + i) for i in range(n)]})
+    c = classify_table("payments", table, use_presidio=False).columns
+    assert c["card"].entity == "CREDIT_CARD"
+    assert (c["exp"].action, c["exp"].entity) == ("generalize", "CARD_EXPIRY")
+    assert (c["code"].action, c["code"].entity) == ("null", "CARD_SECURITY_CODE")
+    alone = classify_table("coupons", table.drop_columns(["card"]), use_presidio=False).columns
+    assert alone["code"].entity != "CARD_SECURITY_CODE" and alone["exp"].entity != "CARD_EXPIRY"
+
+
+@pytest.mark.parametrize("values,entity", [
+    (["AB 12 34 56 C", "QQ123456A", "JG 10 20 30 D"] * 20, "NATIONAL_ID"),  # UK National Insurance numbers
+    (["12345678Z", "X1234567L", "87654321X"] * 20, "NATIONAL_ID"),  # Spanish DNI / NIE
+    (["SW1A 1AA", "EC1A 1BB", "M1 1AE", "B33 8TH"] * 20, "ZIP_CODE"),  # UK postcodes
+    (["123-45-6789", "321-54-9876", "555-12-3456"] * 20, "US_SSN"),
+    (["3125550142", "4155550199", "2125550123"] * 20, "PHONE_NUMBER"),  # digits in text
+])
+def test_identifiers_of_several_countries_from_values(values, entity):
+    p = classify_values("col_2", pa.string(), values, use_presidio=False)
+    assert p.entity == entity and p.action != "keep"
