@@ -24,8 +24,8 @@ from datarefresh.anonymize.keyed import Keyring
 from datarefresh.config import Config, CsvOptions, SamplingConfig, TableConfig, ValidationConfig
 from datarefresh.detect.classify import SAMPLE_ROWS, classify_table, link_foreign_keys
 from datarefresh.errors import InputError, PolicyError
-from datarefresh.io.tables import (CsvDialect, PartitionedWriter, PartWriter, TableFile, detect_dialect, iter_batches,
-                                   list_local_table, open_writer, read_schema)
+from datarefresh.io.tables import (CsvDialect, PartitionedWriter, PartWriter, TableFile, _add_partitions, _parquet_file,
+                                   detect_dialect, iter_batches, list_local_table, open_writer, read_schema)
 from datarefresh.graph import processing_order
 from datarefresh.sample import DevSampler, key_anonymizer
 from datarefresh.validate.checks import count_blanks
@@ -112,13 +112,42 @@ class TableSource:
                     raise InputError(f"column types differ from {self.files[0].name}", file=f.name) from None
             yield batch
 
+    def _spread_batches(self, i: int, f: TableFile, budget: int) -> Iterator[pa.RecordBatch]:
+        """A file's batches; for a parquet file larger than `budget` rows, only row groups
+        spread evenly over the file (its footer says where they are), not its first ones."""
+        if f.format == "parquet":
+            pf = _parquet_file(f)
+            groups = pf.num_row_groups
+            if pf.metadata.num_rows > budget and groups > 1:
+                per_group = max(pf.metadata.num_rows // groups, 1)
+                take = min(groups, max(1, budget // per_group))
+                picks = sorted({round(k * (groups - 1) / max(take - 1, 1)) for k in range(take)})
+                schema = self.first_schema()
+                for g in picks:
+                    try:
+                        group = pf.read_row_group(g)
+                    except (pa.ArrowInvalid, OSError):
+                        raise InputError("corrupt parquet data", file=f.name) from None
+                    for batch in group.to_batches():
+                        batch = _add_partitions(f, batch)  # partition folders' columns, as iter_batches adds
+                        if batch.schema != schema:
+                            try:
+                                batch = batch.cast(schema)
+                            except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError):
+                                raise InputError(f"column types differ from {self.files[0].name}",
+                                                 file=f.name) from None
+                        yield batch
+                return
+        yield from self._file_batches(i, f)
+
     def sample(self, rows: int = SAMPLE_ROWS, scan_rows: int = SCAN_ROWS) -> pa.Table:
         """Up to `rows` rows drawn from across the table, not its first rows: every file
         (first, last, then the middle ones) and every batch of each contributes, so a column
         that starts empty or a file written differently is still seen. A bottom-k sample
         under a seeded random priority keeps memory at `rows` rows plus one batch; at most
         about `scan_rows` rows are read, shared evenly between the files (so a table of
-        many files is sampled from all of them; a single huge file from its first rows)."""
+        many files is sampled from all of them; a huge parquet file from row groups spread
+        over it, a huge CSV or JSON lines file from its first rows)."""
         schema = self.first_schema()
         order = _spread(len(self.files))
         per_file = max(1_000, scan_rows // max(len(self.files), 1))
@@ -130,7 +159,7 @@ class TableSource:
             if total >= scan_rows:
                 break
             read = 0
-            for batch in self._file_batches(i, self.files[i]):
+            for batch in self._spread_batches(i, self.files[i], per_file):
                 if read >= per_file:
                     break
                 batch = batch.slice(0, per_file - read)

@@ -72,6 +72,7 @@ _POSTCODE = re.compile(r"^(?:[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}|[A-Z]\d[A-Z] ?\d[A
 # too common), French INSEE (13-15 digits with a sex digit first).
 _NATIONAL_ID = re.compile(r"^(?:[A-CEGHJ-PR-TW-Z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-D]|\d{8}-?[A-HJ-NP-TV-Z]|"
                           r"[XYZ]\d{7}-?[A-Z]|[12] ?\d{2} ?\d{2} ?\d{2} ?\d{3} ?\d{3}(?: ?\d{2})?)$")
+_USER_AGENT = re.compile(r"^(?:Mozilla|Opera|Dalvik|curl|Wget|python-requests|okhttp)/\d[\w.]*(?: |$)")
 _WORD = re.compile(r"[^\W\d_]+")
 
 
@@ -131,6 +132,7 @@ VALUE_RULES: list[tuple[str, str, Callable[[str], bool]]] = [
     ("NATIONAL_ID", "fake", lambda s: bool(_NATIONAL_ID.match(s.upper()))),
     ("ZIP_CODE", "generalize", lambda s: bool(_POSTCODE.match(s.upper()))),
     ("DATE_TIME", "keep", lambda s: bool(_ISO_DATE.match(s) or _TEXT_DATE.match(s))),
+    ("USER_AGENT", "keep", lambda s: bool(_USER_AGENT.match(s))),  # browser strings: long, but not free text
     ("NUMBER", "keep", lambda s: bool(_NUMBER.match(s))),
     ("PHONE_NUMBER", "fake", lambda s: bool(_PHONE.match(s)) and sum(c.isdigit() for c in s) >= 7),
 ]

@@ -222,3 +222,17 @@ def test_expiry_and_security_code_next_to_a_card_column():
 def test_identifiers_of_several_countries_from_values(values, entity):
     p = classify_values("col_2", pa.string(), values, use_presidio=False)
     assert p.entity == entity and p.action != "keep"
+
+
+def test_sample_of_a_large_parquet_file_reads_row_groups_spread_over_it(tmp_path):
+    folder = tmp_path / "src" / "events"
+    folder.mkdir(parents=True)
+    rows = 40_000
+    phone = [None] * 30_000 + [f"+1 312 555 {i % 10_000:04d}" for i in range(10_000)]
+    pq.write_table(pa.table({"n": pa.array(range(rows), pa.int64()), "attr": pa.array(phone, pa.string())}),
+                   folder / "part-0.parquet", row_group_size=2_000)
+    sample = discover_local(tmp_path / "src")["events"].sample(rows=1_000, scan_rows=8_000)
+    n = sample.column("n").to_pylist()
+    assert sample.num_rows == 1_000 and min(n) < 2_000 and max(n) >= 38_000  # first and last row group
+    p = classify_table("events", sample, use_presidio=False).columns["attr"]
+    assert p.entity == "PHONE_NUMBER"
