@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import math
 import re
 from collections import defaultdict
 from decimal import Decimal
@@ -174,7 +175,7 @@ def _number_strings(values: list[Any]) -> list[str]:
         if v is None or isinstance(v, bool):
             continue
         if isinstance(v, float):
-            if v != v or v in (float("inf"), float("-inf")) or not v.is_integer():
+            if not math.isfinite(v) or not v.is_integer():
                 continue
             v = int(v)
         elif isinstance(v, Decimal):

@@ -82,7 +82,7 @@ def test_people_csv_export_zero_config_applies_and_replaces_what_it_should(tmp_p
     sanitize_folder(tmp_path / "src", tmp_path / "out", keyring=keyring, use_presidio=False)
     got = pq.read_table(tmp_path / "out" / "customers").to_pylist()
     assert len(got) == len(rows)
-    same = lambda col: sum(a[col] == b[col] for a, b in zip(rows, got)) / len(rows)  # noqa: E731
+    same = lambda col: sum(a[col] == b[col] for a, b in zip(rows, got)) / len(rows)
     assert same("MothersMaiden") < 0.1 and same("GivenName") < 0.1
     assert all(r["CVV2"] is None for r in got)
     assert same("STATE") == 1.0 and same("Nationality") == 1.0 and same("Occupation") == 1.0
