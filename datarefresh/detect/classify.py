@@ -30,7 +30,7 @@ from datarefresh.detect.names import KEPT_ENTITIES, NAME_RULES, NameRule, name_r
 SAMPLE_ROWS = 20_000
 SAMPLE_VALUES = 400
 VALUE_SHARE = 0.6  # share of sampled values that must match a pattern to call the column
-NUMBER_SHARE = 0.8  # numbers stored as numbers: a stricter share (ids and amounts are numbers too)
+NUMBER_SHARE = 0.75  # numbers stored as numbers: a stricter share (ids and amounts are numbers too)
 NAME_SHARE = 0.7  # share of distinct values made of given names / surnames to call a column names
 
 
@@ -74,6 +74,16 @@ _POSTCODE = re.compile(r"^(?:[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}|[A-Z]\d[A-Z] ?\d[A
 _NATIONAL_ID = re.compile(r"^(?:[A-CEGHJ-PR-TW-Z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-D]|\d{8}-?[A-HJ-NP-TV-Z]|"
                           r"[XYZ]\d{7}-?[A-Z]|[12] ?\d{2} ?\d{2} ?\d{2} ?\d{3} ?\d{3}(?: ?\d{2})?)$")
 _USER_AGENT = re.compile(r"^(?:Mozilla|Opera|Dalvik|curl|Wget|python-requests|okhttp)/\d[\w.]*(?: |$)")
+# In a URL: an e-mail, a long digit run, or a query parameter that names a person or a secret.
+_URL_PERSONAL = re.compile(r"@|%40|\d{7,}|[?&;](?:e?mail|name|first|last|user(?:name)?|phone|tel|token|key|"
+                           r"password|pwd|session|sid|auth|ssn|dob|address|zip|lat|lon)\w*=", re.IGNORECASE)
+# A street address: number + words + street type (US/UK), or a European street name + number.
+_STREET = re.compile(r"^\d{1,6}[A-Za-z]?,? +(?:[\w.'-]+ +){0,5}(?:st|street|ave|avenue|rd|road|blvd|boulevard|ln|"
+                     r"lane|dr|drive|ct|court|way|pl|place|ter|terrace|pkwy|parkway|hwy|highway|cir|circle|sq|"
+                     r"square|trl|trail|loop|row|close|crescent|grove|gardens|rue|chemin|allee|via|calle)\b"
+                     r"|^(?:[\w.'-]+ +){0,4}[\w.'-]*(?:stra(?:ss|ß)e|str\.|weg|gasse|platz|allee|laan|straat|"
+                     r"plein|gracht)\.? *\d{1,5}[a-z]?\b|^(?:calle|avenida|avda\.?|via|viale|piazza|rua|rue) +"
+                     r"[\w .'-]+,? *\d{1,5}", re.IGNORECASE)
 _WORD = re.compile(r"[^\W\d_]+")
 
 
@@ -107,6 +117,8 @@ def _is_phone_digits(s: str) -> bool:
 
     if not 10 <= len(s) <= 15:
         return False
+    if len(s) == 10:  # North American numbering: area code and exchange start with 2-9
+        return s[0] in "23456789" and s[3] in "23456789" and s[1:3] != "11"
     try:
         n = phonenumbers.parse(s if len(s) == 10 else "+" + s, "US")
     except phonenumbers.NumberParseException:
@@ -132,6 +144,7 @@ VALUE_RULES: list[tuple[str, str, Callable[[str], bool]]] = [
     ("URL", "fake", lambda s: bool(_URL.match(s))),
     ("NATIONAL_ID", "fake", lambda s: bool(_NATIONAL_ID.match(s.upper()))),
     ("ZIP_CODE", "generalize", lambda s: bool(_POSTCODE.match(s.upper()))),
+    ("STREET_ADDRESS", "fake", lambda s: bool(_STREET.match(s.strip()))),
     ("DATE_TIME", "keep", lambda s: bool(_ISO_DATE.match(s) or _TEXT_DATE.match(s))),
     ("USER_AGENT", "keep", lambda s: bool(_USER_AGENT.match(s))),  # browser strings: long, but not free text
     ("NUMBER", "keep", lambda s: bool(_NUMBER.match(s))),
@@ -189,14 +202,17 @@ def _number_strings(values: list[Any]) -> list[str]:
     return list(seen)
 
 
-def _number_entity(digits: list[str], total: int, share_needed: float) -> tuple[str, float] | None:
-    """The personal entity a column of digit strings holds (phone, SSN, card), or None."""
+def _number_entity(digits: list[str], total: int, share_needed: float,
+                   distinct_share: float = 1.0) -> tuple[str, float] | None:
+    """The personal entity a column of digit strings holds (phone, SSN, card), or None.
+    SSNs need values that are mostly distinct and spread out: codes (diagnoses, products)
+    repeat, and ids handed out in order sit in a narrow band."""
     if not digits:
         return None
     for entity, test in NUMBER_RULES:
         share = sum(1 for s in digits if test(s)) / total
         if share >= share_needed:
-            if entity == "US_SSN" and _looks_sequential(digits):
+            if entity == "US_SSN" and (_looks_sequential(digits) or distinct_share < 0.8):
                 continue
             return entity, share
     return None
@@ -232,12 +248,12 @@ def _name_tokens(value: str) -> list[str]:
     return [t for t in _WORD.findall(value) if len(t) > 1]
 
 
-def _person_names(sample: list[str]) -> tuple[str, float] | None:
+def _person_names(sample: list[str], repeat: float = 1.0) -> tuple[str, float] | None:
     """(entity, share) when the distinct values are given names / surnames: every word of a
     value in the gazetteer; digits, initials and odd casing ignored. Place and occupation
     words are names too sometimes (Georgia, Baker), so a column must be mostly names, with
     some rarer ones, the long tail real name columns have."""
-    if len(sample) < 10:  # a handful of values repeated (gold, silver) is a category, not people
+    if len(sample) < 10 and repeat >= 3:  # a handful of values repeated (gold, silver) is a category
         return None
     hits = given = surname = multi = rare = 0
     for v in sample:
@@ -281,8 +297,10 @@ def _categorical(values: list[Any], sample: list[str]) -> tuple[bool, float, flo
     repeat = len(present) / distinct if distinct else 0.0
     words = _dictionary_share(sample)
     codes = sum(1 for s in sample if " " not in s.strip() and len(s) <= 24) / len(sample) if sample else 0.0
+    digits = sum(1 for s in sample if any(c.isdigit() for c in s)) / len(sample) if sample else 1.0
     ok = ((distinct <= 50 and repeat >= 4) or (repeat >= 3 and words >= 0.5) or (repeat >= 1.5 and words >= 0.8)
-          or (repeat >= 3 and codes >= 0.9))
+          or (repeat >= 3 and codes >= 0.9)
+          or (distinct <= 50 and words >= 0.9 and digits <= 0.1))  # a lookup table: Sales, Engineering...
     return ok, words, repeat, distinct
 
 
@@ -436,8 +454,9 @@ def _parse_share(to: str, sample: list[str]) -> float | None:
 def _classify_number(typ: pa.DataType, base: pa.DataType, values: list[Any]) -> ColumnPolicy:
     """Numbers are classified from their values too: phones, SSNs and cards stored as numbers."""
     digits = _number_strings(values)
-    total = len({v for v in values if v is not None})
-    found = _number_entity(digits, max(total, 1), NUMBER_SHARE)
+    present = [v for v in values if v is not None]
+    total = len(set(present))
+    found = _number_entity(digits, max(total, 1), NUMBER_SHARE, total / max(len(present), 1))
     if found is None:
         return _policy("keep", None, typ, "values:number")
     entity, share = found
@@ -456,18 +475,23 @@ def _classify_text(name: str, typ: pa.DataType, values: list[Any], table: str, u
                 return _classify_json(name, typ, sample, share, table, use_presidio)
             if entity == "NUMBER":  # digits in text: a phone, SSN or card without separators?
                 digits = [s.lstrip("+") for s in sample if _DIGITS.match(s.lstrip("+"))]
-                found = _number_entity(digits, len(sample), VALUE_SHARE)
+                present = [v for v in values if isinstance(v, str) and v.strip()]
+                found = _number_entity(digits, len(sample), VALUE_SHARE, len(set(present)) / max(len(present), 1))
                 if found:
                     return _policy("fake", found[0], typ, f"values:{found[0]}", found[1])
             if entity == "ZIP_CODE":
                 return _policy("generalize", entity, typ, f"values:{entity}", share, params={"to": "zip3"})
             if entity == "UUID":
                 return _policy("hmac", id_entity(table, name), typ, "values:UUID", share)
+            if entity == "URL" and not any(_URL_PERSONAL.search(s) for s in sample):
+                return _policy("keep", None, typ, "values:URL", share,
+                               detail="no e-mail, phone-like number or personal parameter in the sampled URLs")
             return _policy(action, entity if action != "keep" else None, typ, f"values:{entity}", share)
     long_text = sum(len(s) > 40 and " " in s for s in sample) / len(sample)
     if long_text >= 0.3:
         return _policy("scrub_text", "FREE_TEXT", typ, "values:free_text", long_text)
-    names = _person_names(sample)
+    present = [v for v in values if isinstance(v, str) and v.strip()]
+    names = _person_names(sample, len(present) / max(len(set(present)), 1))
     if names:
         return _policy("fake", names[0], typ, f"gazetteer:{names[0]}", names[1],
                        detail=f"{len(sample)} distinct values checked against given names and surnames")

@@ -236,3 +236,23 @@ def test_sample_of_a_large_parquet_file_reads_row_groups_spread_over_it(tmp_path
     assert sample.num_rows == 1_000 and min(n) < 2_000 and max(n) >= 38_000  # first and last row group
     p = classify_table("events", sample, use_presidio=False).columns["attr"]
     assert p.entity == "PHONE_NUMBER"
+
+
+def test_street_addresses_under_uninformative_names_and_clean_urls_kept():
+    streets = ["123 Main Street", "4 Elm Ave", "77 Baker St", "Hauptstraße 5", "12 rue de la Paix", "Calle Mayor, 3",
+               "9 Sunset Blvd", "1600 Amphitheatre Pkwy", "221B Baker Street", "10 Downing St"] * 10
+    p = classify_values("col_9", pa.string(), streets, use_presidio=False)
+    assert (p.action, p.entity) == ("fake", "STREET_ADDRESS")
+    pages = [f"https://shop.example.com/products/{i}?ref=home" for i in range(100)]
+    assert classify_values("referrer", pa.string(), pages, use_presidio=False).action == "keep"
+    pages[5] = "https://shop.example.com/account?email=jane%40example.org"
+    assert classify_values("referrer", pa.string(), pages, use_presidio=False).action == "fake"
+
+
+def test_repeated_codes_are_not_ssns_and_a_small_lookup_of_words_is_kept():
+    codes = [44054006, 195662009, 162864005, 410429000, 271737000] * 40  # SNOMED-like, repeating
+    assert classify_values("CODE", pa.int64(), codes, use_presidio=False).action == "keep"
+    depts = ["Sales", "Engineering", "Marketing", "Finance", "Operations", "Support", "Legal", "Purchasing"]
+    assert classify_values("DeptName", pa.string(), depts, use_presidio=False).action == "keep"
+    people = ["Olusegun Okafor", "Siobhan Kowalski", "Haruto Tanaka", "Ngozi Haddad", "Dmitri Novak", "Chloé Moreau"]
+    assert classify_values("c2", pa.string(), people, use_presidio=False).action == "fake"
