@@ -244,8 +244,12 @@ def _ids_fit(typ: pa.DataType, values: list[Any]) -> bool:
 
 # ---------------------------------------------------------------- person names and categories
 
+_TITLES = {"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "jr", "sr", "ii", "iii", "iv", "md", "phd", "dds",
+           "esq", "rn", "herr", "frau", "sr", "sra", "srta", "mme", "mlle", "m", "don", "dona"}
+
+
 def _name_tokens(value: str) -> list[str]:
-    return [t for t in _WORD.findall(value) if len(t) > 1]
+    return [t for t in _WORD.findall(value) if len(t) > 1 and t.lower() not in _TITLES]
 
 
 def _person_names(sample: list[str], repeat: float = 1.0) -> tuple[str, float] | None:
@@ -361,6 +365,9 @@ def _classify(name: str, typ: pa.DataType, values: list[Any], table: str, use_pr
         rule = rule if _weak_rule_holds(rule, base, values) else None
     if rule:
         got = _from_rule(rule, name, typ, base, values, present, table)
+        if got is not None and rule.weak:  # say that the values confirmed a name that alone was not enough
+            got = got.model_copy(update={"evidence": got.evidence.model_copy(
+                update={"detector": "name+values", "detail": "a weak name rule, confirmed by the values"})})
         if got is not None:
             return got
     if not present:
