@@ -111,6 +111,10 @@ def _is_json(s: str) -> bool:
         return False
 
 
+def _all_json(values: list[Any]) -> bool:
+    return all(_is_json(v) for v in values if isinstance(v, str))
+
+
 def _is_phone_digits(s: str) -> bool:
     """A phone number written as bare digits (an int64 column, or digits in text)."""
     import phonenumbers
@@ -405,7 +409,7 @@ def _from_rule(rule: NameRule, name: str, typ: pa.DataType, base: pa.DataType, v
     if text and rule.action not in ("keep", "null", "redact"):
         sample = _text_values(values)
         json_share = sum(map(_is_json, sample)) / len(sample) if sample else 0
-        if json_share >= VALUE_SHARE:  # an `address` column holding JSON objects: field by field
+        if json_share >= VALUE_SHARE and _all_json(values):  # an `address` holding JSON objects: field by field
             return _classify_json(name, typ, sample, json_share, table, True)
     if rule.action == "hmac":
         entity = id_entity(table, name) if rule.pattern.startswith("(?:^|_)(?:id|") else f"ID:{_tokens(name)}"
@@ -479,6 +483,9 @@ def _classify_text(name: str, typ: pa.DataType, values: list[Any], table: str, u
         share = sum(1 for s in sample if test(s)) / len(sample)
         if share >= VALUE_SHARE:
             if entity == "JSON":
+                if not _all_json(values):  # the json action refuses a value that does not parse
+                    return _policy("scrub_text", "JSON", typ, "values:JSON;mixed", share,
+                                   detail="JSON mixed with other text: scrubbed as text")
                 return _classify_json(name, typ, sample, share, table, use_presidio)
             if entity == "NUMBER":  # digits in text: a phone, SSN or card without separators?
                 digits = [s.lstrip("+") for s in sample if _DIGITS.match(s.lstrip("+"))]
