@@ -153,7 +153,7 @@ class TableSource:
         per_file = max(1_000, scan_rows // max(len(self.files), 1))
         rng = np.random.default_rng(0)
         kept: pa.Table | None = None
-        prio = np.empty(0)
+        prio, where = np.empty(0), np.empty(0, np.int64)  # random priority; (file, row) to restore table order
         total = 0
         for i in order:
             if total >= scan_rows:
@@ -163,15 +163,18 @@ class TableSource:
                 if read >= per_file:
                     break
                 batch = batch.slice(0, per_file - read)
-                read += batch.num_rows
-                total += batch.num_rows
                 table = pa.Table.from_batches([batch], schema=schema)
                 kept = table if kept is None else pa.concat_tables([kept, table])
                 prio = np.concatenate([prio, rng.random(batch.num_rows)])
+                where = np.concatenate([where, (i << 40) + read + np.arange(batch.num_rows, dtype=np.int64)])
+                read += batch.num_rows
+                total += batch.num_rows
                 if kept.num_rows > rows:
                     keep = np.sort(np.argpartition(prio, rows)[:rows])
-                    kept, prio = kept.take(pa.array(keep)), prio[keep]
-        return kept.combine_chunks() if kept is not None else schema.empty_table()
+                    kept, prio, where = kept.take(pa.array(keep)), prio[keep], where[keep]
+        if kept is None:
+            return schema.empty_table()
+        return kept.take(pa.array(np.argsort(where, kind="stable"))).combine_chunks()
 
 
 def discover_local(source: str | Path, config: Config | None = None) -> dict[str, TableSource]:
