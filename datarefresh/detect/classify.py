@@ -375,7 +375,10 @@ def _classify(name: str, typ: pa.DataType, values: list[Any], table: str, use_pr
         if got is not None:
             return got
     if not present:
-        # Nothing to go on in the sample: the values we did not see are not published.
+        # Nothing to go on in the sample: the values we did not see are not published. Text is
+        # scrubbed (blanks stay blank, so an empty column stays as it was); other types nulled.
+        if text:
+            return _policy("scrub_text", "UNKNOWN_TEXT", typ, "empty", detail="no value in the sampled rows")
         return _policy("null", None, typ, "empty", detail="no value in the sampled rows")
     if pa.types.is_integer(base) or pa.types.is_floating(base) or pa.types.is_decimal(base):
         return _classify_number(typ, base, values)

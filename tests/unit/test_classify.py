@@ -195,8 +195,10 @@ def test_sample_reads_across_files_and_batches_so_a_late_filling_column_is_class
     assert (p.action, p.entity) == ("fake", "EMAIL_ADDRESS")
 
 
-def test_an_empty_column_is_nulled_not_kept():
+def test_an_empty_column_is_not_kept():
     p = classify_values("col_3", pa.string(), [None, "", "  "] * 100, use_presidio=False)
+    assert p.action == "scrub_text" and p.evidence.detector == "empty"  # blanks stay blank, values are scrubbed
+    p = classify_values("col_4", pa.int64(), [None] * 100, use_presidio=False)
     assert p.action == "null" and p.evidence.detector == "empty"
 
 
