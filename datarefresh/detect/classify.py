@@ -14,6 +14,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import math
+import random
 import re
 from collections import defaultdict
 from decimal import Decimal
@@ -111,6 +112,21 @@ def _is_json(s: str) -> bool:
         return False
 
 
+def _is_us_street(s: str) -> bool:
+    """A US street address by usaddress's parse: a number, a street name and a street type,
+    direction or unit (`0487 Hull Village Suite 759`)."""
+    if not s[:1].isdigit() or len(s) > 120:
+        return False
+    import usaddress
+
+    try:
+        labels = {label for _, label in usaddress.parse(s)}
+    except Exception:  # noqa: BLE001 - the parser's own errors: not an address
+        return False
+    return {"AddressNumber", "StreetName"} <= labels and bool(
+        labels & {"StreetNamePostType", "StreetNamePreDirectional", "StreetNamePostDirectional", "OccupancyType"})
+
+
 def _all_json(values: list[Any]) -> bool:
     return all(_is_json(v) for v in values if isinstance(v, str))
 
@@ -148,7 +164,7 @@ VALUE_RULES: list[tuple[str, str, Callable[[str], bool]]] = [
     ("URL", "fake", lambda s: bool(_URL.match(s))),
     ("NATIONAL_ID", "fake", lambda s: bool(_NATIONAL_ID.match(s.upper()))),
     ("ZIP_CODE", "generalize", lambda s: bool(_POSTCODE.match(s.upper()))),
-    ("STREET_ADDRESS", "fake", lambda s: bool(_STREET.match(s.strip()))),
+    ("STREET_ADDRESS", "fake", lambda s: bool(_STREET.match(s.strip())) or _is_us_street(s)),
     ("DATE_TIME", "keep", lambda s: bool(_ISO_DATE.match(s) or _TEXT_DATE.match(s))),
     ("USER_AGENT", "keep", lambda s: bool(_USER_AGENT.match(s))),  # browser strings: long, but not free text
     ("NUMBER", "keep", lambda s: bool(_NUMBER.match(s))),
@@ -175,9 +191,17 @@ def _by_name(name: str, typ: pa.DataType) -> NameRule | None:
     return name_rule(name)
 
 
+def _spread_values(values: list[Any]) -> list[Any]:
+    """The sample in a seeded random order: the first distinct values looked at come from
+    across the table, not from its first file (samples arrive in table order)."""
+    order = list(values)
+    random.Random(0).shuffle(order)
+    return order
+
+
 def _text_values(values: list[Any]) -> list[str]:
     seen: dict[str, None] = {}
-    for v in values:
+    for v in _spread_values(values):
         if isinstance(v, str) and v.strip() and v not in seen:
             seen[v] = None
             if len(seen) >= SAMPLE_VALUES:
@@ -185,12 +209,17 @@ def _text_values(values: list[Any]) -> list[str]:
     return list(seen)
 
 
-def _number_strings(values: list[Any]) -> list[str]:
-    """Distinct non-negative whole numbers of a numeric sample as digit strings (others dropped)."""
+def _number_strings(values: list[Any]) -> tuple[list[str], int]:
+    """Distinct non-negative whole numbers of a numeric sample as digit strings (others dropped),
+    and how many distinct values were looked at to find them (the share's denominator)."""
     seen: dict[str, None] = {}
-    for v in values:
+    examined: set[Any] = set()
+    for v in _spread_values(values):
         if v is None or isinstance(v, bool):
             continue
+        if len(seen) >= SAMPLE_VALUES:
+            break
+        examined.add(v)
         if isinstance(v, float):
             if not math.isfinite(v) or not v.is_integer():
                 continue
@@ -201,9 +230,7 @@ def _number_strings(values: list[Any]) -> list[str]:
             v = int(v)
         if isinstance(v, int) and v >= 0:
             seen.setdefault(str(v), None)
-            if len(seen) >= SAMPLE_VALUES:
-                break
-    return list(seen)
+    return list(seen), len(examined)
 
 
 def _number_entity(digits: list[str], total: int, share_needed: float,
@@ -467,10 +494,9 @@ def _parse_share(to: str, sample: list[str]) -> float | None:
 
 def _classify_number(typ: pa.DataType, base: pa.DataType, values: list[Any]) -> ColumnPolicy:
     """Numbers are classified from their values too: phones, SSNs and cards stored as numbers."""
-    digits = _number_strings(values)
+    digits, examined = _number_strings(values)
     present = [v for v in values if v is not None]
-    total = len(set(present))
-    found = _number_entity(digits, max(total, 1), NUMBER_SHARE, total / max(len(present), 1))
+    found = _number_entity(digits, max(examined, 1), NUMBER_SHARE, len(set(present)) / max(len(present), 1))
     if found is None:
         return _policy("keep", None, typ, "values:number")
     entity, share = found

@@ -258,3 +258,12 @@ def test_repeated_codes_are_not_ssns_and_a_small_lookup_of_words_is_kept():
     assert classify_values("DeptName", pa.string(), depts, use_presidio=False).action == "keep"
     people = ["Olusegun Okafor", "Siobhan Kowalski", "Haruto Tanaka", "Ngozi Haddad", "Dmitri Novak", "Chloé Moreau"]
     assert classify_values("c2", pa.string(), people, use_presidio=False).action == "fake"
+
+
+def test_numbers_with_many_distinct_values_are_still_scanned():
+    rng = random.Random(4)
+    phones = [int(f"{rng.randint(201, 989)}{rng.randint(200, 999)}{rng.randint(0, 9999):04d}") for _ in range(5000)]
+    p = classify_values("attr1", pa.int64(), phones, use_presidio=False)
+    assert (p.action, p.entity) == ("fake", "PHONE_NUMBER")
+    streets = ["0487 Hull Village Suite 759", "12 Elm Crossing", "930 Oak Mission Apt. 2", "5 North Ridge Ports"] * 30
+    assert classify_values("col_9", pa.string(), streets, use_presidio=False).entity == "STREET_ADDRESS"
