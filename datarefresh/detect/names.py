@@ -114,18 +114,25 @@ class NameRule:
 
 _B, _E = r"(?:^|_)", r"(?:$|_)"  # word boundaries inside a joined name
 _PERSON_ROLE = (r"(?:customer|contact|client|user|person|patient|employee|member|guest|passenger|owner|holder|"
-                r"account_holder|card_holder|cardholder|buyer|seller|recipient|sender|requester|submitter|assignee|"
-                r"author|agent|manager|assistant|supervisor|spouse|parent|guardian|beneficiary|emergency_contact|"
-                r"physician|doctor|nurse|provider|practitioner|student|teacher|tenant|subscriber|insured|billing|"
-                r"shipping|card|legal|preferred|display|full|maiden|mothers_maiden|mother_maiden|father|mother)")
+                r"account_holder|card_holder|cardholder|buyer|seller|recipient|sender|requester|submitter|"
+                r"assignee|"
+                r"author|agent|manager|assistant|supervisor|spouse|parent|guardian|beneficiary|"
+                r"emergency_contact|"
+                r"physician|doctor|nurse|provider|practitioner|student|teacher|tenant|subscriber|insured|"
+                r"billing|"
+                r"shipping|card|legal|preferred|display|full|maiden|mothers_maiden|mother_maiden|father|"
+                r"mother)")
 
 # Modifiers that turn a PII word into metadata about it: `email_verified`, `phone_type`,
 # `card_brand`, `has_email`, `number_of_addresses`. Values still decide these columns.
 _META = re.compile(
-    r"(?:^|_)(?:type|types|status|flag|count|verified|confirmed|consent|opt_in|optin|opt_out|optout|opted|bounced|"
-    r"bounce|marketing|format|domain|length|valid|validated|enabled|preference|preferences|provider|kind|brand|"
+    r"(?:^|_)(?:type|types|status|flag|count|verified|confirmed|consent|opt_in|optin|opt_out|optout|opted|"
+    r"bounced|"
+    r"bounce|marketing|format|domain|length|valid|validated|enabled|preference|preferences|provider|kind|"
+    r"brand|"
     r"funding|network|issuer|last4|last_4|last_four|fingerprint_status|cvc_status|check|avs|category|source|"
-    r"reason|template|country_code|boolean|bool|indicator|ind|integer|method|campaign|subscribed|unsubscribed|is_primary|hash_algorithm|zodiac|tropical_zodiac)$"
+    r"reason|template|country_code|boolean|bool|indicator|ind|integer|method|campaign|subscribed|"
+    r"unsubscribed|is_primary|hash_algorithm|zodiac|tropical_zodiac)$"
     r"|^(?:is|has|accepts|accept|do_not|num|number_of|total|count|n)_"
     # lookup codes, not people: gender_concept_id, marital_status_id, region_id, website_id
     r"|(?:^|_)(?:concept|type|status|class|category|gender|marital_status|married|score|level|region|country|"
@@ -138,7 +145,8 @@ NAME_RULES: list[NameRule] = [
              "fake", "IP_ADDRESS"),
     NameRule(rf"{_B}(?:phone|phone_?number|telephone|telephone_?number|tel|tel_?(?:no|nr|number)|mobile|"
              rf"mobile_?(?:phone|number)|cell|cell_?phone|cellphone|fax|msisdn|handy|telefon|telefono|"
-             rf"telefonnummer|telefoonnummer|portable|celular|movil|cellulare|telefoon|mobiel|whatsapp|contact_?number|"
+             rf"telefonnummer|telefoonnummer|portable|celular|movil|cellulare|telefoon|mobiel|whatsapp|"
+             rf"contact_?number|"
              rf"telecom(?:_value)?)(?:_(?:number|no|nr|num|\d))?$",
              "fake", "PHONE_NUMBER"),
     NameRule(rf"{_B}(?:cvv2?|cvc2?|csc|cvn|card_?verification(?:_?(?:value|code|number))?|security_?code|"
@@ -152,15 +160,18 @@ NAME_RULES: list[NameRule] = [
     NameRule(rf"{_B}(?:ssn|social_?security(?:_?(?:number|no|num))?|sozialversicherungsnummer){_E}", "fake",
              "US_SSN"),
     NameRule(rf"{_B}(?:national_?id|nat_?id|national_?(?:identity|identification)(?:_?(?:number|no))?|tax_?id|"
-             rf"tax_?(?:number|no)|tax_?vat|vat_?(?:id|number)|tin|nin|nino|ni_?number|national_?insurance(?:_?number)?|"
-             rf"sin|nif|nie|dni|cpf|curp|rfc|bsn|personnummer|steuer_?id|steuernummer|codice_?fiscale|aadhaar|pesel|"
+             rf"tax_?(?:number|no)|tax_?vat|vat_?(?:id|number)|tin|nin|nino|ni_?number|"
+             rf"national_?insurance(?:_?number)?|"
+             rf"sin|nif|nie|dni|cpf|curp|rfc|bsn|personnummer|steuer_?id|steuernummer|codice_?fiscale|"
+             rf"aadhaar|pesel|"
              rf"insee|nir|nhs_?(?:number|no)|medicare_?(?:number|no|id)|id_?number|id_?card(?:_?number)?|"
              rf"identity_?(?:number|card|document)|personal_?id(?:_?number)?|citizen_?id){_E}", "fake",
              "NATIONAL_ID"),
     NameRule(rf"{_B}(?:passport(?:_?(?:number|no|num|nr|id))?|pasaporte|reisepass|passeport){_E}", "fake",
              "US_PASSPORT"),
     NameRule(rf"{_B}(?:drivers(?:_?licen[cs]e(?:_?(?:number|no|num))?)?|driver_?licen[cs]e(?:_?(?:number|no|num))?|"
-             rf"driving_?licen[cs]e(?:_?(?:number|no|num))?|dl|dl_?(?:number|no|num)|licen[cs]e_?(?:number|no|num)|"
+             rf"driving_?licen[cs]e(?:_?(?:number|no|num))?|dl|dl_?(?:number|no|num)|licen[cs]e_?(?:number|"
+             rf"no|num)|"
              rf"fuhrerschein(?:nummer)?|permis(?:_de_conduire)?|licencia(?:_de_conducir)?)$", "fake",
              "US_DRIVER_LICENSE"),
     NameRule(rf"{_B}(?:(?:bank_)?account_?(?:number|no|num|nr)|acct_?(?:number|no|num)|bank_?account|"
@@ -190,14 +201,16 @@ NAME_RULES: list[NameRule] = [
              rf"postleitzahl|codigo_?postal|code_?postal|cod_?postal|cep|pin_?code|eircode)$|^(?:cp|cap)$",
              "generalize", "ZIP_CODE", (("to", "zip3"),)),
     NameRule(rf"{_B}(?:birth_?place|place_of_birth|birthplace|lugar_de_nacimiento|geburtsort|lieu_de_naissance|"
-             rf"city|town|ciudad|ort|stadt|ville|citta|cidade|municipality|locality|wohnort|localidad|plaats)$",
+             rf"city|town|ciudad|ort|stadt|ville|citta|cidade|municipality|locality|wohnort|localidad|"
+             rf"plaats)$",
              "fake", "CITY"),
     NameRule(rf"{_B}(?:state|state_?full|state_?code|province|province_?code|region|region_?code|county|fips|"
              rf"bundesland|estado|provincia|departement)$", "keep", "STATE"),
     NameRule(rf"{_B}(?:country|country_?code|country_?full|country_?name|pais|land|pays|paese|nation)$", "keep",
              "COUNTRY"),
     NameRule(rf"{_B}(?:nationality|citizenship|citizen_?desc|nationalite|nacionalidad|staatsangehorigkeit|"
-             rf"ethnicity|race|race_?desc|hispanic_?latino|marital|marital_?status|marital_?desc|estado_civil|"
+             rf"ethnicity|race|race_?desc|hispanic_?latino|marital|marital_?status|marital_?desc|"
+             rf"estado_civil|"
              rf"familienstand|language|preferred_language|blood_?type|religion)$", "keep", "DEMOGRAPHIC"),
     NameRule(rf"{_B}(?:street|street_?address|street_?name|address|addr|address_?line(?:_?\d)?|address_?\d|"
              rf"line_?\d|adresse|direccion|domicilio|strasse|calle|indirizzo|endereco|rue|house_?number|"

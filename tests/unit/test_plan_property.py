@@ -101,7 +101,8 @@ def tables(draw) -> pa.Table:
     return pa.Table.from_arrays(columns, names=names)
 
 
-@settings(max_examples=int(os.environ.get("PLAN_PROPERTY_EXAMPLES", "120")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=int(os.environ.get("PLAN_PROPERTY_EXAMPLES", "120")), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(table=tables())
 def test_plan_then_sanitize_never_fails_on_type(table, keyring):
     # column policies as classify_table makes them (key discovery has its own tests in test_keys*)
