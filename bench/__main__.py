@@ -1,8 +1,8 @@
 """`./dev bench`: every benchmark, results printed and saved to bench/results/latest.json.
 
   ./dev bench              structured throughput + memory, free-text scrubbing (dev and held-out splits of
-                           bench/textcorpus, Presidio's default side by side), CSV dialects, demo-data speed,
-                           re-identification attack on the dev output (held-out seeds)
+                           bench/textcorpus, Presidio's default side by side), CSV dialects, column-name rules,
+                           demo-data speed, re-identification attack on the dev output (held-out seeds)
   ./dev bench --quick      smaller sizes, no 10x memory run
 """
 
@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import dialects, reid, structured, text_recall
+from bench import dialects, names_bench, reid, structured, text_recall
 
 
 def demo_data_speed(rows: int) -> dict:
@@ -34,6 +34,7 @@ def main(argv: list[str]) -> None:
                                      memory=not quick),
         "text_scrubbing": text_recall.run(quick=quick),
         "csv_dialects_heldout": dialects.run(),
+        "column_names": names_bench.run(),  # name-rule precision/recall, dev and held-out halves
         "demo_data": demo_data_speed(100_000 if quick else 1_000_000),
         "reidentification_heldout": reid.run("heldout"),
         "k_map_speed": reid.kmap_speed(50_000 if quick else 300_000),

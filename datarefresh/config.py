@@ -36,6 +36,8 @@ class Evidence(_Model):
     detector: str
     match_share: float | None = None
     score: float | None = None
+    # A short explanation in words (counts and shares, never a value), e.g. why text was kept.
+    detail: str | None = None
 
 
 class ColumnPolicy(_Model):
@@ -60,7 +62,7 @@ class ColumnPolicy(_Model):
         return self
 
 
-GENERALIZE_TARGETS = ("zip3", "year", "month", "age_band", "decade")
+GENERALIZE_TARGETS = ("zip3", "year", "month", "age_band", "decade", "round")
 
 
 class ForeignKey(_Model):

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterator
 
+import numpy as np
 import pyarrow as pa
 
 from datarefresh.anonymize.engine import TableTransformer
@@ -23,8 +24,8 @@ from datarefresh.anonymize.keyed import Keyring
 from datarefresh.config import Config, CsvOptions, SamplingConfig, TableConfig, ValidationConfig
 from datarefresh.detect.classify import SAMPLE_ROWS, classify_table, link_foreign_keys
 from datarefresh.errors import InputError, PolicyError
-from datarefresh.io.tables import (CsvDialect, PartitionedWriter, PartWriter, TableFile, detect_dialect, iter_batches,
-                                   list_local_table, open_writer, read_schema)
+from datarefresh.io.tables import (CsvDialect, PartitionedWriter, PartWriter, TableFile, _add_partitions, _parquet_file,
+                                   detect_dialect, iter_batches, list_local_table, open_writer, read_schema)
 from datarefresh.graph import processing_order
 from datarefresh.sample import DevSampler, key_anonymizer
 from datarefresh.validate.checks import count_blanks
@@ -32,6 +33,28 @@ from datarefresh.validate.kanon import DevGeneralizer
 from datarefresh.validate.leaks import LeakScanner
 
 Progress = Callable[[str], None]
+
+
+SCAN_ROWS = 2_000_000  # rows `sample` reads at most per table
+
+
+def _spread(n: int) -> list[int]:
+    """0, n-1, then the middle ones by halving: early files and late ones both count."""
+    order, seen = [], set()
+    queue = [(0, n - 1)] if n else []
+    for i in (0, n - 1):
+        if 0 <= i < n and i not in seen:
+            order.append(i)
+            seen.add(i)
+    while queue:
+        lo, hi = queue.pop(0)
+        mid = (lo + hi) // 2
+        if mid not in seen:
+            order.append(mid)
+            seen.add(mid)
+        if hi - lo > 1:
+            queue += [(lo, mid), (mid, hi)]
+    return order + [i for i in range(n) if i not in seen]
 
 
 @dataclass
@@ -71,28 +94,87 @@ class TableSource:
 
     def batches(self) -> Iterator[pa.RecordBatch]:
         """Every file's batches, checked against the first file's schema."""
-        schema = self.first_schema()
         for i, f in enumerate(self.files):
-            explicit = schema if (i and f.format != "parquet") else None
-            for batch in iter_batches(f, encoding=self.encoding, schema=explicit):
-                if batch.schema != schema:
-                    if batch.schema.names != schema.names:
-                        raise InputError(f"columns differ from {self.files[0].name}: "
-                                         f"{batch.schema.names} vs {schema.names}", file=f.name)
-                    try:
-                        batch = batch.cast(schema)
-                    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError):
-                        raise InputError(f"column types differ from {self.files[0].name}", file=f.name) from None
-                yield batch
+            yield from self._file_batches(i, f)
 
-    def sample(self, rows: int = SAMPLE_ROWS) -> pa.Table:
-        got, n = [], 0
-        for batch in self.batches():
-            got.append(batch.slice(0, rows - n))
-            n += got[-1].num_rows
-            if n >= rows:
+    def _file_batches(self, i: int, f: TableFile) -> Iterator[pa.RecordBatch]:
+        """One file's batches (file i of the table), checked against the first file's schema."""
+        schema = self.first_schema()
+        explicit = schema if (i and f.format != "parquet") else None
+        for batch in iter_batches(f, encoding=self.encoding, schema=explicit):
+            if batch.schema != schema:
+                if batch.schema.names != schema.names:
+                    raise InputError(f"columns differ from {self.files[0].name}: "
+                                     f"{batch.schema.names} vs {schema.names}", file=f.name)
+                try:
+                    batch = batch.cast(schema)
+                except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError):
+                    raise InputError(f"column types differ from {self.files[0].name}", file=f.name) from None
+            yield batch
+
+    def _spread_batches(self, i: int, f: TableFile, budget: int) -> Iterator[pa.RecordBatch]:
+        """A file's batches; for a parquet file larger than `budget` rows, only row groups
+        spread evenly over the file (its footer says where they are), not its first ones."""
+        if f.format == "parquet":
+            pf = _parquet_file(f)
+            groups = pf.num_row_groups
+            if pf.metadata.num_rows > budget and groups > 1:
+                per_group = max(pf.metadata.num_rows // groups, 1)
+                take = min(groups, max(1, budget // per_group))
+                picks = sorted({round(k * (groups - 1) / max(take - 1, 1)) for k in range(take)})
+                schema = self.first_schema()
+                for g in picks:
+                    try:
+                        group = pf.read_row_group(g)
+                    except (pa.ArrowInvalid, OSError):
+                        raise InputError("corrupt parquet data", file=f.name) from None
+                    for batch in group.to_batches():
+                        batch = _add_partitions(f, batch)  # partition folders' columns, as iter_batches adds
+                        if batch.schema != schema:
+                            try:
+                                batch = batch.cast(schema)
+                            except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError):
+                                raise InputError(f"column types differ from {self.files[0].name}",
+                                                 file=f.name) from None
+                        yield batch
+                return
+        yield from self._file_batches(i, f)
+
+    def sample(self, rows: int = SAMPLE_ROWS, scan_rows: int = SCAN_ROWS) -> pa.Table:
+        """Up to `rows` rows drawn from across the table, not its first rows: every file
+        (first, last, then the middle ones) and every batch of each contributes, so a column
+        that starts empty or a file written differently is still seen. A bottom-k sample
+        under a seeded random priority keeps memory at `rows` rows plus one batch; at most
+        about `scan_rows` rows are read, shared evenly between the files (so a table of
+        many files is sampled from all of them; a huge parquet file from row groups spread
+        over it, a huge CSV or JSON lines file from its first rows)."""
+        schema = self.first_schema()
+        order = _spread(len(self.files))
+        per_file = max(1_000, scan_rows // max(len(self.files), 1))
+        rng = np.random.default_rng(0)
+        kept: pa.Table | None = None
+        prio, where = np.empty(0), np.empty(0, np.int64)  # random priority; (file, row) to restore table order
+        total = 0
+        for i in order:
+            if total >= scan_rows:
                 break
-        return pa.Table.from_batches(got, schema=self.first_schema())
+            read = 0
+            for batch in self._spread_batches(i, self.files[i], per_file):
+                if read >= per_file:
+                    break
+                batch = batch.slice(0, per_file - read)
+                table = pa.Table.from_batches([batch], schema=schema)
+                kept = table if kept is None else pa.concat_tables([kept, table])
+                prio = np.concatenate([prio, rng.random(batch.num_rows)])
+                where = np.concatenate([where, (i << 40) + read + np.arange(batch.num_rows, dtype=np.int64)])
+                read += batch.num_rows
+                total += batch.num_rows
+                if kept.num_rows > rows:
+                    keep = np.sort(np.argpartition(prio, rows)[:rows])
+                    kept, prio, where = kept.take(pa.array(keep)), prio[keep], where[keep]
+        if kept is None:
+            return schema.empty_table()
+        return kept.take(pa.array(np.argsort(where, kind="stable"))).combine_chunks()
 
 
 def discover_local(source: str | Path, config: Config | None = None) -> dict[str, TableSource]:

@@ -40,6 +40,8 @@ def apply_column(values: pa.Array, policy: ColumnPolicy, ctx: OpContext, *, wher
         return cls.from_arrays(offsets, inner, mask=pc.is_null(values) if values.null_count else None)
     if pa.types.is_dictionary(t):
         out_dict = apply_column(values.dictionary, policy, ctx, where=where)
+        if out_dict.null_count:  # parquet cannot write a null inside a dictionary: re-encode, nulls in the indices
+            return pc.dictionary_encode(out_dict.take(values.indices)).cast(t)
         return pa.DictionaryArray.from_arrays(values.indices, out_dict)
     op.validate(policy, t)
     original = values

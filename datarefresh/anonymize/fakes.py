@@ -162,8 +162,8 @@ def _iban(values: pa.Array, h: np.ndarray) -> pa.Array:
         compact = re.sub(r"\s", "", v).upper()
         rng = np.random.default_rng(hv)
         bban = "".join(str(rng.integers(10)) if c.isdigit() else chr(65 + rng.integers(26)) if c.isalpha() else c
-                       for c in compact[4:])
-        cc = compact[:2] if compact[:2].isalpha() else "DE"
+                       for c in compact[4:] if c.isalnum() and c.isascii())  # others would break the checksum
+        cc = compact[:2] if re.fullmatch(r"[A-Z]{2}", compact[:2]) else "DE"
         num = int("".join(str(int(c, 36)) for c in bban + cc + "00"))
         iban = f"{cc}{98 - num % 97:02d}{bban}"
         out.append(" ".join(iban[i:i + 4] for i in range(0, len(iban), 4)) if " " in v else iban)

@@ -100,7 +100,7 @@ def transform_struct(values: pa.Array, policy: ColumnPolicy, ctx, prefix: str = 
     children = []
     for i, f in enumerate(t):
         path = f"{prefix}{f.name}"
-        child = values.field(i)
+        child = pc.struct_field(values, [i])  # with the parent's nulls (field() ignores them)
         if pa.types.is_struct(f.type) or ((pa.types.is_list(f.type) or pa.types.is_large_list(f.type))
                                           and pa.types.is_struct(f.type.value_type)):
             children.append(transform_struct(child, policy, ctx, prefix=path + "."))

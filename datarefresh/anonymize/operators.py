@@ -100,6 +100,8 @@ class Hmac(Operator):
     def validate(self, policy, typ):
         if not (pa.types.is_integer(typ) or is_text(typ)):
             raise OperatorError(f"hmac applies to integer or text columns, not {typ}")
+        if pa.types.is_integer(typ) and typ.bit_width < 32:  # pseudonyms live in [0, 2**31)
+            raise OperatorError(f"hmac needs integer ids of 32 bits or more, not {typ}")
 
     def operate(self, values, policy, ctx):
         if pa.types.is_integer(values.type):
@@ -171,16 +173,24 @@ class ShiftDate(Operator):
 
 
 class Generalize(Operator):
+    """Coarsen a value: zip3, year, month, decade, age_band (width 10) or round (params.digits).
+
+    Text columns are parsed where they can be (a birthday stored as '3/29/1982' becomes
+    '1982', an age '34' becomes '30-39', a latitude '42.36' becomes '42.4'); a text value
+    that does not parse becomes null rather than passing through."""
+
     name = "generalize"
 
     def validate(self, policy, typ):
         to = policy.params.get("to")
+        number = pa.types.is_integer(typ) or pa.types.is_floating(typ) or pa.types.is_decimal(typ)
         ok = {
-            "zip3": is_text(typ) or pa.types.is_integer(typ),
-            "year": is_temporal(typ) or pa.types.is_integer(typ),
-            "month": is_temporal(typ),
-            "decade": is_temporal(typ) or pa.types.is_integer(typ),
-            "age_band": pa.types.is_integer(typ) or pa.types.is_floating(typ),
+            "zip3": is_text(typ) or number,
+            "year": is_temporal(typ) or pa.types.is_integer(typ) or is_text(typ),
+            "month": is_temporal(typ) or is_text(typ),
+            "decade": is_temporal(typ) or pa.types.is_integer(typ) or is_text(typ),
+            "age_band": number or is_text(typ),
+            "round": pa.types.is_floating(typ) or pa.types.is_decimal(typ) or is_text(typ),
         }
         if not ok.get(to, False):
             raise OperatorError(f"generalize to {to!r} does not apply to {typ}")
@@ -188,22 +198,86 @@ class Generalize(Operator):
     def operate(self, values, policy, ctx):
         to = policy.params["to"]
         t = values.type
+        if is_text(t) and to != "zip3":
+            return _generalize_text(values.cast(pa.string()), to, policy.params).cast(t)
         if to == "zip3":
             if pa.types.is_integer(t):
                 return pc.multiply(pc.divide(values, pa.scalar(100, t)), pa.scalar(100, t))
+            if not is_text(t):  # a postcode stored as a float or decimal
+                return pc.cast(pc.multiply(pc.floor(pc.divide(pc.cast(values, pa.float64()), 100.0)), 100.0), t)
             return fakes.zero_after(values, 3).cast(t)
         if to == "age_band":
-            width = policy.params.get("width", 10)
+            width = int(policy.params.get("width", 10))
+            if pa.types.is_integer(t):  # integer arithmetic: no overflow through floats
+                w = pa.scalar(width, t)
+                return pc.multiply(pc.divide(values, w), w)
             return pc.cast(pc.multiply(pc.floor(pc.divide(pc.cast(values, pa.float64()), width)), width), t)
-        if pa.types.is_integer(t):  # a year stored as a number
-            return values if to == "year" else pc.multiply(pc.divide(values, pa.scalar(10, t)), pa.scalar(10, t))
+        if to == "round":
+            return pc.round(values, int(policy.params.get("digits", 1)))
+        if pa.types.is_integer(t):  # a year (1982) or a compact date (19820329) stored as a number
+            v = values.to_numpy(zero_copy_only=False) if not values.null_count else \
+                pc.fill_null(values, 0).to_numpy(zero_copy_only=False)
+            v = v.astype(np.int64)
+            year = np.where((v >= 10000101) & (v <= 99991231), v // 10000, v)
+            valid = (year >= 1000) & (year <= 9999) & pc.is_valid(values).to_numpy(zero_copy_only=False)
+            if to == "decade":
+                year = year - year % 10
+            return pa.array(np.where(valid, year, 0), pa.int64(), mask=~valid).cast(t)
         unit = {"year": "year", "month": "month", "decade": "year"}[to]
-        out = pc.floor_temporal(values, 1, unit)
+        # multiples count from 1970, so 10 years floors to 1980, 1990...; zones are respected
+        return pc.floor_temporal(values, 10 if to == "decade" else 1, unit).cast(t)
+
+
+# Text dates, in the layouts exports use. The year is taken from a 4-digit run (1800-2099),
+# from YYYYMMDD, or from a trailing 2-digit year: MM/YY (card expiry) is 20YY, D/M/YY is
+# 19YY when YY is later than this year.
+_YEAR4 = r"(?:^|[^0-9])(?P<y>(?:18|19|20)\d{2})(?:[^0-9]|$)"
+_COMPACT = r"^\s*(?P<y>(?:18|19|20)\d{2})[01]\d[0-3]\d\s*$"
+_MM_YY = r"^\s*(?P<m>\d{1,2})\s*[/.-]\s*(?P<y>\d{2})\s*$"
+_DMY_YY = r"^\s*\d{1,2}[/.-]\d{1,2}[/.-](?P<y>\d{2})(?:[ T].*)?$"
+_ISO_MONTH = r"^\s*(?P<y>(?:18|19|20)\d{2})[-/.](?P<m>\d{1,2})(?:[-/.]\d{1,2})?(?:[ T].*)?$"
+_US_MONTH = r"^\s*(?P<m>\d{1,2})[/.-]\d{1,2}[/.-](?P<y>(?:18|19|20)\d{2})(?:[ T].*)?$"
+_NUMBER_TEXT = r"^\s*(?P<n>[+-]?\d+(?:[.,]\d+)?)\s*$"
+
+
+def _group(values: pa.Array, pattern: str, name: str) -> pa.Array:
+    return pc.struct_field(pc.extract_regex(values, pattern), name) if len(values) else pa.array([], pa.string())
+
+
+def _text_years(values: pa.Array) -> pa.Array:
+    """The year of each text date as int64 (null where none can be read)."""
+    year = pc.cast(_group(values, _YEAR4, "y"), pa.int64())
+    year = pc.coalesce(year, pc.cast(_group(values, _COMPACT, "y"), pa.int64()))
+    this = dt.date.today().year % 100
+    yy = pc.cast(_group(values, _MM_YY, "y"), pa.int64())
+    year = pc.coalesce(year, pc.add(yy, 2000))
+    yy = pc.cast(_group(values, _DMY_YY, "y"), pa.int64())
+    year = pc.coalesce(year, pc.if_else(pc.greater(yy, this), pc.add(yy, 1900), pc.add(yy, 2000)))
+    return year
+
+
+def _generalize_text(values: pa.Array, to: str, params: dict) -> pa.Array:
+    if to in ("year", "decade"):
+        year = _text_years(values)
         if to == "decade":
-            years = pc.year(out)
-            firsts = [None if y is None else dt.date(y - y % 10, 1, 1) for y in years.to_pylist()]
-            out = pa.array(firsts, pa.date32()).cast(t)
-        return out.cast(t)
+            year = pc.multiply(pc.divide(year, 10), 10)
+        return pc.cast(year, pa.string())
+    if to == "month":
+        iso = _group(values, _ISO_MONTH, "y"), _group(values, _ISO_MONTH, "m")
+        us = _group(values, _US_MONTH, "y"), _group(values, _US_MONTH, "m")
+        y = pc.coalesce(iso[0], us[0])
+        m = pc.cast(pc.coalesce(iso[1], us[1]), pa.int64())
+        ok = pc.and_(pc.greater_equal(m, 1), pc.less_equal(m, 12))
+        text = pc.binary_join_element_wise(y, pc.utf8_lpad(pc.cast(m, pa.string()), 2, "0"), "-")
+        return pc.if_else(ok, text, pa.nulls(len(values), pa.string()))
+    number = pc.cast(pc.replace_substring(_group(values, _NUMBER_TEXT, "n"), ",", "."), pa.float64())
+    if to == "round":
+        return pc.cast(pc.round(number, int(params.get("digits", 1))), pa.string())
+    # age_band: '34' -> '30-39'
+    width = int(params.get("width", 10))
+    low = pc.cast(pc.multiply(pc.floor(pc.divide(number, width)), width), pa.int64())
+    return pc.binary_join_element_wise(pc.cast(low, pa.string()),
+                                       pc.cast(pc.add(low, width - 1), pa.string()), "-")
 
 
 class ScrubText(Operator):
