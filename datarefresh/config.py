@@ -38,6 +38,7 @@ class Evidence(_Model):
     score: float | None = None
     # A short explanation in words (counts and shares, never a value), e.g. why text was kept.
     detail: str | None = None
+    values_sampled: int | None = None  # how many (distinct) values the share was measured on
 
 
 class ColumnPolicy(_Model):
@@ -74,6 +75,9 @@ class ForeignKey(_Model):
     # pull ("upward closure"): the parent is sampled after this child and takes in every
     # row the sampled children reference (for a parent that is a root of its own, e.g. products).
     sampling: Literal["follow", "pull"] = "follow"
+    # Why `plan` proposed it (share of sampled child values found in the parent key, name
+    # similarity, values sampled). Informational: the reviewer keeps or deletes the key.
+    evidence: Evidence | None = None
 
     @field_validator("references")
     @classmethod
@@ -124,6 +128,7 @@ class TableConfig(_Model):
     encoding: str = "utf-8"  # CSV only
     csv: CsvOptions | None = None  # CSV only: delimiter, quote, null_values, decimal
     primary_key: str | None = None
+    primary_key_evidence: Evidence | None = None  # set by `plan` when it found the key from values
     foreign_keys: list[ForeignKey] = Field(default_factory=list)
     unknown_columns: Literal["fail", "drop", "classify"] | None = None
     columns: dict[str, ColumnPolicy] = Field(default_factory=dict)

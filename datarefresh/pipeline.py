@@ -22,7 +22,8 @@ import pyarrow as pa
 from datarefresh.anonymize.engine import TableTransformer
 from datarefresh.anonymize.keyed import Keyring
 from datarefresh.config import Config, CsvOptions, SamplingConfig, TableConfig, ValidationConfig
-from datarefresh.detect.classify import SAMPLE_ROWS, classify_table, link_foreign_keys
+from datarefresh.detect import keys
+from datarefresh.detect.classify import SAMPLE_ROWS, classify_table
 from datarefresh.errors import InputError, PolicyError
 from datarefresh.io.tables import (CsvDialect, PartitionedWriter, PartWriter, TableFile, _add_partitions, _parquet_file,
                                    detect_dialect, iter_batches, list_local_table, open_writer, read_schema)
@@ -195,8 +196,10 @@ def discover_local(source: str | Path, config: Config | None = None) -> dict[str
 
 def plan_tables(sources: dict[str, TableSource], config: Config | None = None, *,
                 use_presidio: bool = True, progress: Progress | None = None) -> dict[str, TableConfig]:
-    """Policies for every table: the config's where it has them, classification elsewhere."""
+    """Policies for every table: the config's where it has them, classification elsewhere;
+    then keys from values (`datarefresh.detect.keys`) for the classified tables."""
     planned: dict[str, TableConfig] = {}
+    classified: set[str] = set()
     for name, src in sources.items():
         configured = config.tables.get(name) if config else None
         csv_options = src.csv_options()  # the dialect decided for a CSV table is part of its plan
@@ -207,28 +210,28 @@ def plan_tables(sources: dict[str, TableSource], config: Config | None = None, *
             continue
         if progress:
             progress(f"classifying {name}")
-        auto = classify_table(name, src.sample(), use_presidio=use_presidio)
+        auto = classify_table(name, src.sample(), use_presidio=use_presidio, find_keys=False)
         if configured:  # keep what the config says, classify only the rest
             merged = dict(auto.columns)
             merged.update(configured.columns)
-            auto = configured.model_copy(update={"columns": merged,
-                                                 "primary_key": configured.primary_key or auto.primary_key})
+            auto = configured.model_copy(update={"columns": merged}, deep=True)
         planned[name] = auto if auto.csv or not csv_options else auto.model_copy(update={"csv": csv_options})
-    if not config or not any(t.foreign_keys for t in planned.values()):
-        link_foreign_keys(planned)
-    align_foreign_keys(planned)
+        classified.add(name)
+    if classified:
+        find_fks = not config or not any(t.foreign_keys for t in planned.values())
+        profiles = {}
+        for name, src in sources.items():
+            if progress:
+                progress(f"profiling keys of {name}")
+            t = planned[name]
+            cols = keys.key_candidates(src.first_schema(), t.columns) if name in classified else \
+                [c for c in [t.primary_key] if c and c in src.first_schema().names]
+            profiles[name] = keys.profile_batches(src.first_schema(), src.batches(), cols) if cols else {}
+        keys.discover_keys(planned, profiles, {n: s.first_schema() for n, s in sources.items()},
+                           classified=classified, foreign_keys=find_fks)
+    else:
+        keys.align_foreign_keys(planned)
     return planned
-
-
-def align_foreign_keys(tables: dict[str, TableConfig]) -> None:
-    """A foreign key column is transformed exactly like the key it references, so joins survive."""
-    for name, t in tables.items():
-        for fk in t.foreign_keys:
-            parent = tables.get(fk.parent_table)
-            if not parent or fk.parent_column not in parent.columns or fk.column not in t.columns:
-                continue
-            p, c = parent.columns[fk.parent_column], t.columns[fk.column]
-            t.columns[fk.column] = c.model_copy(update={"action": p.action, "entity": p.entity, "params": p.params})
 
 
 @dataclass
@@ -372,7 +375,7 @@ def sanitize_table(name: str, src: TableSource, policy: TableConfig, keyring: Ke
     leaks = None
     if scanner is not None:
         t = time.perf_counter()
-        leaks = {"findings": scanner.report(), "scanned": len(scanner.entity),
+        leaks = {"findings": scanner.report(transformer.stats.get("generated", set())), "scanned": len(scanner.entity),
                  "originals": sum(len(v) for v in scanner.originals.values()),
                  "text_rescan": scanner.rescan_text(transformer.stats.get("generated", set()),
                                                     validation.text_rescan_max_hit_rate)}

@@ -93,7 +93,7 @@ class Mask(Operator):
 
 class Hmac(Operator):
     """A keyed token: integers map through a keyed permutation (unique, same type), text to
-    a 64-bit hex token that keeps a type prefix such as 'CUST-'."""
+    a 64-bit hex token that keeps a constant type prefix such as 'CUST-' (params.prefix)."""
 
     name = "hmac"
 
@@ -106,8 +106,16 @@ class Hmac(Operator):
     def operate(self, values, policy, ctx):
         if pa.types.is_integer(values.type):
             return _permute(values, policy.entity or "ID", ctx)
+        # a 64-bit token; `params.prefix` (set by `plan` only when every value of the key starts
+        # with it, like 'CUST-') is kept, so a varying "prefix" (a given name) never survives
         h = ctx.keyring.hash_values(policy.entity or "ID", values)
-        return fakes.fake("ID", values.cast(pa.string()), h).cast(values.type)
+        text = values.cast(pa.string())
+        token = fakes.hex_tokens(h)
+        prefix = policy.params.get("prefix")
+        if prefix:
+            starts = pc.fill_null(pc.starts_with(text, pattern=str(prefix)), False)
+            token = pc.if_else(starts, pc.binary_join_element_wise(str(prefix), token, ""), token)
+        return pc.if_else(pc.is_valid(text), token, pa.nulls(len(text), pa.string())).cast(values.type)
 
 
 def _permute(values: pa.Array, entity: str, ctx: OpContext) -> pa.Array:

@@ -21,10 +21,9 @@ from decimal import Decimal
 from typing import Any, Callable
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from datarefresh.anonymize.operators import OperatorError, get_operator, is_text
-from datarefresh.config import ColumnPolicy, Evidence, ForeignKey, TableConfig
+from datarefresh.config import ColumnPolicy, Evidence, TableConfig
 from datarefresh.detect import gazetteer
 from datarefresh.detect.names import KEPT_ENTITIES, NAME_RULES, NameRule, name_rule, tokens  # noqa: F401
 
@@ -652,43 +651,21 @@ def _card_context(columns: dict[str, ColumnPolicy], sample: pa.Table) -> None:
                 update={"detector": "name+card_context"})}), typ)
 
 
-def classify_table(name: str, sample: pa.Table, *, use_presidio: bool = True) -> TableConfig:
-    """A table policy from a sample of its rows."""
+def classify_table(name: str, sample: pa.Table, *, use_presidio: bool = True,
+                   find_keys: bool = True) -> TableConfig:
+    """A table policy from a sample of its rows (and its primary key, from the sample's values,
+    unless the caller finds keys on the whole table: `datarefresh.detect.keys`)."""
     columns = {}
     for field in sample.schema:
         values = sample.column(field.name).to_pylist()
         columns[field.name] = classify_values(field.name, field.type, values, table=name, use_presidio=use_presidio)
     _card_context(columns, sample)
-    table = TableConfig(primary_key=_primary_key(name, sample, columns), columns=columns)
+    table = TableConfig(columns=columns)
+    if find_keys:
+        from datarefresh.detect import keys
+
+        keys.discover_keys({name: table}, {name: keys.profile_table(sample, columns)}, {name: sample.schema},
+                           classified={name}, foreign_keys=False)
     from datarefresh.detect.quasi import refine
 
     return refine(name, sample, table)  # small domains, functions of kept columns, quasi-identifiers
-
-
-def _primary_key(name: str, sample: pa.Table, columns: dict[str, ColumnPolicy]) -> str | None:
-    own = f"{_singular(_tokens(name))}_id"
-    candidates = [c for c in sample.column_names if _tokens(c) in ("id", own)]
-    # otherwise a leading *_id column (order_items.item_id)
-    first = sample.column_names[0] if sample.column_names else ""
-    if not candidates and _tokens(first).endswith("_id"):
-        candidates = [first]
-    for c in candidates:
-        col = sample.column(c)
-        if col.null_count == 0 and pc.count_distinct(col).as_py() == len(col):
-            return c
-    return None
-
-
-def link_foreign_keys(tables: dict[str, TableConfig]) -> None:
-    """Zero-config foreign keys: a column whose identifier entity is another table's primary
-    key entity references that key (orders.customer_id -> customers.customer_id)."""
-    pk_by_entity = {}
-    for tname, t in tables.items():
-        if t.primary_key and t.primary_key in t.columns:
-            pk_by_entity[t.columns[t.primary_key].entity] = (tname, t.primary_key)
-    for tname, t in tables.items():
-        for col, pol in t.columns.items():
-            target = pk_by_entity.get(pol.entity)
-            if target and col != t.primary_key:
-                if not any(fk.column == col for fk in t.foreign_keys):
-                    t.foreign_keys.append(ForeignKey(column=col, references=f"{target[0]}.{target[1]}"))

@@ -98,8 +98,11 @@ def test_fake_formats(keyring):
     assert re.fullmatch(r"\S+ \S+", names[0]) and names[0] != "John Smith"
     (street,) = run(pa.array(["12 Main St"]), keyring, action="fake", entity="STREET_ADDRESS")
     assert re.fullmatch(r"\d+ .+", street)
-    (ident,) = run(pa.array(["CUST-000123"]), keyring, action="hmac", entity="ID:c")
+    (ident,) = run(pa.array(["CUST-000123"]), keyring, action="hmac", entity="ID:c", params={"prefix": "CUST-"})
     assert re.fullmatch(r"CUST-[0-9a-f]{16}", ident)
+    # without a constant prefix in the policy nothing of the value survives (a key like given_surname)
+    (ident,) = run(pa.array(["maria_lopez"]), keyring, action="hmac", entity="ID:c")
+    assert re.fullmatch(r"[0-9a-f]{16}", ident)
     (pw,) = run(pa.array(["hunter2"]), keyring, action="fake", entity="PASSWORD")
     assert "hunter2" not in pw
 
