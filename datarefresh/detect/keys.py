@@ -34,8 +34,10 @@ from datarefresh.detect.classify import id_entity
 SKETCH_SIZE = 4096
 MIN_CONTAINMENT = 0.95  # share of sampled child values found in the parent key
 MIN_DISTINCT_BY_VALUE = 20  # a child with fewer distinct values needs name evidence
-MIN_COVERAGE_DENSE = 0.3  # dense int parent, no name evidence: child must reference this share of it
+MIN_COVERAGE_DENSE = 0.5  # dense int parent, no name evidence: child must reference this share of it
+MIN_SPAN_DENSE = 0.8  # ... and its values must spread over this share of the parent's range (not CVVs in 1..N)
 _KEY_SUFFIXES = ("id", "key", "fk", "ref", "uuid", "guid", "pk")
+_GENERIC = re.compile(r"^(?:col|column|attr|field|var|c|f|v|x)_?\d+$")
 _PREFIX = re.compile(r"^[A-Za-z]+[-_]")
 _UUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 # Policies whose entity says the column holds personal data rather than an identifier.
@@ -204,7 +206,9 @@ def name_similarity(child_column: str, parent_table: str, parent_column: str) ->
     if len(stem) < 3:
         return 0.0
     table_tokens = tokens(parent_table).split("_")
-    names = {singular("".join(table_tokens)), singular(table_tokens[-1]), "".join(table_tokens), _stem(parent_column)}
+    names = {singular("".join(table_tokens)), singular(table_tokens[-1]), "".join(table_tokens)}
+    if not _GENERIC.match(tokens(parent_column)):  # col_1 in two tables says nothing
+        names.add(_stem(parent_column))
     names = {n for n in names if len(n) >= 3}
     if stem in names:
         return 1.0
@@ -215,20 +219,20 @@ def name_similarity(child_column: str, parent_table: str, parent_column: str) ->
 
 def _pk_score(table: str, column: str, position: int, prof: ColumnProfile) -> float:
     """3: named like the table's id (id, Id, customer_id, PATIENTID); 2: named like some id
-    (item_id, order_no); 1.5: UUID values; +1 for the first column; 0: not a key."""
+    (item_id, order_no; not zip_code or phone_number); 1.5: UUID values; +1 for the first column; 0: not a key."""
     flat = tokens(column).replace("_", "")
     own = singular(tokens(table)).replace("_", "")
     score = 0.0
     if flat in ("id", "uuid", "key", "guid") or flat in (own + s for s in _KEY_SUFFIXES):
         score = 3.0
-    elif _stem(column) != flat or tokens(column).endswith(("_no", "_code", "_number", "_num")):
+    elif _stem(column) != flat or tokens(column).endswith(("_no", "_num")):
         score = 2.0
     if prof.uuid_share >= 0.9:
         score = max(score, 1.5)
     if score and position == 0:
         score += 1.0
-    elif position == 0 and prof.kind == "int":
-        score = 1.0  # a unique leading integer column (col_1) is the usual surrogate key
+    elif position == 0:
+        score = 1.0  # a unique leading column (col_1, Number) is the usual surrogate key
     return score
 
 
@@ -242,8 +246,8 @@ def choose_primary_key(table: str, order: list[str], profiles: dict[str, ColumnP
             continue
         score = _pk_score(table, col, i, prof)
         pol = columns.get(col)
-        if score <= 0 or (pol is not None and not _identifier_policy(pol) and score < 2):
-            continue  # an e-mail or a phone can be unique; unless named like an id it is not the key
+        if score <= 0 or (pol is not None and not _identifier_policy(pol)):
+            continue  # an e-mail, a phone or a national id can be unique: it is personal data, not the key
         if best is None or score > best[0]:
             best = (score, i, col)
     if best is None:
@@ -302,8 +306,9 @@ def _candidate_ok(c: Candidate, child: ColumnProfile, parent: ColumnProfile, chi
         return child.distinct >= 3 or c.similarity == 1.0
     if child_is_pk or child.distinct < MIN_DISTINCT_BY_VALUE:
         return False  # tiny domains (flags, small ints) and a table's own key are contained by chance
-    if parent.dense:  # 1..N: any small integer column fits; only a large share of it is evidence
-        return c.coverage >= MIN_COVERAGE_DENSE
+    if parent.dense:  # 1..N: any small integer column fits; only referencing most of the range is evidence
+        span = (child.hi - child.lo + 1) / max(parent.hi - parent.lo + 1, 1)
+        return c.coverage >= MIN_COVERAGE_DENSE and span >= MIN_SPAN_DENSE
     return True
 
 
