@@ -2,7 +2,8 @@
 
   ./dev bench              structured throughput + memory, free-text scrubbing (dev and held-out splits of
                            bench/textcorpus, Presidio's default side by side), CSV dialects, column-name rules,
-                           demo-data speed, re-identification attack on the dev output (held-out seeds)
+                           demo-data speed, re-identification attack on the dev output, corpus per-family
+                           figures, leak-gate false alarms (held-out seeds)
   ./dev bench --quick      smaller sizes, no 10x memory run
 """
 
@@ -14,7 +15,15 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import dialects, names_bench, reid, structured, text_recall
+from bench import (
+    corpus_bench,
+    dialects,
+    leak_false_alarms,
+    names_bench,
+    reid,
+    structured,
+    text_recall,
+)
 
 
 def demo_data_speed(rows: int) -> dict:
@@ -38,6 +47,10 @@ def main(argv: list[str]) -> None:
         "demo_data": demo_data_speed(100_000 if quick else 1_000_000),
         "reidentification_heldout": reid.run("heldout"),
         "k_map_speed": reid.kmap_speed(50_000 if quick else 300_000),
+        "corpus_heldout": corpus_bench.run(seeds=(1000,) if quick else corpus_bench.SEEDS),
+        "leak_false_alarms_heldout": leak_false_alarms.run(
+            leak_false_alarms.HELDOUT_SEEDS[:2] if quick else leak_false_alarms.HELDOUT_SEEDS,
+            leak_false_alarms.SIZES[:2] if quick else leak_false_alarms.SIZES),
     }
     out = Path(__file__).parent / "results"
     out.mkdir(exist_ok=True)

@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-DEV_SEEDS = range(0, 10)
+DEV_SEEDS = range(10)
 HELDOUT_SEEDS = range(1000, 1010)
 SIZES = (200, 500, 1000, 2000, 3000)
 

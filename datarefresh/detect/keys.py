@@ -18,8 +18,8 @@ except the constant prefix of a text key (e.g. `CUST-`), which the hmac operator
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 import numpy as np
 import pandas as pd
@@ -296,7 +296,7 @@ def containment(child: ColumnProfile, parent: ColumnProfile) -> tuple[float, int
     if not len(probe):
         return 0.0, 0
     found = np.isin(probe, parent.hashes, assume_unique=True).sum()
-    return float(found) / len(probe), int(len(probe))
+    return float(found) / len(probe), len(probe)
 
 
 def _candidate_ok(c: Candidate, child: ColumnProfile, parent: ColumnProfile, child_is_pk: bool) -> bool:
@@ -385,7 +385,7 @@ def discover_keys(tables: dict[str, TableConfig], profiles: dict[str, dict[str, 
 
 def align_foreign_keys(tables: dict[str, TableConfig]) -> None:
     """A foreign key column is transformed exactly like the key it references, so joins survive."""
-    for name, t in tables.items():
+    for t in tables.values():
         for fk in t.foreign_keys:
             parent = tables.get(fk.parent_table)
             if not parent or fk.parent_column not in parent.columns or fk.column not in t.columns:

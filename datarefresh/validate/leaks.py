@@ -240,7 +240,7 @@ class LeakScanner:
         sub = [sub[i] for i in ok]
         entered = self.samples[col].add(h[keep][ok] if ok else np.empty(0, np.uint64), sub)
         for v in entered:  # unkeyed digests an engineer might have "anonymized" with
-            for d in (hashlib.sha256(v.encode()).hexdigest(), hashlib.md5(v.encode()).hexdigest()):  # noqa: S324
+            for d in (hashlib.sha256(v.encode()).hexdigest(), hashlib.md5(v.encode()).hexdigest()):
                 self.digests[col].add(int(_hashes(pa.array([d]))[0]))
 
     def _json_originals(self, col: str, values: pa.Array) -> None:
@@ -341,7 +341,7 @@ class LeakScanner:
                 both = np.intersect1d(sketch.hashes[sketch.hashes <= tau], sample.hashes[sample.hashes <= tau])
                 key = (col, src, self.entity[src], "original value")
                 if len(both) and key not in self.findings:
-                    self.findings[key] += int(len(both))
+                    self.findings[key] += len(both)
         for col in self.text_columns:  # originals inside free text / JSON that are not our fakes
             blob = "\n".join(self._scan_strings(col))
             if not blob:

@@ -20,16 +20,16 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-DEV_SEEDS = range(0, 100)
+DEV_SEEDS = range(100)
 HELDOUT_SEED_START = 1000
 
 
@@ -326,8 +326,8 @@ def weblogs(seed: int, rows: int = 300) -> Family:
     logged_in = rng.random(n_req) < 0.6
     requests = pa.table({
         "request_id": [uuid.UUID(bytes=rng.bytes(16)).hex for _ in range(n_req)],
-        "ts": pa.array((np.datetime64("2025-03-01T00:00:00") + rng.integers(0, 86400 * 30, n_req)
-                        .astype("timedelta64[s]"))),
+        "ts": pa.array(np.datetime64("2025-03-01T00:00:00") + rng.integers(0, 86400 * 30, n_req)
+                        .astype("timedelta64[s]")),
         "client_ip": [f.ipv4_public() for _ in range(n_req)],
         "method": pa.array(rng.choice(["GET", "POST", "HEAD"], n_req, p=[.8, .15, .05])),
         "path": pa.array(rng.choice(["/", "/products", "/cart", "/checkout", "/api/v1/items", "/login"], n_req)),
@@ -436,8 +436,8 @@ def marketing_events(seed: int, rows: int = 250) -> Family:
     events = pa.table({"event_id": _uuids(rng, n_ev), "contact_id": [cids[w] for w in who],
                        "campaign_id": pa.array(rng.integers(1, n_camp + 1, n_ev)),
                        "event_type": pa.array(rng.choice(["open", "click", "form_submit"], n_ev)),
-                       "occurred_at": pa.array((np.datetime64("2025-04-01T00:00:00")
-                                                + rng.integers(0, 86400 * 60, n_ev).astype("timedelta64[s]"))),
+                       "occurred_at": pa.array(np.datetime64("2025-04-01T00:00:00")
+                                                + rng.integers(0, 86400 * 60, n_ev).astype("timedelta64[s]")),
                        "properties": props})
     return Family("marketing_events", {"contacts": contacts, "campaigns": campaigns, "events": events}, {},
                   {"contacts": {"email", "first_name", "last_name"}},

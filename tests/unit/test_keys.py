@@ -5,8 +5,8 @@ import uuid
 import numpy as np
 import pyarrow as pa
 
-from datarefresh.anonymize.keyed import Keyring
 from datarefresh.anonymize.engine import apply_column
+from datarefresh.anonymize.keyed import Keyring
 from datarefresh.anonymize.operators import OpContext
 from datarefresh.detect import keys
 from datarefresh.detect.classify import classify_table

@@ -8,7 +8,13 @@ from datarefresh.anonymize.engine import apply_column
 from datarefresh.anonymize.keyed import Keyring
 from datarefresh.anonymize.operators import OpContext
 from datarefresh.config import ColumnPolicy, Config, TableConfig
-from datarefresh.pipeline import dev_sampling, discover_local, make_outputs, plan_tables, run_tables
+from datarefresh.pipeline import (
+    dev_sampling,
+    discover_local,
+    make_outputs,
+    plan_tables,
+    run_tables,
+)
 
 KEY = Keyring(b"leak-gate-test-key-0123456789abcdef")
 N = 1000
@@ -38,7 +44,7 @@ EMAIL = {"action": "fake", "entity": "EMAIL_ADDRESS"}
 def test_a_fake_equal_to_another_rows_original_is_not_a_leak(tmp_path):
     """demo-data --rows 3000 --seed 11 failed so: a fake street address equal to another row's real one."""
     real = [f"{100 + i} Main Street" for i in range(N // 2)]
-    fakes = apply_column(pa.array(real), ColumnPolicy(**{"action": "fake", "entity": "STREET_ADDRESS"}),
+    fakes = apply_column(pa.array(real), ColumnPolicy(action="fake", entity="STREET_ADDRESS"),
                          OpContext(KEY)).to_pylist()
     street = real + fakes  # the second half's originals are exactly the first half's fakes
     findings = _run(tmp_path, {"id": list(range(N)), "street": street},
