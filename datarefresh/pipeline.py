@@ -229,6 +229,8 @@ def plan_tables(sources: dict[str, TableSource], config: Config | None = None, *
             profiles[name] = keys.profile_batches(src.first_schema(), src.batches(), cols) if cols else {}
         keys.discover_keys(planned, profiles, {n: s.first_schema() for n, s in sources.items()},
                            classified=classified, foreign_keys=find_fks)
+        for line in keys.describe(planned) if progress else ():
+            progress(line)
     else:
         keys.align_foreign_keys(planned)
     return planned

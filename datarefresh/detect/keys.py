@@ -397,3 +397,20 @@ def align_foreign_keys(tables: dict[str, TableConfig]) -> None:
                                     score=fk.evidence.score, values_sampled=fk.evidence.values_sampled)
             t.columns[fk.column] = c.model_copy(update={"action": p.action, "entity": p.entity, "params": p.params,
                                                         "evidence": evidence})
+
+
+def describe(tables: dict[str, TableConfig]) -> list[str]:
+    """One line per discovered key and its evidence, for a reviewer (no values)."""
+    lines = []
+    for name, t in tables.items():
+        if t.primary_key and t.primary_key_evidence:
+            ev = t.primary_key_evidence
+            lines.append(f"key {name}.{t.primary_key}: unique and non-null over {ev.values_sampled:,} rows")
+        for fk in t.foreign_keys:
+            if fk.evidence:
+                ev = fk.evidence
+                why = "name and values" if ev.score else "values only"
+                lines.append(f"foreign key {name}.{fk.column} -> {fk.references}: {ev.match_share:.1%} of "
+                             f"{ev.values_sampled:,} sampled values found in the parent key ({why})")
+    return lines
+
