@@ -46,7 +46,8 @@ TEXT_SAMPLE = 200
 TEXT_PER_BATCH = 50  # free text / JSON sampled from every batch, up to TEXT_SAMPLE
 KEPT_SAMPLE = 4000  # values of each kept column re-classified, taken from every batch
 KEPT_PER_BATCH = 200
-FIXED_POINT_P = 1e-4  # own-row fixed points this unlikely under chance are a leak
+FIXED_POINT_P = 1e-4
+CHANCE_ROWS = 8192  # rows of each batch the chance rate of own-row equality is measured on  # own-row fixed points this unlikely under chance are a leak
 PLACEHOLDERS = {"", "n/a", "na", "none", "null", "nil", "-", "--", "?", "unknown", "redacted", "[redacted]",
                 "not available", "not applicable", "tbd", "xxx", "0", "nan"}
 # Entities whose verbatim original anywhere in the output identifies someone.
@@ -200,8 +201,7 @@ class LeakScanner:
         for col in self.targets:
             if col not in clean.schema.names:
                 continue
-            out = clean.column(col)
-            out = _as_text(out.filter(_meaningful(out)))
+            out = _as_text(clean.column(col).drop_null())  # originals sampled hold no placeholder
             if not len(out):
                 continue
             h = _hashes(out)
@@ -227,21 +227,27 @@ class LeakScanner:
         if col in self.json_columns:
             self._json_originals(col, values)
             return
-        values = _as_text(values.filter(_meaningful(values)))
+        values = _as_text(values.drop_null())  # blanks and placeholders: _identifying drops them
         if not len(values):
             return
         uniq = pc.unique(values)
         h = _hashes(uniq)
-        keep = h <= self.samples[col].threshold
-        if not keep.any():
+        # only the smallest hashes can enter the bottom-k: look at those alone (twice k, as
+        # some are not identifying), so the cost per batch does not grow with the sample
+        cand = np.flatnonzero(h <= self.samples[col].threshold)
+        if len(cand) > 2 * SAMPLE_PER_COLUMN:
+            cand = cand[np.argpartition(h[cand], 2 * SAMPLE_PER_COLUMN)[: 2 * SAMPLE_PER_COLUMN]]
+        if not len(cand):
             return
-        sub = uniq.filter(pa.array(keep)).to_pylist()
+        sub = uniq.take(pa.array(cand)).to_pylist()
         ok = [i for i, v in enumerate(sub) if _identifying(self.entity[col], v)]
-        sub = [sub[i] for i in ok]
-        entered = self.samples[col].add(h[keep][ok] if ok else np.empty(0, np.uint64), sub)
-        for v in entered:  # unkeyed digests an engineer might have "anonymized" with
-            for d in (hashlib.sha256(v.encode()).hexdigest(), hashlib.md5(v.encode()).hexdigest()):
-                self.digests[col].add(int(_hashes(pa.array([d]))[0]))
+        if not ok:
+            return
+        entered = self.samples[col].add(h[cand][ok], [sub[i] for i in ok])
+        if entered:  # unkeyed digests an engineer might have "anonymized" with
+            hexes = [hashlib.sha256(v.encode()).hexdigest() for v in entered]
+            hexes += [hashlib.md5(v.encode()).hexdigest() for v in entered]  # what an engineer might have "anonymized" with
+            self.digests[col].update(int(x) for x in _hashes(pa.array(hexes, pa.string())))
 
     def _json_originals(self, col: str, values: pa.Array) -> None:
         """String leaves of JSON documents that the policy transforms (or scrubs), sampled by hash."""
@@ -272,26 +278,27 @@ class LeakScanner:
 
     def _own_row(self, col: str, raw: pa.Array, out: pa.Array) -> None:
         """Distinct values equal to their own output, and the chance rate of such equalities."""
-        ok = _meaningful(raw)
-        raw, out = raw.filter(ok), out.filter(ok)
-        if not len(raw):
-            return
         try:
             out = out.cast(raw.type)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             raw, out = _as_text(raw), _as_text(out)
         same = pc.fill_null(pc.equal(raw, out), False)
-        distinct_raw = pc.unique(raw)
-        n = len(distinct_raw)
         if pc.any(same).as_py():
             fixed = pc.unique(raw.filter(same))
+            fixed = fixed.filter(_meaningful(fixed))  # blanks and placeholders stay as they are
             self.fixed[col].update(int(x) for x in _hashes(_as_text(fixed))[:10_000])
-        # chance: outputs equal to some other original of the batch, per pair of distinct values
-        distinct_out = pc.unique(out)
-        cross = (pc.sum(pc.is_in(distinct_out, value_set=distinct_raw)).as_py() or 0)
-        cross -= len(pc.unique(raw.filter(same))) if pc.any(same).as_py() else 0
-        if n > 1:
-            self.chance[col] += max(cross, 0.1) / (n - 1)
+        # chance, on a bounded slice: how often an output equals another row's original, per pair
+        # of distinct values, times the distinct values of the batch
+        raw_sub, out_sub = raw.slice(0, CHANCE_ROWS), out.slice(0, CHANCE_ROWS)
+        distinct_raw = pc.unique(raw_sub.drop_null())
+        m = len(distinct_raw)
+        if m < 2:
+            return
+        cross = pc.sum(pc.is_in(pc.unique(out_sub.drop_null()), value_set=distinct_raw)).as_py() or 0
+        same_sub = pc.fill_null(pc.equal(raw_sub, out_sub), False)
+        cross -= len(pc.unique(raw_sub.filter(same_sub))) if pc.any(same_sub).as_py() else 0
+        n = m if len(raw) <= CHANCE_ROWS else m * len(raw) / CHANCE_ROWS
+        self.chance[col] += n * max(cross, 0.1) / (m * (m - 1))
 
     def _generalized(self, col: str, out: pa.Array) -> None:
         """An output the generalization would still change kept more precision than allowed."""
