@@ -95,3 +95,28 @@ def test_the_sketch_stays_bounded_however_long_the_column():
     assert abs(prof.distinct - 200_000) / 200_000 < 0.1
     prof.add(pa.array(np.arange(0, 50_000)))  # every value again
     assert not prof.unique
+
+
+def test_plan_lists_discovered_keys_with_their_evidence_and_the_policy_carries_it(tmp_path, cli):
+    import pyarrow.parquet as pq
+
+    from datarefresh.config import load_config
+
+    rng = np.random.default_rng(3)
+    pats = [str(uuid.UUID(bytes=rng.bytes(16))) for _ in range(200)]
+    for name, table in {"patients": pa.table({"Id": pats, "GENDER": rng.choice(["M", "F"], 200)}),
+                        "visits": pa.table({"visit_no": np.arange(1, 601) * 7919,
+                                            "WHO": [pats[i] for i in rng.integers(0, 200, 600)]})}.items():
+        (tmp_path / "src" / name).mkdir(parents=True)
+        pq.write_table(table, tmp_path / "src" / name / "part-0.parquet")
+    result = cli("plan", tmp_path / "src", "--out", tmp_path / "plan.yaml")
+    assert result.exit_code == 0, result.output
+    who = len(set(pq.read_table(tmp_path / "src" / "visits").column("WHO").to_pylist()))
+    assert f"foreign key visits.WHO -> patients.Id: 100.0% of {who} sampled values found" in result.output
+    cfg = load_config(tmp_path / "plan.yaml")
+    (fk,) = cfg.tables["visits"].foreign_keys
+    assert (fk.column, fk.references, fk.evidence.match_share, fk.evidence.values_sampled) == \
+        ("WHO", "patients.Id", 1.0, who)
+    assert cfg.tables["patients"].primary_key_evidence.detector == "values:unique"
+    assert cfg.tables["visits"].columns["WHO"].entity == cfg.tables["patients"].columns["Id"].entity
+    assert not any(p in (tmp_path / "plan.yaml").read_text() for p in pats)
