@@ -29,13 +29,16 @@ def run(seeds=SEEDS, rows: int = ROWS) -> dict:
         for seed in seeds:
             t = time.perf_counter()
             with tempfile.TemporaryDirectory() as d:
-                r = sanitize_family(make(seed, rows), Path(d), Keyring(f"corpus-bench-{seed}-0123456789abcdef".encode()))
+                r = sanitize_family(
+                    make(seed, rows), Path(d), Keyring(f"corpus-bench-{seed}-0123456789abcdef".encode())
+                )
             r.pop("report", None)
             r["seconds"] = round(time.perf_counter() - t, 1)
             per_seed.append(r)
         ok = [r for r in per_seed if r["ok"]]
         out[name] = {
-            "runs": len(per_seed), "failed_runs": [r.get("error") for r in per_seed if not r["ok"]],
+            "runs": len(per_seed),
+            "failed_runs": [r.get("error") for r in per_seed if not r["ok"]],
             "pii_verbatim_share": max((r["pii_verbatim_share"] for r in ok), default=None),
             "non_pii_kept_share": min((r["non_pii_kept_share"] for r in ok), default=None),
             "fks_true": ok[0]["fks_true"] if ok else None,
@@ -44,7 +47,8 @@ def run(seeds=SEEDS, rows: int = ROWS) -> dict:
             "fk_resolving_min": min((v for r in ok for v in r["fk_resolving"].values()), default=None),
             "leaked_columns": sorted({c for r in ok for c in r["leaked_columns"]}),
             "changed_columns": sorted({c for r in ok for c in r["changed_columns"]}),
-            "seconds": round(sum(r["seconds"] for r in per_seed), 1)}
+            "seconds": round(sum(r["seconds"] for r in per_seed), 1),
+        }
     return {"seeds": list(seeds), "rows": rows, "families": out}
 
 

@@ -44,11 +44,21 @@ def run(seeds=HELDOUT_SEEDS, sizes=SIZES) -> dict:
     t = time.perf_counter()
     runs = [one_run(rows, seed) for seed in seeds for rows in sizes]
     failed = [r for r in runs if r["failed"]]
-    return {"runs": len(runs), "failures": len(failed), "false_alarm_rate": round(len(failed) / len(runs), 4),
-            "sizes": list(sizes), "seeds": [min(seeds), max(seeds)], "failed_runs": failed,
-            "seconds": round(time.perf_counter() - t, 1)}
+    return {
+        "runs": len(runs),
+        "failures": len(failed),
+        "false_alarm_rate": round(len(failed) / len(runs), 4),
+        "sizes": list(sizes),
+        "seeds": [min(seeds), max(seeds)],
+        "failed_runs": failed,
+        "seconds": round(time.perf_counter() - t, 1),
+    }
 
 
 if __name__ == "__main__":
     quick = "--quick" in sys.argv
-    print(json.dumps(run(HELDOUT_SEEDS[:3] if quick else HELDOUT_SEEDS, SIZES[:3] if quick else SIZES), indent=2))
+    print(
+        json.dumps(
+            run(HELDOUT_SEEDS[:3] if quick else HELDOUT_SEEDS, SIZES[:3] if quick else SIZES), indent=2
+        )
+    )

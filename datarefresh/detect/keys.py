@@ -35,7 +35,9 @@ SKETCH_SIZE = 4096
 MIN_CONTAINMENT = 0.95  # share of sampled child values found in the parent key
 MIN_DISTINCT_BY_VALUE = 20  # a child with fewer distinct values needs name evidence
 MIN_COVERAGE_DENSE = 0.5  # dense int parent, no name evidence: child must reference this share of it
-MIN_SPAN_DENSE = 0.8  # ... and its values must spread over this share of the parent's range (not CVVs in 1..N)
+MIN_SPAN_DENSE = (
+    0.8  # ... and its values must spread over this share of the parent's range (not CVVs in 1..N)
+)
 _KEY_SUFFIXES = ("id", "key", "fk", "ref", "uuid", "guid", "pk")
 _GENERIC = re.compile(r"^(?:col|column|attr|field|var|c|f|v|x)_?\d+$")
 _PREFIX = re.compile(r"^[A-Za-z]+[-_]")
@@ -165,13 +167,17 @@ def key_candidates(schema: pa.Schema, columns: dict[str, ColumnPolicy]) -> list[
     out = []
     for f in schema:
         p = columns.get(f.name)
-        if _kind(f.type) is None or (p and (p.action in ("json", "struct", "drop") or p.entity == "FREE_TEXT")):
+        if _kind(f.type) is None or (
+            p and (p.action in ("json", "struct", "drop") or p.entity == "FREE_TEXT")
+        ):
             continue
         out.append(f.name)
     return out
 
 
-def profile_batches(schema: pa.Schema, batches: Iterable[pa.RecordBatch], columns: list[str]) -> dict[str, ColumnProfile]:
+def profile_batches(
+    schema: pa.Schema, batches: Iterable[pa.RecordBatch], columns: list[str]
+) -> dict[str, ColumnProfile]:
     """One streaming pass over a table's batches, sketching only `columns`."""
     profiles = {c: ColumnProfile(_kind(schema.field(c).type)) for c in columns}
     for batch in batches:
@@ -219,7 +225,8 @@ def name_similarity(child_column: str, parent_table: str, parent_column: str) ->
 
 def _pk_score(table: str, column: str, position: int, prof: ColumnProfile) -> float:
     """3: named like the table's id (id, Id, customer_id, PATIENTID); 2: named like some id
-    (item_id, order_no; not zip_code or phone_number); 1.5: UUID values; +1 for the first column; 0: not a key."""
+    (item_id, order_no; not zip_code or phone_number); 1.5: UUID values; +1 for the first column;
+    0: not a key."""
     flat = tokens(column).replace("_", "")
     own = singular(tokens(table)).replace("_", "")
     score = 0.0
@@ -236,8 +243,9 @@ def _pk_score(table: str, column: str, position: int, prof: ColumnProfile) -> fl
     return score
 
 
-def choose_primary_key(table: str, order: list[str], profiles: dict[str, ColumnProfile],
-                       columns: dict[str, ColumnPolicy]) -> tuple[str, Evidence] | None:
+def choose_primary_key(
+    table: str, order: list[str], profiles: dict[str, ColumnProfile], columns: dict[str, ColumnPolicy]
+) -> tuple[str, Evidence] | None:
     """The unique, non-null int/text column that looks most like an identifier."""
     best: tuple[float, int, str] | None = None
     for i, col in enumerate(order):
@@ -253,8 +261,12 @@ def choose_primary_key(table: str, order: list[str], profiles: dict[str, ColumnP
     if best is None:
         return None
     prof = profiles[best[2]]
-    return best[2], Evidence(detector="values:unique", match_share=round(min(prof.distinct / prof.rows, 1.0), 3),
-                             score=best[0], values_sampled=prof.rows)
+    return best[2], Evidence(
+        detector="values:unique",
+        match_share=round(min(prof.distinct / prof.rows, 1.0), 3),
+        score=best[0],
+        values_sampled=prof.rows,
+    )
 
 
 def _identifier_policy(pol: ColumnPolicy) -> bool:
@@ -265,18 +277,28 @@ def _identifier_policy(pol: ColumnPolicy) -> bool:
     return pol.action in ("keep", "hmac", "scrub_text") and pol.entity in _IDENTIFIER_ENTITIES
 
 
-def key_policy(table: str, column: str, pol: ColumnPolicy | None, prof: ColumnProfile, typ: str | None) -> ColumnPolicy:
+def key_policy(
+    table: str, column: str, pol: ColumnPolicy | None, prof: ColumnProfile, typ: str | None
+) -> ColumnPolicy:
     """A key is pseudonymized with hmac under its own entity; a constant prefix ('CUST-') is kept."""
     params = dict(pol.params) if pol and pol.action == "hmac" else {}
     if prof.kind == "text" and prof.constant_prefix:
         params["prefix"] = prof.constant_prefix
     else:
         params.pop("prefix", None)
-    entity = pol.entity if pol and pol.action == "hmac" and (pol.entity or "").startswith("ID") else \
-        id_entity(table, column)
+    entity = (
+        pol.entity
+        if pol and pol.action == "hmac" and (pol.entity or "").startswith("ID")
+        else id_entity(table, column)
+    )
     evidence = pol.evidence if pol and pol.action == "hmac" else Evidence(detector="key")
-    return ColumnPolicy(action="hmac", entity=entity, type=typ or (pol.type if pol else None), params=params,
-                        evidence=evidence)
+    return ColumnPolicy(
+        action="hmac",
+        entity=entity,
+        type=typ or (pol.type if pol else None),
+        params=params,
+        evidence=evidence,
+    )
 
 
 @dataclass(frozen=True)
@@ -312,12 +334,18 @@ def _candidate_ok(c: Candidate, child: ColumnProfile, parent: ColumnProfile, chi
     return True
 
 
-def discover_foreign_keys(tables: dict[str, TableConfig], profiles: dict[str, dict[str, ColumnProfile]],
-                          children: set[str] | None = None) -> dict[str, list[ForeignKey]]:
+def discover_foreign_keys(
+    tables: dict[str, TableConfig],
+    profiles: dict[str, dict[str, ColumnProfile]],
+    children: set[str] | None = None,
+) -> dict[str, list[ForeignKey]]:
     """For every profiled column (of the `children` tables), the other table's primary key that
     contains its values, if one does unambiguously."""
-    parents = {t: (cfg.primary_key, profiles[t][cfg.primary_key]) for t, cfg in tables.items()
-               if cfg.primary_key and t in profiles and cfg.primary_key in profiles[t]}
+    parents = {
+        t: (cfg.primary_key, profiles[t][cfg.primary_key])
+        for t, cfg in tables.items()
+        if cfg.primary_key and t in profiles and cfg.primary_key in profiles[t]
+    }
     found: dict[str, list[ForeignKey]] = {}
     for child_table, cols in profiles.items():
         if children is not None and child_table not in children:
@@ -331,27 +359,50 @@ def discover_foreign_keys(tables: dict[str, TableConfig], profiles: dict[str, di
                 if ptable == child_table or pprof.kind != prof.kind:
                     continue
                 share, sampled = containment(prof, pprof)
-                c = Candidate(ptable, pcol, share, sampled, name_similarity(col, ptable, pcol),
-                              min(prof.distinct / max(pprof.distinct, 1.0), 1.0))
+                c = Candidate(
+                    ptable,
+                    pcol,
+                    share,
+                    sampled,
+                    name_similarity(col, ptable, pcol),
+                    min(prof.distinct / max(pprof.distinct, 1.0), 1.0),
+                )
                 if _candidate_ok(c, prof, pprof, col == pk):
                     candidates.append(c)
             if not candidates:
                 continue
             candidates.sort(key=lambda c: (-c.similarity, -c.containment, c.parent))
-            if len(candidates) > 1 and candidates[0].similarity == candidates[1].similarity and \
-                    candidates[0].containment == candidates[1].containment:
+            if (
+                len(candidates) > 1
+                and candidates[0].similarity == candidates[1].similarity
+                and candidates[0].containment == candidates[1].containment
+            ):
                 continue  # ambiguous: two parents explain the values equally well, and no name decides
             best = candidates[0]
             detector = "values:inclusion" + ("+name" if best.similarity else "")
-            found.setdefault(child_table, []).append(ForeignKey(
-                column=col, references=f"{best.parent}.{best.parent_column}",
-                evidence=Evidence(detector=detector, match_share=round(best.containment, 3),
-                                  score=best.similarity, values_sampled=best.sampled)))
+            found.setdefault(child_table, []).append(
+                ForeignKey(
+                    column=col,
+                    references=f"{best.parent}.{best.parent_column}",
+                    evidence=Evidence(
+                        detector=detector,
+                        match_share=round(best.containment, 3),
+                        score=best.similarity,
+                        values_sampled=best.sampled,
+                    ),
+                )
+            )
     return found
 
 
-def discover_keys(tables: dict[str, TableConfig], profiles: dict[str, dict[str, ColumnProfile]],
-                  schemas: dict[str, pa.Schema], *, classified: set[str], foreign_keys: bool = True) -> None:
+def discover_keys(
+    tables: dict[str, TableConfig],
+    profiles: dict[str, dict[str, ColumnProfile]],
+    schemas: dict[str, pa.Schema],
+    *,
+    classified: set[str],
+    foreign_keys: bool = True,
+) -> None:
     """Primary keys, key policies and foreign keys for the `classified` tables (a configured
     table keeps what its config says, but its primary key can be referenced); then align FKs."""
     for name in sorted(classified):
@@ -393,10 +444,15 @@ def align_foreign_keys(tables: dict[str, TableConfig]) -> None:
             p, c = parent.columns[fk.parent_column], t.columns[fk.column]
             evidence = c.evidence
             if fk.evidence is not None:
-                evidence = Evidence(detector=f"foreign_key:{fk.references}", match_share=fk.evidence.match_share,
-                                    score=fk.evidence.score, values_sampled=fk.evidence.values_sampled)
-            t.columns[fk.column] = c.model_copy(update={"action": p.action, "entity": p.entity, "params": p.params,
-                                                        "evidence": evidence})
+                evidence = Evidence(
+                    detector=f"foreign_key:{fk.references}",
+                    match_share=fk.evidence.match_share,
+                    score=fk.evidence.score,
+                    values_sampled=fk.evidence.values_sampled,
+                )
+            t.columns[fk.column] = c.model_copy(
+                update={"action": p.action, "entity": p.entity, "params": p.params, "evidence": evidence}
+            )
 
 
 def describe(tables: dict[str, TableConfig]) -> list[str]:
@@ -410,7 +466,8 @@ def describe(tables: dict[str, TableConfig]) -> list[str]:
             if fk.evidence:
                 ev = fk.evidence
                 why = "name and values" if ev.score else "values only"
-                lines.append(f"foreign key {name}.{fk.column} -> {fk.references}: {ev.match_share:.1%} of "
-                             f"{ev.values_sampled:,} sampled values found in the parent key ({why})")
+                lines.append(
+                    f"foreign key {name}.{fk.column} -> {fk.references}: {ev.match_share:.1%} of "
+                    f"{ev.values_sampled:,} sampled values found in the parent key ({why})"
+                )
     return lines
-

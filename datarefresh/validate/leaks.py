@@ -46,8 +46,8 @@ TEXT_SAMPLE = 200
 TEXT_PER_BATCH = 50  # free text / JSON sampled from every batch, up to TEXT_SAMPLE
 KEPT_SAMPLE = 4000  # values of each kept column re-classified, taken from every batch
 KEPT_PER_BATCH = 200
-FIXED_POINT_P = 1e-4
-CHANCE_ROWS = 8192  # rows of each batch the chance rate of own-row equality is measured on  # own-row fixed points this unlikely under chance are a leak
+FIXED_POINT_P = 1e-4  # own-row fixed points this unlikely under chance are a leak
+CHANCE_ROWS = 8192  # rows of each batch the chance rate of own-row equality is measured on
 PLACEHOLDERS = {"", "n/a", "na", "none", "null", "nil", "-", "--", "?", "unknown", "redacted", "[redacted]",
                 "not available", "not applicable", "tbd", "xxx", "0", "nan"}
 # Entities whose verbatim original anywhere in the output identifies someone.
@@ -83,7 +83,8 @@ def _meaningful(values: pa.Array) -> pa.Array:
     if not (_is_text(values.type) or pa.types.is_dictionary(values.type)):
         return valid
     low = pc.utf8_lower(pc.utf8_trim_whitespace(_as_text(values)))
-    return pc.and_(valid, pc.invert(pc.fill_null(pc.is_in(low, value_set=pa.array(sorted(PLACEHOLDERS))), True)))
+    placeholder = pc.fill_null(pc.is_in(low, value_set=pa.array(sorted(PLACEHOLDERS))), True)
+    return pc.and_(valid, pc.invert(placeholder))
 
 
 def _hashes(text: pa.Array) -> np.ndarray:
@@ -150,7 +151,8 @@ class LeakScanner:
     def __init__(self, table: str, policy: TableConfig, first_batch: pa.RecordBatch):
         self.table, self.policy = table, policy
         cols = {f.name: f.type for f in first_batch.schema}
-        pols = {c: policy.columns[c] for c in cols if c in policy.columns and policy.columns[c].action != "drop"}
+        pols = {c: policy.columns[c] for c in cols
+                if c in policy.columns and policy.columns[c].action != "drop"}
         self.text_columns = [c for c, p in pols.items() if p.action in ("scrub_text", "json")]
         # re-analysis applies to free text only: JSON leaves with a fake policy are meant to look real
         self.free_text = {c for c, p in pols.items() if p.action == "scrub_text"}
@@ -158,19 +160,23 @@ class LeakScanner:
         self.kept = [c for c, p in pols.items() if p.action == "keep" and _scannable(cols[c])]
         # high-entropy originals to look for anywhere (JSON: its transformed string leaves)
         self.entity: dict[str, str] = {c: (p.entity or p.action) for c, p in pols.items()
-                                       if p.action != "keep" and (p.entity in HIGH_ENTROPY) and _scannable(cols[c])}
+                                       if p.action != "keep" and (p.entity in HIGH_ENTROPY)
+                                       and _scannable(cols[c])}
         for c in self.json_columns:
             self.entity[c] = "JSON"
-        self.rowwise = [c for c, p in pols.items() if p.action in ROWWISE_ACTIONS and not pa.types.is_nested(cols[c])]
+        self.rowwise = [c for c, p in pols.items()
+                        if p.action in ROWWISE_ACTIONS and not pa.types.is_nested(cols[c])]
         self.generalized = [c for c, p in pols.items() if p.action == "generalize"]
         # output columns scanned for verbatim originals: everything not made by a generator
-        self.targets = [c for c, p in pols.items() if p.action not in GENERATED_ACTIONS | {"scrub_text", "json"}
+        self.targets = [c for c, p in pols.items()
+                        if p.action not in GENERATED_ACTIONS | {"scrub_text", "json"}
                         and _scannable(cols[c])]
         self.samples = {c: _BottomK(SAMPLE_PER_COLUMN, keep_values=True) for c in self.entity}
         self.digests: dict[str, set[int]] = defaultdict(set)
         self.out_sketch = {c: _BottomK(OUTPUT_SKETCH, keep_values=False) for c in self.targets}
         self.findings: dict[tuple[str, str, str, str], int] = defaultdict(int)
-        self.fixed: dict[str, set[int]] = defaultdict(set)  # hashes of distinct values equal to their own output
+        # hashes of the distinct values equal to their own output
+        self.fixed: dict[str, set[int]] = defaultdict(set)
         self.chance: dict[str, float] = defaultdict(float)  # expected fixed points under chance
         self.rows = 0
         self.text_samples: dict[str, list[tuple[int, str]]] = defaultdict(list)  # (row index, scrubbed text)
@@ -194,10 +200,12 @@ class LeakScanner:
         for col in self.kept:
             have = self.kept_samples[col]
             if len(have) < KEPT_SAMPLE:
-                vals = raw.column(col).filter(_meaningful(raw.column(col))).slice(0, KEPT_PER_BATCH).to_pylist()
+                values = raw.column(col)
+                vals = values.filter(_meaningful(values)).slice(0, KEPT_PER_BATCH).to_pylist()
                 have.extend(vals[: KEPT_SAMPLE - len(have)])
         digests = {c: np.array(sorted(d), np.uint64) for c, d in self.digests.items() if d}
-        current = {c: s.hashes for c, s in self.samples.items() if c not in self.json_columns and len(s.hashes)}
+        current = {c: s.hashes for c, s in self.samples.items()
+                   if c not in self.json_columns and len(s.hashes)}
         for col in self.targets:
             if col not in clean.schema.names:
                 continue
@@ -246,7 +254,7 @@ class LeakScanner:
         entered = self.samples[col].add(h[cand][ok], [sub[i] for i in ok])
         if entered:  # unkeyed digests an engineer might have "anonymized" with
             hexes = [hashlib.sha256(v.encode()).hexdigest() for v in entered]
-            hexes += [hashlib.md5(v.encode()).hexdigest() for v in entered]  # what an engineer might have "anonymized" with
+            hexes += [hashlib.md5(v.encode()).hexdigest() for v in entered]
             self.digests[col].update(int(x) for x in _hashes(pa.array(hexes, pa.string())))
 
     def _json_originals(self, col: str, values: pa.Array) -> None:
@@ -345,7 +353,8 @@ class LeakScanner:
                 if src == col and self.policy.columns[col].action == "keep":
                     continue
                 tau = min(sketch.threshold, sample.threshold)
-                both = np.intersect1d(sketch.hashes[sketch.hashes <= tau], sample.hashes[sample.hashes <= tau])
+                both = np.intersect1d(sketch.hashes[sketch.hashes <= tau],
+                                      sample.hashes[sample.hashes <= tau])
                 key = (col, src, self.entity[src], "original value")
                 if len(both) and key not in self.findings:
                     self.findings[key] += len(both)

@@ -41,12 +41,17 @@ def sanitize_family(family: Family, workdir: Path, keyring) -> dict:
     return {"family": family.name, "ok": True, "report": report, **figures(family, raw, envs, report)}
 
 
-def figures(family: Family, raw: dict[str, pa.Table], envs: dict[str, dict[str, pa.Table]], report: dict) -> dict:
+def figures(
+    family: Family, raw: dict[str, pa.Table], envs: dict[str, dict[str, pa.Table]], report: dict
+) -> dict:
     staging = envs["staging"]
     pii_cells = pii_verbatim = other_cells = other_kept = 0
     leaked_columns, changed_columns = [], []
-    key_cols = {(t, c) for t, c in family.keys.items()} | {(t, c) for t, c, _, _ in family.fks} \
+    key_cols = (
+        {(t, c) for t, c in family.keys.items()}
+        | {(t, c) for t, c, _, _ in family.fks}
         | {(t, c) for _, _, t, c in family.fks}
+    )
     for t, table in raw.items():
         for c in table.column_names:
             if (t, c) in key_cols or c in family.quasi.get(t, set()):
@@ -72,21 +77,27 @@ def figures(family: Family, raw: dict[str, pa.Table], envs: dict[str, dict[str, 
                 other_kept += same
                 if pairs and same / len(pairs) < 0.9:
                     changed_columns.append(f"{t}.{c}")
-    discovered = {(t, fk["column"], *fk["references"].split("."))
-                  for t, r in report["tables"].items() for fk in r["foreign_keys"]}
+    discovered = {
+        (t, fk["column"], *fk["references"].split("."))
+        for t, r in report["tables"].items()
+        for fk in r["foreign_keys"]
+    }
     resolving = {}
     for env, tables in envs.items():
         for child, col, parent, pcol in sorted(family.fks):
             values = tables[child].column(col).drop_null()
             found = pc.is_in(values, value_set=pc.unique(tables[parent].column(pcol)))
-            resolving[f"{env}:{child}.{col}"] = round((pc.sum(found).as_py() or 0) / max(len(values), 1), 4) \
-                if len(values) else 1.0
+            resolving[f"{env}:{child}.{col}"] = (
+                round((pc.sum(found).as_py() or 0) / max(len(values), 1), 4) if len(values) else 1.0
+            )
     primary = {t: r["primary_key"] for t, r in report["tables"].items()}
     return {
         "pii_verbatim_share": round(pii_verbatim / max(pii_cells, 1), 4),
         "non_pii_kept_share": round(other_kept / max(other_cells, 1), 4),
-        "leaked_columns": leaked_columns, "changed_columns": changed_columns,
-        "fks_true": len(family.fks), "fks_found": len(discovered & family.fks),
+        "leaked_columns": leaked_columns,
+        "changed_columns": changed_columns,
+        "fks_true": len(family.fks),
+        "fks_found": len(discovered & family.fks),
         "fks_missing": sorted(".".join(k) for k in family.fks - discovered),
         "fks_false": sorted(".".join(k) for k in discovered - family.fks),
         "fk_resolving": resolving,

@@ -44,11 +44,15 @@ EMAIL = {"action": "fake", "entity": "EMAIL_ADDRESS"}
 def test_a_fake_equal_to_another_rows_original_is_not_a_leak(tmp_path):
     """demo-data --rows 3000 --seed 11 failed so: a fake street address equal to another row's real one."""
     real = [f"{100 + i} Main Street" for i in range(N // 2)]
-    fakes = apply_column(pa.array(real), ColumnPolicy(action="fake", entity="STREET_ADDRESS"),
-                         OpContext(KEY)).to_pylist()
+    fakes = apply_column(
+        pa.array(real), ColumnPolicy(action="fake", entity="STREET_ADDRESS"), OpContext(KEY)
+    ).to_pylist()
     street = real + fakes  # the second half's originals are exactly the first half's fakes
-    findings = _run(tmp_path, {"id": list(range(N)), "street": street},
-                    {"id": ID, "street": {"action": "fake", "entity": "STREET_ADDRESS"}})
+    findings = _run(
+        tmp_path,
+        {"id": list(range(N)), "street": street},
+        {"id": ID, "street": {"action": "fake", "entity": "STREET_ADDRESS"}},
+    )
     assert findings == []
 
 
@@ -56,30 +60,48 @@ def test_a_copy_of_an_original_in_a_kept_column_is_found_even_from_a_row_it_did_
     emails = _emails(N)
     notes = ["ok"] * N
     notes[5] = emails[990]  # early output row, original only seen in the last batch
-    findings = _run(tmp_path, {"id": list(range(N)), "email": emails, "notes": notes},
-                    {"id": ID, "email": EMAIL, "notes": {"action": "keep"}})
-    assert [(f["column"], f["source_column"], f["kind"]) for f in findings] == [("notes", "email", "original value")]
+    findings = _run(
+        tmp_path,
+        {"id": list(range(N)), "email": emails, "notes": notes},
+        {"id": ID, "email": EMAIL, "notes": {"action": "keep"}},
+    )
+    assert [(f["column"], f["source_column"], f["kind"]) for f in findings] == [
+        ("notes", "email", "original value")
+    ]
 
 
 def test_an_original_kept_in_its_own_row_is_a_leak_but_placeholders_never_are(tmp_path):
     phones = [f"+1 312 555 {i:04d}" for i in range(N)]
-    findings = _run(tmp_path, {"id": list(range(N)), "phone": phones},
-                    {"id": ID, "phone": {"action": "mask", "params": {"keep_last": 30}}})  # masks nothing
+    findings = _run(
+        tmp_path,
+        {"id": list(range(N)), "phone": phones},
+        {"id": ID, "phone": {"action": "mask", "params": {"keep_last": 30}}},
+    )  # masks nothing
     assert [f["kind"] for f in findings] == ["original value kept in its own row"]
     emails = ["n/a", "", "  ", "unknown", None] * (N // 5)
-    findings = _run(tmp_path / "2", {"id": list(range(N)), "email": emails, "notes": ["n/a"] * N},
-                    {"id": ID, "email": EMAIL, "notes": {"action": "keep"}})
+    findings = _run(
+        tmp_path / "2",
+        {"id": list(range(N)), "email": emails, "notes": ["n/a"] * N},
+        {"id": ID, "email": EMAIL, "notes": {"action": "keep"}},
+    )
     assert findings == []
 
 
 def test_a_kept_column_of_personal_data_is_found_past_its_empty_first_rows(tmp_path):
     late = [None] * (N - 100) + _emails(100)
-    findings = _run(tmp_path, {"id": list(range(N)), "contact": late}, {"id": ID, "contact": {"action": "keep"}})
+    findings = _run(
+        tmp_path, {"id": list(range(N)), "contact": late}, {"id": ID, "contact": {"action": "keep"}}
+    )
     assert [(f["column"], f["entity"]) for f in findings] == [("contact", "EMAIL_ADDRESS")]
 
 
-@pytest.mark.parametrize("zips", [[f"{941 + i % 50}00" for i in range(N)], [f"{10000 + i}" for i in range(N)]])
+@pytest.mark.parametrize(
+    "zips", [[f"{941 + i % 50}00" for i in range(N)], [f"{10000 + i}" for i in range(N)]]
+)
 def test_a_generalization_is_judged_against_its_own_output_domain(tmp_path, zips):
-    findings = _run(tmp_path, {"id": list(range(N)), "zip": zips},
-                    {"id": ID, "zip": {"action": "generalize", "entity": "ZIP_CODE", "params": {"to": "zip3"}}})
+    findings = _run(
+        tmp_path,
+        {"id": list(range(N)), "zip": zips},
+        {"id": ID, "zip": {"action": "generalize", "entity": "ZIP_CODE", "params": {"to": "zip3"}}},
+    )
     assert findings == []
