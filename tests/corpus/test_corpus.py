@@ -16,7 +16,7 @@ _results: dict[str, dict] = {}
 # an int64 PII column kept, a categorical column faked). Remove the marks once it is merged.
 _NEEDS_CLASSIFY = pytest.mark.xfail(strict=True, reason="needs classify part 1-3")
 PII_XFAIL = {"crm_contacts", "ehr", "opaque_customers"}
-KEPT_XFAIL = {"crm_contacts", "weblogs", "marketing_events"}
+KEPT_XFAIL = {"crm_contacts", "weblogs"}
 
 
 def result(name: str, tmp_path_factory) -> dict:
