@@ -15,8 +15,8 @@ _results: dict[str, dict] = {}
 # because columns are classified by today's rules (a PascalCase/UPPERCASE/uninformative name or
 # an int64 PII column kept, a categorical column faked). Remove the marks once it is merged.
 _NEEDS_CLASSIFY = pytest.mark.xfail(strict=True, reason="needs classify part 1-3")
-PII_XFAIL = {"crm_contacts", "ehr", "opaque_customers"}
-KEPT_XFAIL = {"crm_contacts", "weblogs"}
+PII_XFAIL = {"opaque_customers"}
+KEPT_XFAIL: set[str] = set()
 
 
 def result(name: str, tmp_path_factory) -> dict:
