@@ -780,7 +780,8 @@ def opaque_customers(seed: int, rows: int = 400) -> Family:
             "col_9": [f.street_address() for _ in range(rows)],
             "attr2": pa.array(rng.integers(2_012_000_000, 9_899_999_999, rows)),
             "col_4": pa.array(rng.integers(100_000_000, 899_999_999, rows)),
-            "col_5": pa.array(rng.integers(100, 999, rows)),
+            # the shape: a card security code stored as int under its usual name, no card column
+            "CVV2": pa.array(rng.integers(100, 999, rows)),
             "col_6": pa.array(_dates(rng, rows, "2018-01-01", 2500)),
             "col_8": pa.array(rng.choice(["free", "pro", "team"], rows)),
             "col_10": pa.array(np.round(rng.uniform(0, 100, rows), 1)),
@@ -800,7 +801,7 @@ def opaque_customers(seed: int, rows: int = 400) -> Family:
         "opaque_customers",
         {"customers": customers, "orders": orders},
         {},
-        {"customers": {"col_2", "col_3", "col_7", "attr1", "col_9", "attr2", "col_4", "col_5", "col_11"}},
+        {"customers": {"col_2", "col_3", "col_7", "attr1", "col_9", "attr2", "col_4", "CVV2", "col_11"}},
         {"customers": "col_1", "orders": "col_1"},
         {("orders", "col_2", "customers", "col_1")},
     )

@@ -11,22 +11,12 @@ ROWS = 120
 KEY = Keyring(b"corpus-test-key-0123456789abcdef")
 _results: dict[str, dict] = {}
 
-# Column classification (issue 12 parts 1-3) is another branch's work: these fail here only
-# because columns are classified by today's rules (a PascalCase/UPPERCASE/uninformative name or
-# an int64 PII column kept, a categorical column faked). Remove the marks once it is merged.
-_NEEDS_CLASSIFY = pytest.mark.xfail(strict=True, reason="needs classify part 1-3")
-PII_XFAIL = {"opaque_customers"}
-KEPT_XFAIL: set[str] = set()
 
 
 def result(name: str, tmp_path_factory) -> dict:
     if name not in _results:
         _results[name] = sanitize_family(FAMILIES[name](SEED, ROWS), tmp_path_factory.mktemp(name), KEY)
     return _results[name]
-
-
-def _marked(names, marks):
-    return [pytest.param(n, marks=_NEEDS_CLASSIFY) if n in marks else n for n in names]
 
 
 @pytest.mark.parametrize("name", list(FAMILIES))
@@ -41,14 +31,14 @@ def test_zero_config_run_succeeds_and_every_true_foreign_key_is_found_and_resolv
             assert fk["evidence"]["match_share"] >= 0.95 and fk["evidence"]["values_sampled"] > 0
 
 
-@pytest.mark.parametrize("name", _marked(list(FAMILIES), PII_XFAIL))
+@pytest.mark.parametrize("name", list(FAMILIES))
 def test_pii_cells_verbatim_at_most_half_a_percent(name, tmp_path_factory):
     r = result(name, tmp_path_factory)
     assert r["ok"], r.get("error")
     assert r["pii_verbatim_share"] <= 0.005, r["leaked_columns"]
 
 
-@pytest.mark.parametrize("name", _marked(list(FAMILIES), KEPT_XFAIL))
+@pytest.mark.parametrize("name", list(FAMILIES))
 def test_non_pii_cells_kept_at_least_90_percent(name, tmp_path_factory):
     r = result(name, tmp_path_factory)
     assert r["ok"], r.get("error")
