@@ -460,8 +460,8 @@ def _csv_column_types(f, encoding, read, convert, parse=None) -> dict[str, pa.Da
                                              column_types={n: pa.string() for n in first.schema.names})
             as_text = pacsv.open_csv(_Utf8Stream(raw, f.name, encoding), read_options=read,
                                      parse_options=parse, convert_options=text_opts).read_next_batch()
-    except StopIteration:
-        raise InputError("empty CSV file (no header)", file=f.name) from None
+    except StopIteration:  # the header parsed (an empty file fails in open_csv): no data rows
+        raise InputError("CSV file has a header but no rows: column types cannot be inferred", file=f.name) from None
     except pa.ArrowInvalid as exc:
         raise _csv_error(f, encoding, exc) from None
     types = {}
@@ -484,8 +484,14 @@ def _storable(typ: pa.DataType) -> pa.DataType:
     return typ
 
 
+def _too_long_row() -> str:
+    return f"a row is longer than {_BLOCK_BYTES >> 20} MiB, the limit for one line of CSV or JSON lines"
+
+
 def _csv_error(f: TableFile, encoding: str, exc: Exception) -> InputError:
     msg = _short(exc)
+    if "straddl" in msg:
+        return InputError(_too_long_row(), file=f.name)
     if "Expected" in msg and "columns" in msg:
         row = _find_bad_csv_row(f, encoding)
         return InputError(msg.split(": ", 1)[-1].split(":")[0].strip() + " (wrong number of fields)",
@@ -518,6 +524,8 @@ def _jsonl_batches(f: TableFile, schema: pa.Schema | None) -> Iterator[pa.Record
                 target = pa.schema([fl.with_type(_storable(fl.type)) for fl in batch.schema])
                 yield batch if target == batch.schema else batch.cast(target)
     except pa.ArrowInvalid as exc:
+        if "straddl" in str(exc):  # pyarrow's words for a row that does not fit in one block
+            raise InputError(_too_long_row(), file=f.name) from None
         raise InputError(f"invalid JSON lines ({_short(exc)})", file=f.name) from None
 
 

@@ -193,11 +193,11 @@ def suite(prod_data, proxy, run_env, tmp_path_factory) -> Suite:
 
 
 @pytest.fixture
-def small_tmp():
-    """A 64 KiB filesystem for the run's temporary folder (tmpfs when this user may mount,
-    else None: the test falls back to a file size limit)."""
+def small_tmp(request):
+    """A small filesystem (size from the test's parameter, e.g. "16k") for the run's temporary
+    folder: tmpfs when this user may mount, else None (the test falls back to a file size limit)."""
     mount = Path(tempfile.mkdtemp(prefix="datarefresh-smalltmp-"))
-    ok = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)],
+    ok = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={request.param}", "tmpfs", str(mount)],
                         capture_output=True).returncode == 0
     yield mount if ok else None
     if ok:
