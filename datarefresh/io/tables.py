@@ -555,7 +555,11 @@ class PartWriter:
             if self._writer is None or self._part_rows >= self.rows_per_part:
                 self._roll()
             take = min(batch.num_rows, self.rows_per_part - self._part_rows)
-            self._writer.write_batch(batch.slice(0, take))  # type: ignore[union-attr]
+            try:
+                self._writer.write_batch(batch.slice(0, take))  # type: ignore[union-attr]
+            except OSError:
+                self._discard()
+                raise
             self._part_rows += take
             self.rows += take
             batch = batch.slice(take)
@@ -571,8 +575,21 @@ class PartWriter:
     def close(self) -> list[Path]:
         if self._writer is None:  # an empty table still gets one (empty) part with the schema
             self._roll()
-        self._writer.close()  # type: ignore[union-attr]
+        try:
+            self._writer.close()  # type: ignore[union-attr]
+        except OSError:
+            self._discard()
+            raise
         return self.parts
+
+    def _discard(self) -> None:
+        """After a failed write (a full disk): let the file go without a second error when the
+        writer is garbage collected (pyarrow retries close() in __del__ and prints the failure)."""
+        writer, self._writer = self._writer, None
+        try:
+            writer.close()  # type: ignore[union-attr]
+        except OSError:
+            writer.is_open = False  # type: ignore[union-attr]
 
 
 class PartitionedWriter:
