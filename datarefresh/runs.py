@@ -249,6 +249,7 @@ def process_unit(config: Config, aws: Aws, plan: dict, table: str, index: int,
     source = TableSource(table, files, config.tables[table].encoding,
                          csv=policies[table].csv)  # the dialect (and partition types) the plan decided
     work = Path(tempfile.mkdtemp(prefix="datarefresh-unit-"))
+    outputs = []
     try:
         outputs = make_outputs(work, tuple(plan["envs"]), keyring, policies,
                                SamplingConfig.model_validate(plan["sampling"]),
@@ -271,6 +272,9 @@ def process_unit(config: Config, aws: Aws, plan: dict, table: str, index: int,
                                      "pk_nulls": nulls}
         return result
     finally:
+        for o in outputs:  # a unit that failed half-way leaves no open writer behind
+            for w in o.writers.values():
+                w.discard()
         shutil.rmtree(work, ignore_errors=True)
 
 

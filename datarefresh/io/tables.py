@@ -558,7 +558,7 @@ class PartWriter:
             try:
                 self._writer.write_batch(batch.slice(0, take))  # type: ignore[union-attr]
             except OSError:
-                self._discard()
+                self.discard()
                 raise
             self._part_rows += take
             self.rows += take
@@ -578,18 +578,20 @@ class PartWriter:
         try:
             self._writer.close()  # type: ignore[union-attr]
         except OSError:
-            self._discard()
+            self.discard()
             raise
         return self.parts
 
-    def _discard(self) -> None:
-        """After a failed write (a full disk): let the file go without a second error when the
+    def discard(self) -> None:
+        """After a failed run (a full disk): let the file go without a second error when the
         writer is garbage collected (pyarrow retries close() in __del__ and prints the failure)."""
         writer, self._writer = self._writer, None
+        if writer is None:
+            return
         try:
-            writer.close()  # type: ignore[union-attr]
+            writer.close()
         except OSError:
-            writer.is_open = False  # type: ignore[union-attr]
+            writer.is_open = False
 
 
 class PartitionedWriter:
@@ -628,6 +630,10 @@ class PartitionedWriter:
             self._children[""] = PartWriter(self.folder, self.file_schema, rows_per_part=self.rows_per_part)
         self.parts = [p for rel in sorted(self._children) for p in self._children[rel].close()]
         return self.parts
+
+    def discard(self) -> None:
+        for child in self._children.values():
+            child.discard()
 
 
 def open_writer(folder: str | Path, schema: pa.Schema, partition_by: list[str] | None = None,
