@@ -45,6 +45,7 @@ class Fault:
     reset: bool = False  # close the connection with an RST, no answer
     stall: float = 0.0  # wait this long without answering, then drop the connection
     after: Callable[[], None] | None = None  # forward, then run this before answering (and drop)
+    wait: Callable[[], None] | None = None  # run this first (e.g. hold the request), then carry on
 
 
 def s3_error(status: int, code: str) -> Fault:
@@ -59,6 +60,7 @@ class FaultProxy:
         self.rule: Rule | None = rule
         self.requests: list[Request] = []
         self.faults: list[tuple[Request, Fault]] = []
+        self.on_answer: Callable[[Request], None] | None = None  # called after each forwarded answer
         self._lock = threading.Lock()
         target = urlparse(upstream)
         proxy = self
@@ -77,6 +79,8 @@ class FaultProxy:
                     fault = proxy.rule(req) if proxy.rule else None
                     if fault:
                         proxy.faults.append((req, fault))
+                if fault and fault.wait:
+                    fault.wait()
                 if fault and fault.reset:
                     return self._reset()
                 if fault and fault.stall:
@@ -109,6 +113,9 @@ class FaultProxy:
                 self.end_headers()
                 if self.command != "HEAD":
                     self.wfile.write(data)
+                self.wfile.flush()
+                if proxy.on_answer:
+                    proxy.on_answer(req)
 
             def _reset(self):
                 # SO_LINGER 0: close() sends an RST, the client sees "connection reset by peer"
@@ -125,7 +132,7 @@ class FaultProxy:
     def reset(self, rule: Rule | None = None) -> None:
         """Forget the requests seen so far and use a new rule."""
         with self._lock:
-            self.requests, self.faults, self.rule = [], [], rule
+            self.requests, self.faults, self.rule, self.on_answer = [], [], rule, None
 
     def seen(self, method: str | None = None, bucket: str | None = None) -> list[Request]:
         return [r for r in self.requests if (method is None or r.method == method)

@@ -12,19 +12,28 @@ from tests.faults.proxy import Fault
 
 def test_two_runs_publishing_at_once_exactly_one_wins(suite, proxy, admin):
     before = pointer(admin, "dev")
-    # Hold each run's dev pointer move until both have read the same pointer and reached it,
-    # so they really race for the conditional write.
-    barrier = threading.Barrier(2, timeout=120)
-    arrived = []
+    # Hold the first run's dev pointer move until the second run has read the same pointer and
+    # reached its own move; then let the first through, and the second once the first is
+    # answered (the local server does not serialise simultaneous conditional writes; S3 does).
+    both_there, first_answered = threading.Event(), threading.Event()
+    arrived: list[int] = []
 
     def rule(req):
         if req.method == "PUT" and req.bucket == "datarefresh-dev" and req.path.endswith("/current.json") \
                 and len(arrived) < 2:
             arrived.append(req.n)
-            barrier.wait()
+            if len(arrived) == 1:
+                return Fault(wait=lambda: both_there.wait(120))
+            both_there.set()
+            return Fault(wait=lambda: first_answered.wait(120))
         return None
 
+    def answered(req):
+        if arrived and req.n == arrived[0]:
+            first_answered.set()
+
     proxy.reset(rule)
+    proxy.on_answer = answered
     a = suite.forks.start(["refresh", "--as-of", fresh_as_of()], suite.env)
     b = suite.forks.start(["refresh", "--as-of", fresh_as_of()], suite.env)
     codes = sorted([a.wait(300), b.wait(300)])
