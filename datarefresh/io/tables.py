@@ -461,7 +461,8 @@ def _csv_column_types(f, encoding, read, convert, parse=None) -> dict[str, pa.Da
             as_text = pacsv.open_csv(_Utf8Stream(raw, f.name, encoding), read_options=read,
                                      parse_options=parse, convert_options=text_opts).read_next_batch()
     except StopIteration:  # the header parsed (an empty file fails in open_csv): no data rows
-        raise InputError("CSV file has a header but no rows: column types cannot be inferred", file=f.name) from None
+        raise InputError("CSV file has a header but no rows: column types cannot be inferred",
+                         file=f.name) from None
     except pa.ArrowInvalid as exc:
         raise _csv_error(f, encoding, exc) from None
     types = {}

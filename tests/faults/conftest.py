@@ -55,7 +55,8 @@ def plant_canaries(folder: Path) -> None:
 def upload_tree(admin, folder: Path, prefix: str) -> None:
     for path in sorted(folder.rglob("*")):
         if path.is_file():
-            admin.upload_file(str(path), "datarefresh-prod", f"{prefix}/{path.relative_to(folder).as_posix()}")
+            key = f"{prefix}/{path.relative_to(folder).as_posix()}"
+            admin.upload_file(str(path), "datarefresh-prod", key)
 
 
 @pytest.fixture(scope="session")
@@ -130,7 +131,8 @@ class ForkServer:
         self.workdir = workdir
         self.log = workdir / "forkserver.log"
         self.proc = subprocess.Popen([sys.executable, "-m", "tests.faults.forkserver"], cwd=REPO, env=env,
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=open(self.log, "w"),
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=open(self.log, "w"),  # noqa: SIM115 - lives as long as the server
                                      text=True, bufsize=1)
         self.children: dict[str, Child] = {"warm": Child("warm", self.log)}
         self._n = 0
@@ -160,7 +162,8 @@ class ForkServer:
             self._n += 1
             child = Child(f"c{self._n}", self.workdir / f"c{self._n}.out")
             self.children[child.id] = child
-            self._send({"id": child.id, "args": [str(a) for a in args], "env": env, "out": str(child.out), **opts})
+            self._send({"id": child.id, "args": [str(a) for a in args], "env": env, "out": str(child.out),
+                        **opts})
         return child
 
     def run(self, args: list[str], env: dict, timeout: float = 180, **opts) -> Child:

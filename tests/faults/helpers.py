@@ -69,8 +69,9 @@ def assert_no_stray_files(admin, env: str) -> None:
             assert not named_now & found, f"{env}: the current manifest names files of unpublished {sid}"
             continue
         manifest = json.loads(admin.get_object(Bucket=bucket(env), Key=manifest_key)["Body"].read())
-        own = {f["key"] for t in manifest["tables"].values() for f in t["files"] if f["key"].startswith(f"snapshots/{sid}/")}
-        assert found - {manifest_key} == own, f"{env}: snapshots/{sid}/ holds files its manifest does not name"
+        own = {f["key"] for t in manifest["tables"].values() for f in t["files"]
+               if f["key"].startswith(f"snapshots/{sid}/")}
+        assert found - {manifest_key} == own, f"{env}: snapshots/{sid}/ holds files no manifest names"
 
 
 def assert_no_raw(admin, canaries: list[str]) -> int:

@@ -40,8 +40,10 @@ def test_two_runs_publishing_at_once_exactly_one_wins(suite, proxy, admin):
     proxy.reset()
     assert len(arrived) == 2 and codes == [0, 1], (codes, a.output[-2000:], b.output[-2000:])
     winner, loser = (a, b) if a.code == 0 else (b, a)
-    assert "another run published first" in loser.output and "Traceback" not in loser.output, loser.output[-2000:]
-    won = next(line.split()[-1] for line in winner.output.splitlines() if line.startswith("dev      published"))
+    assert "another run published first" in loser.output, loser.output[-2000:]
+    assert "Traceback" not in loser.output, loser.output[-2000:]
+    won = next(line.split()[-1] for line in winner.output.splitlines()
+               if line.startswith("dev      published"))
     lost = next(line.split()[1].rstrip(":") for line in loser.output.splitlines() if line.startswith("run "))
     assert before["snapshot_id"] not in (won, lost) and won != lost
     for env in ENVS:

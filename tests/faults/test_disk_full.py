@@ -12,8 +12,8 @@ from tests.faults.helpers import ENVS, assert_complete, assert_no_raw, fresh_as_
 
 # 16 KiB fills while a unit writes its parquet parts (pyarrow), 64 KiB while the gates build
 # Data Docs (Great Expectations): before any pointer moves either way
-@pytest.mark.parametrize("small_tmp, step", [("16k", "process_unit"), ("64k", "publish_run")], indirect=["small_tmp"],
-                         ids=["writing parts", "building data docs"])
+@pytest.mark.parametrize("small_tmp, step", [("16k", "process_unit"), ("64k", "publish_run")],
+                         indirect=["small_tmp"], ids=["writing parts", "building data docs"])
 def test_full_temp_folder_fails_the_run_cleanly(suite, admin, small_tmp, step, tmp_path):
     before = {env: pointer(admin, env) for env in ENVS}
     if small_tmp is not None:  # a small tmpfs: writes fail with ENOSPC

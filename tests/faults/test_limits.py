@@ -53,7 +53,8 @@ def _big_cell_parquet(data: Path, cfg: dict) -> None:
 
     src = data / "support_tickets" / "part-00000.jsonl.gz"
     t = pajson.read_json(pa.BufferReader(gzip.decompress(src.read_bytes())))
-    t = t.set_column(t.schema.get_field_index("created_at"), "created_at", t.column("created_at").cast(pa.timestamp("ms")))
+    t = t.set_column(t.schema.get_field_index("created_at"), "created_at",
+                     t.column("created_at").cast(pa.timestamp("ms")))
     body = t.column("body").to_pylist()
     body[0] = _big_text()
     t = t.set_column(t.schema.get_field_index("body"), "body", pa.array(body, pa.string()))
@@ -98,7 +99,8 @@ def test_huge_values_and_tables_are_refused_with_a_clear_limit(case, suite, admi
     upload_tree(admin, data, f"raw/faults-{case}")
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
     before = {env: pointer(admin, env) for env in ENVS}
-    child = suite.forks.run(["refresh", "--config", tmp_path / "config.yaml", "--as-of", fresh_as_of()], suite.env)
+    args = ["refresh", "--config", tmp_path / "config.yaml", "--as-of", fresh_as_of()]
+    child = suite.forks.run(args, suite.env)
     out = child.output
     assert child.code == 1, out[-3000:]
     err = out.strip().splitlines()[-1]

@@ -19,7 +19,8 @@ def _is_prod_read(req):
 
 
 def _is_part_upload(env):
-    return lambda req: req.method == "PUT" and req.bucket == f"datarefresh-{env}" and req.path.endswith(".parquet")
+    return lambda req: (req.method == "PUT" and req.bucket == f"datarefresh-{env}"
+                        and req.path.endswith(".parquet"))
 
 
 def _is(method, env, name):
@@ -87,7 +88,8 @@ def test_terminal_errors_fail_at_once_and_publish_nothing(suite, proxy, admin, f
     assert child.code == 1, child.output[-3000:]
     assert inject.seen["case"] == 1  # not retried
     err = child.output.strip().splitlines()[-1]
-    assert err.startswith("Error: ") and words in err and "Traceback" not in child.output, child.output[-2000:]
+    assert err.startswith("Error: ") and words in err, child.output[-2000:]
+    assert "Traceback" not in child.output, child.output[-2000:]
     if fault.code == "NoSuchBucket":
         assert "does not exist" in err and "datarefresh-dev-writer" in err
     for env in ENVS:
