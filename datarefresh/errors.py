@@ -72,6 +72,10 @@ class AccessDeniedError(TerminalError):
     """A role was refused an S3 action; names role, bucket and key."""
 
 
+class LocalDiskError(TerminalError):
+    """The local temporary folder is full (or a file size limit was hit)."""
+
+
 class PublishConflictError(TerminalError):
     """Another publish moved the environment's pointer first."""
 

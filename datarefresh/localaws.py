@@ -116,7 +116,7 @@ def up(config: Config, workdir: Path, port: int | None = None) -> tuple[LocalAws
     if running:
         return running, False
     workdir.mkdir(parents=True, exist_ok=True)
-    port = _free_port(port or DEFAULT_PORT)
+    port = _free_port(DEFAULT_PORT if port is None else port)  # 0: any free port, never a shared default
     endpoint = f"http://127.0.0.1:{port}"
     log = open(workdir / "moto.log", "ab")
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}

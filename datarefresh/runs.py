@@ -18,6 +18,8 @@ date writes the same bytes to the same keys and leaves the pointer where it is.
 from __future__ import annotations
 
 import datetime as dt
+import errno
+import functools
 import hashlib
 import io
 import json
@@ -31,7 +33,7 @@ import pyarrow.parquet as pq
 
 from datarefresh.aws import Aws, s3_errors
 from datarefresh.config import Config, SamplingConfig, TableConfig
-from datarefresh.errors import ConfigError, PublishConflictError
+from datarefresh.errors import ConfigError, LocalDiskError, PublishConflictError
 from datarefresh.iam import role_name
 from datarefresh.pipeline import Progress, TableSource, dev_sampling, make_outputs, plan_tables, sanitize_table
 from datarefresh.graph import levels as table_levels
@@ -58,6 +60,26 @@ def parse_as_of(value: str | None) -> dt.datetime:
     except ValueError:
         raise ConfigError(f"as-of must be an ISO timestamp like 2026-11-30T00:00:00Z, got {value!r}") from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+
+
+def _local_disk_errors(step):
+    """A full temporary folder fails the step with a clear error instead of a traceback
+    (pyarrow, Great Expectations and shutil all raise a bare OSError)."""
+    @functools.wraps(step)
+    def run(*args, **kwargs):
+        try:
+            return step(*args, **kwargs)
+        except OSError as exc:
+            text = str(exc).lower()
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT) or "no space left" in text:
+                why = "no space left on device"
+            elif exc.errno == errno.EFBIG or "file too large" in text:
+                why = "a file grew too large for the file size limit"
+            else:
+                raise
+            raise LocalDiskError(f"the local temporary folder {tempfile.gettempdir()} is full ({why}) during "
+                                 f"{step.__name__}; free space or point TMPDIR at a larger disk") from None
+    return run
 
 
 def _say(progress: Progress | None):
@@ -210,6 +232,7 @@ def _key_loader(config: Config, aws: Aws, env: str, snapshot_id: str):
     return load
 
 
+@_local_disk_errors
 def process_unit(config: Config, aws: Aws, plan: dict, table: str, index: int,
                  progress: Progress | None = None) -> dict:
     say = _say(progress)
@@ -226,6 +249,7 @@ def process_unit(config: Config, aws: Aws, plan: dict, table: str, index: int,
     source = TableSource(table, files, config.tables[table].encoding,
                          csv=policies[table].csv)  # the dialect (and partition types) the plan decided
     work = Path(tempfile.mkdtemp(prefix="datarefresh-unit-"))
+    outputs = []
     try:
         outputs = make_outputs(work, tuple(plan["envs"]), keyring, policies,
                                SamplingConfig.model_validate(plan["sampling"]),
@@ -248,9 +272,13 @@ def process_unit(config: Config, aws: Aws, plan: dict, table: str, index: int,
                                      "pk_nulls": nulls}
         return result
     finally:
+        for o in outputs:  # a unit that failed half-way leaves no open writer behind
+            for w in o.writers.values():
+                w.discard()
         shutil.rmtree(work, ignore_errors=True)
 
 
+@_local_disk_errors
 def publish_run(config: Config, aws: Aws, plan: dict, results: list[dict], progress: Progress | None = None,
                 docs_dir: Path | None = None) -> dict:
     """Gates, then publish per environment. Data Docs are built in `docs_dir` when given

@@ -49,8 +49,11 @@ def cli():
 
 def pytest_collection_modifyitems(items):
     for item in items:
-        if "integration" in str(item.fspath):
+        parts = Path(str(item.fspath)).parts
+        if "integration" in str(item.fspath) or "faults" in parts:  # both need the local AWS server
             item.add_marker(pytest.mark.integration)
+        if "faults" in parts:
+            item.add_marker(pytest.mark.faults)
 
 
 os.environ.setdefault("TLDEXTRACT_CACHE", str(REPO / ".pytest_cache" / "tldextract"))

@@ -14,6 +14,10 @@ import pyarrow as pa
 from datarefresh.anonymize import fakes
 from datarefresh.detect.text import Span, analyze_texts
 
+# spaCy's own default limit (nlp.max_length): its parser and NER need about 1 GB of memory
+# per 100,000 characters, so longer texts are refused with this limit named, never cut.
+MAX_TEXT_CHARS = 1_000_000
+
 # Presidio entity -> the fake generator used for it.
 FAKE_FOR = {"LOCATION": "CITY", "US_BANK_NUMBER": "NATIONAL_ID", "UK_NHS": "NATIONAL_ID",
             "MEDICAL_LICENSE": "NATIONAL_ID", "DATE_OF_BIRTH": "NATIONAL_ID"}  # a DOB keeps its layout, new digits
@@ -23,6 +27,13 @@ CACHE_MAX = 100_000  # scrubbed texts remembered across the chunks of a column (
 def scrub_text_list(texts: list[str], ctx) -> tuple[list[str], list[list[Span]]]:
     """Scrub texts (no nulls); returns the scrubbed texts and the spans replaced in each."""
     todo = [i for i, t in enumerate(texts) if t]
+    longest = max((len(texts[i]) for i in todo), default=0)
+    if longest > MAX_TEXT_CHARS:
+        from datarefresh.anonymize.operators import OperatorError
+
+        raise OperatorError(f"a text of {longest:,} characters is longer than the {MAX_TEXT_CHARS:,} "
+                            "characters free-text scrubbing analyses (memory bound); redact or null this "
+                            "column, or split the text upstream")
     spans_of = analyze_texts([texts[i] for i in todo]) if todo else []
     spans: list[list[Span]] = [[] for _ in texts]
     for i, sp in zip(todo, spans_of):

@@ -460,8 +460,9 @@ def _csv_column_types(f, encoding, read, convert, parse=None) -> dict[str, pa.Da
                                              column_types={n: pa.string() for n in first.schema.names})
             as_text = pacsv.open_csv(_Utf8Stream(raw, f.name, encoding), read_options=read,
                                      parse_options=parse, convert_options=text_opts).read_next_batch()
-    except StopIteration:
-        raise InputError("empty CSV file (no header)", file=f.name) from None
+    except StopIteration:  # the header parsed (an empty file fails in open_csv): no data rows
+        raise InputError("CSV file has a header but no rows: column types cannot be inferred",
+                         file=f.name) from None
     except pa.ArrowInvalid as exc:
         raise _csv_error(f, encoding, exc) from None
     types = {}
@@ -484,8 +485,14 @@ def _storable(typ: pa.DataType) -> pa.DataType:
     return typ
 
 
+def _too_long_row() -> str:
+    return f"a row is longer than {_BLOCK_BYTES >> 20} MiB, the limit for one line of CSV or JSON lines"
+
+
 def _csv_error(f: TableFile, encoding: str, exc: Exception) -> InputError:
     msg = _short(exc)
+    if "straddl" in msg:
+        return InputError(_too_long_row(), file=f.name)
     if "Expected" in msg and "columns" in msg:
         row = _find_bad_csv_row(f, encoding)
         return InputError(msg.split(": ", 1)[-1].split(":")[0].strip() + " (wrong number of fields)",
@@ -518,6 +525,8 @@ def _jsonl_batches(f: TableFile, schema: pa.Schema | None) -> Iterator[pa.Record
                 target = pa.schema([fl.with_type(_storable(fl.type)) for fl in batch.schema])
                 yield batch if target == batch.schema else batch.cast(target)
     except pa.ArrowInvalid as exc:
+        if "straddl" in str(exc):  # pyarrow's words for a row that does not fit in one block
+            raise InputError(_too_long_row(), file=f.name) from None
         raise InputError(f"invalid JSON lines ({_short(exc)})", file=f.name) from None
 
 
@@ -547,7 +556,11 @@ class PartWriter:
             if self._writer is None or self._part_rows >= self.rows_per_part:
                 self._roll()
             take = min(batch.num_rows, self.rows_per_part - self._part_rows)
-            self._writer.write_batch(batch.slice(0, take))  # type: ignore[union-attr]
+            try:
+                self._writer.write_batch(batch.slice(0, take))  # type: ignore[union-attr]
+            except OSError:
+                self.discard()
+                raise
             self._part_rows += take
             self.rows += take
             batch = batch.slice(take)
@@ -563,8 +576,23 @@ class PartWriter:
     def close(self) -> list[Path]:
         if self._writer is None:  # an empty table still gets one (empty) part with the schema
             self._roll()
-        self._writer.close()  # type: ignore[union-attr]
+        try:
+            self._writer.close()  # type: ignore[union-attr]
+        except OSError:
+            self.discard()
+            raise
         return self.parts
+
+    def discard(self) -> None:
+        """After a failed run (a full disk): let the file go without a second error when the
+        writer is garbage collected (pyarrow retries close() in __del__ and prints the failure)."""
+        writer, self._writer = self._writer, None
+        if writer is None:
+            return
+        try:
+            writer.close()
+        except OSError:
+            writer.is_open = False
 
 
 class PartitionedWriter:
@@ -603,6 +631,10 @@ class PartitionedWriter:
             self._children[""] = PartWriter(self.folder, self.file_schema, rows_per_part=self.rows_per_part)
         self.parts = [p for rel in sorted(self._children) for p in self._children[rel].close()]
         return self.parts
+
+    def discard(self) -> None:
+        for child in self._children.values():
+            child.discard()
 
 
 def open_writer(folder: str | Path, schema: pa.Schema, partition_by: list[str] | None = None,

@@ -1,0 +1,95 @@
+"""Damaged or degenerate prod files: each run fails with an error that names the file (never a
+value), readers keep the snapshot they had, and nothing raw reaches dev or staging."""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+import yaml
+
+import datarefresh.config
+from tests.faults.conftest import CANARIES, upload_tree
+from tests.faults.helpers import ENVS, assert_complete, assert_no_raw, fresh_as_of, pointer
+
+
+def _truncate(path: Path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def _being_written(path: Path, extra: Path) -> None:
+    """A parquet file as a reader finds it while the writer is still at it: the header and a
+    row group on disk, no footer yet."""
+    t = pq.read_table(path)
+    w = pq.ParquetWriter(extra, t.schema)
+    w.write_table(t)
+    snapshot = extra.read_bytes()
+    w.close()
+    extra.write_bytes(snapshot)
+    assert snapshot.startswith(b"PAR1") and len(snapshot) > 100 and not snapshot.endswith(b"PAR1")
+
+
+def _cut_gzip(path: Path) -> None:
+    data = path.read_bytes()
+    assert gzip.decompress(data)
+    path.write_bytes(data[: int(len(data) * 0.6)])
+
+
+def _latin1(path: Path) -> None:
+    lines = path.read_bytes().split(b"\n")
+    lines[40] = lines[40] + b"\xe9"  # a latin-1 e-acute at the end of line 41
+    path.write_bytes(b"\n".join(lines))
+
+
+def _header_only(path: Path) -> None:
+    path.write_bytes(path.read_bytes().split(b"\n", 1)[0] + b"\n")
+
+
+CASES = {
+    # case: (file to name in the error, how to damage the prod copy, words the error must contain)
+    "truncated-parquet": ("order_items/part-00000.parquet",
+                          lambda d: _truncate(d / "order_items/part-00000.parquet"), "parquet"),
+    "zero-byte-parquet": ("customers/part-00001.parquet",
+                          lambda d: (d / "customers/part-00001.parquet").write_bytes(b""), "parquet"),
+    "parquet-being-written": ("customers/part-00001.parquet",
+                              lambda d: _being_written(d / "customers/part-00000.parquet",
+                                                       d / "customers/part-00001.parquet"), "parquet"),
+    "cut-gzip": ("events/part-00000.csv.gz", lambda d: _cut_gzip(d / "events/part-00000.csv.gz"), "gzip"),
+    "non-utf8-csv": ("orders/part-00000.csv", lambda d: _latin1(d / "orders/part-00000.csv"),
+                     "invalid utf-8"),
+    # defined outcome for degenerate tables: refused, naming the file and saying what it holds
+    "header-only-table": ("orders/part-00000.csv", lambda d: _header_only(d / "orders/part-00000.csv"),
+                          "header but no rows"),
+    "empty-table": ("orders/part-00000.csv", lambda d: (d / "orders/part-00000.csv").write_bytes(b""),
+                    "empty"),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_bad_input_file_fails_naming_the_file(case, suite, admin, prod_data, tmp_path):
+    name, damage, words = CASES[case]
+    data = tmp_path / "prod"
+    shutil.copytree(prod_data, data)
+    damage(data)
+    upload_tree(admin, data, f"raw/faults-{case}")
+    cfg = yaml.safe_load((Path(datarefresh.config.__file__).parent / "data" / "demo_config.yaml").read_text())
+    cfg["source"]["uri"] = f"s3://datarefresh-prod/raw/faults-{case}"
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
+    before = {env: pointer(admin, env) for env in ENVS}
+    args = ["refresh", "--config", tmp_path / "config.yaml", "--as-of", fresh_as_of()]
+    child = suite.forks.run(args, suite.env)
+    out = child.output
+    assert child.code == 1, out[-3000:]
+    err = out.strip().splitlines()[-1]
+    assert err.startswith("Error: ") and "Traceback" not in out, out[-3000:]
+    assert f"s3://datarefresh-prod/raw/faults-{case}/{name}" in err, err
+    assert words.lower() in err.lower(), err
+    assert not [c for c in CANARIES if c.lower() in out.lower()]
+    for env in ENVS:
+        assert pointer(admin, env) == before[env]
+        assert_complete(admin, env)
+    assert_no_raw(admin, CANARIES)
