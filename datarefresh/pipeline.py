@@ -18,9 +18,10 @@ from typing import Callable, Iterator
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from datarefresh.anonymize.engine import TableTransformer
-from datarefresh.anonymize.keyed import Keyring
+from datarefresh.anonymize.keyed import Keyring, mix
 from datarefresh.config import Config, CsvOptions, SamplingConfig, TableConfig, ValidationConfig
 from datarefresh.detect.classify import SAMPLE_ROWS, classify_table, link_foreign_keys
 from datarefresh.errors import InputError, PolicyError
@@ -315,8 +316,9 @@ def sanitize_table(name: str, src: TableSource, policy: TableConfig, keyring: Ke
     blanks: dict[str, list[int]] = {}  # column -> [empty texts in prod, after anonymization]
     rows_in = 0
     timings = {"read": 0.0, "sample": 0.0, "anonymize": 0.0, "write": 0.0}
+    order = row_order(keyring, name, policy.primary_key, transformer.schema)
     for o in outputs:
-        o.writers[name] = open_writer(o.folder / name, transformer.schema, src.partition_columns())
+        o.writers[name] = open_writer(o.folder / name, transformer.schema, src.partition_columns(), order=order)
     # dev rows go through k-anonymity before they are written (see validate/kanon.py)
     dev_writers = {o.env: _dev_generalizer(o, name, policy, transformer.schema, validation)
                    for o in outputs if o.env == "dev"}
@@ -408,6 +410,28 @@ def _dev_generalizer(o: Output, name: str, policy: TableConfig, schema: pa.Schem
                           max_population_rows=2_000_000 if validation.k_against == "population" else 0,
                           entities={q: policy.columns[q].entity if q in policy.columns else None
                                     for q in qis})
+
+
+def row_order(keyring: Keyring, table: str, primary_key: str | None,
+              schema: pa.Schema) -> Callable[[pa.RecordBatch], np.ndarray]:
+    """The keyed order rows are written in (see PartWriter): a keyed hash of the pseudonymized
+    primary key, or of the whole output row when there is none. It is a function of the key and
+    the output values only, so every run, process and environment agrees, and without the key a
+    row's position says nothing about its prod key or its place in the prod export."""
+    purpose = f"ORDER/{table}"
+    if primary_key and primary_key in schema.names:
+        return lambda batch: keyring.hash_values(purpose, batch.column(primary_key))
+
+    def whole_row(batch: pa.RecordBatch) -> np.ndarray:
+        h = np.zeros(batch.num_rows, np.uint64)
+        for i, col in enumerate(batch.columns):
+            try:
+                text = pc.cast(col, pa.string())
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # nested, binary: hash their repr
+                text = pa.array([repr(v) for v in col.to_pylist()], pa.string())
+            h = mix(h ^ keyring.hash_values(purpose, text), i + 1)
+        return h
+    return whole_row
 
 
 def _unique_by_construction(typ: pa.DataType, policy) -> bool:
