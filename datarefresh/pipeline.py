@@ -24,7 +24,7 @@ from datarefresh.anonymize.engine import TableTransformer
 from datarefresh.anonymize.keyed import Keyring, mix
 from datarefresh.config import Config, CsvOptions, SamplingConfig, TableConfig, ValidationConfig
 from datarefresh.detect.classify import SAMPLE_ROWS, classify_table, link_foreign_keys
-from datarefresh.errors import InputError, PolicyError
+from datarefresh.errors import ConfigError, InputError, PolicyError
 from datarefresh.io.tables import (CsvDialect, PartitionedWriter, PartWriter, TableFile, _add_partitions, _parquet_file,
                                    detect_dialect, iter_batches, list_local_table, open_writer, read_schema)
 from datarefresh.graph import processing_order
@@ -178,32 +178,72 @@ class TableSource:
         return kept.take(pa.array(np.argsort(where, kind="stable"))).combine_chunks()
 
 
-def discover_local(source: str | Path, config: Config | None = None) -> dict[str, TableSource]:
-    """Tables of a local folder: one sub-folder per table (or the config's table paths)."""
+def discover_local(source: str | Path, config: Config | None = None, *, unknown_tables: str | None = None,
+                   progress: Progress | None = None) -> dict[str, TableSource]:
+    """Tables of a local folder: one sub-folder per table (or the config's table paths).
+
+    With a config, a sub-folder no configured table reads follows `unknown_tables` (or the
+    config's): fail, skip (named in a message), or classify (`plan`: include it)."""
     root = Path(source)
     if not root.is_dir():
         raise InputError("source is not a folder", file=str(root))
+    folders = [root / name for name in _table_folders(root)]
     if config and config.tables:
-        return {name: TableSource(name, list_local_table(root / (t.path or name), t.format), t.encoding, csv=t.csv)
-                for name, t in config.tables.items()}
+        found = {name: TableSource(name, list_local_table(root / (t.path or name), t.format), t.encoding, csv=t.csv)
+                 for name, t in config.tables.items()}
+        unknown = unconfigured_tables([p.name for p in folders], config, str(root), unknown_tables, progress)
+        if (unknown_tables or config.unknown_tables) == "classify":
+            found |= {name: TableSource(name, list_local_table(root / name)) for name in unknown}
+        return found
     found = {}
-    for sub in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
+    for sub in folders:
         found[sub.name] = TableSource(sub.name, list_local_table(sub))
     if not found:
         raise InputError("no table folders found (expected one sub-folder per table)", file=str(root))
     return found
 
 
+def _table_folders(root: Path) -> list[str]:
+    return sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
+
+
+def unconfigured_tables(folders: list[str], config: Config, where: str, mode: str | None = None,
+                        progress: Progress | None = None) -> list[str]:
+    """Table folders of the source that no configured table reads. `unknown_tables: fail` (the
+    default) refuses the run naming them; skip and classify name them in a message."""
+    claimed = {(t.path or name).strip("/").split("/")[0] for name, t in config.tables.items()}
+    unknown = sorted(set(folders) - claimed)
+    mode = mode or config.unknown_tables
+    if unknown and mode == "fail":
+        raise ConfigError(f"table folder(s) in {where} but not in the config: {', '.join(unknown)}; add them to "
+                          "tables (datarefresh plan writes their policy) or set unknown_tables: skip", key="tables")
+    if unknown and progress:
+        progress(("skipping" if mode == "skip" else "classifying") + f" table folder(s) not in the config "
+                 f"(unknown_tables: {mode}): {', '.join(unknown)}")
+    return unknown
+
+
 def plan_tables(sources: dict[str, TableSource], config: Config | None = None, *,
-                use_presidio: bool = True, progress: Progress | None = None) -> dict[str, TableConfig]:
-    """Policies for every table: the config's where it has them, classification elsewhere."""
+                use_presidio: bool = True, progress: Progress | None = None,
+                classify_missing: bool = False) -> dict[str, TableConfig]:
+    """Policies for every table: the config's where it has them, classification elsewhere.
+
+    A configured table without `columns:` follows unknown_columns like any unlisted column:
+    classify, or refused (fail; drop would drop every column). `classify_missing` (the `plan`
+    command) classifies it instead."""
     planned: dict[str, TableConfig] = {}
     for name, src in sources.items():
         configured = config.tables.get(name) if config else None
         csv_options = src.csv_options()  # the dialect decided for a CSV table is part of its plan
         if configured and csv_options:
             configured = configured.model_copy(update={"csv": csv_options})
-        if configured and configured.columns and (config.unknown_columns_for(name) != "classify"):
+        unknown_columns = config.unknown_columns_for(name) if config else "classify"
+        if configured and not configured.columns and unknown_columns != "classify" and not classify_missing:
+            raise PolicyError(f"the config lists this table without columns: (unknown_columns: {unknown_columns}"
+                              + (", which would drop every column" if unknown_columns == "drop" else "") +
+                              "); add its columns (datarefresh plan --config writes them) or set "
+                              "unknown_columns: classify for it", table=name)
+        if configured and configured.columns and unknown_columns != "classify":
             planned[name] = configured
             continue
         if progress:
@@ -283,13 +323,15 @@ def sanitize_folder(source: str | Path, dest: str | Path, *, keyring: Keyring, c
     into place only when every table succeeded, so a failure leaves DEST as it was.
     """
     started = time.perf_counter()
-    sources = discover_local(source, config)
+    sources = discover_local(source, config, progress=progress)
     tables = plan_tables(sources, config, use_presidio=use_presidio, progress=progress)
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     staging_dir = dest / f".datarefresh-tmp-{uuid.uuid4().hex[:12]}"
     outputs = make_outputs(staging_dir, envs, keyring, tables, dev_sampling(config))
     report: dict = {"source": str(source), "environments": list(envs)}
+    if config and config.tables:  # named in the report too (discover_local refused them under fail)
+        report["skipped_tables"] = unconfigured_tables(_table_folders(Path(source)), config, str(source))
     try:
         report["tables"] = run_tables(sources, tables, keyring, outputs, config, progress)
         leaks = [f for t in report["tables"].values() for f in ((t.get("leaks") or {}).get("findings") or [])]
