@@ -94,9 +94,18 @@ class TableSource:
         return self.schema
 
     def batches(self) -> Iterator[pa.RecordBatch]:
-        """Every file's batches, checked against the first file's schema."""
-        for i, f in enumerate(self.files):
-            yield from self._file_batches(i, f)
+        """Every file's batches, checked against the first file's schema. Read errors name the table."""
+        try:
+            for i, f in enumerate(self.files):
+                yield from self._file_batches(i, f)
+        except InputError as exc:
+            raise self._named(exc) from None
+
+    def _named(self, exc: InputError) -> InputError:
+        where = exc.file + (f", line {exc.row}" if exc.row is not None else "") + ": "
+        text = str(exc)[len(where):] if str(exc).startswith(where) else str(exc)
+        return exc if text.startswith("table ") else InputError(f"table {self.name}: {text}", file=exc.file,
+                                                                row=exc.row)
 
     def _file_batches(self, i: int, f: TableFile) -> Iterator[pa.RecordBatch]:
         """One file's batches (file i of the table), checked against the first file's schema."""
@@ -376,7 +385,10 @@ def sanitize_table(name: str, src: TableSource, policy: TableConfig, keyring: Ke
         for c in batch.schema.names:
             prod_nulls[c] = prod_nulls.get(c, 0) + batch.column(c).null_count
         t = time.perf_counter()
-        clean = transformer.transform(batch)  # one anonymization feeds every output
+        try:
+            clean = transformer.transform(batch)  # one anonymization feeds every output
+        except (pa.ArrowException, ValueError, TypeError, OverflowError) as exc:
+            raise _reworded(name, transformer, batch, exc) from None
         timings["anonymize"] += time.perf_counter() - t
         after = count_blanks(clean)
         for c, n in count_blanks(batch).items():
@@ -474,6 +486,23 @@ def row_order(keyring: Keyring, table: str, primary_key: str | None,
             h = mix(h ^ keyring.hash_values(purpose, text), i + 1)
         return h
     return whole_row
+
+
+def _reworded(table: str, transformer: TableTransformer, batch: pa.RecordBatch, exc: Exception) -> PolicyError:
+    """A library error while anonymizing, without its message (pyarrow and pandas quote cells):
+    the table, the column (found by transforming column by column) and the exception's type."""
+    from datarefresh.anonymize.engine import apply_column
+    from datarefresh.anonymize.operators import OpContext
+
+    column = None
+    for f, policy in transformer.plan:
+        try:
+            apply_column(batch.column(f.name), policy, OpContext(transformer.keyring), where=f.name)
+        except Exception:  # noqa: BLE001 - any failure points at this column
+            column = f.name
+            break
+    return PolicyError(f"anonymizing failed with {type(exc).__name__} (message withheld: it may quote a value)",
+                       table=table, column=column)
 
 
 def _unique_by_construction(typ: pa.DataType, policy) -> bool:

@@ -252,7 +252,7 @@ def gzip_open(raw: BinaryIO, name: str) -> BinaryIO:
             try:
                 return super().read(size)
             except (EOFError, OSError, gzip.BadGzipFile) as exc:
-                raise InputError(f"corrupt or truncated gzip data ({exc})", file=name) from None
+                raise InputError(f"corrupt or truncated gzip data ({_without_values(str(exc))})", file=name) from None
 
     return _Checked(fileobj=raw, mode="rb")
 
@@ -300,7 +300,7 @@ def _parquet_file(f: TableFile) -> pq.ParquetFile:
         with _open_stream(f) as stream:
             return pq.ParquetFile(pa.BufferReader(stream.read()))
     except (pa.ArrowInvalid, OSError) as exc:
-        raise InputError(f"not a readable parquet file ({_short(exc)})", file=f.name) from None
+        raise InputError(f"not a readable parquet file ({_without_values(_short(exc))})", file=f.name) from None
 
 
 def _parquet_batches(f: TableFile, batch_rows: int) -> Iterator[pa.RecordBatch]:
@@ -313,7 +313,7 @@ def _parquet_batches(f: TableFile, batch_rows: int) -> Iterator[pa.RecordBatch]:
             yield from group.to_batches(max_chunksize=batch_rows)
             del group
     except (pa.ArrowInvalid, OSError) as exc:
-        raise InputError(f"corrupt parquet data ({_short(exc)})", file=f.name) from None
+        raise InputError(f"corrupt parquet data ({_without_values(_short(exc))})", file=f.name) from None
 
 
 _LEADING_ZERO = re.compile(r"^[+-]?0\d")
@@ -485,13 +485,54 @@ def _storable(typ: pa.DataType) -> pa.DataType:
     return typ
 
 
+_CONVERSION = re.compile(r"In CSV column #(\d+): CSV conversion error to (.+?): invalid value")
+
+
 def _csv_error(f: TableFile, encoding: str, exc: Exception) -> InputError:
     msg = _short(exc)
     if "Expected" in msg and "columns" in msg:
         row = _find_bad_csv_row(f, encoding)
         return InputError(msg.split(": ", 1)[-1].split(":")[0].strip() + " (wrong number of fields)",
                           file=f.name, row=row)
-    return InputError(msg, file=f.name)
+    m = _CONVERSION.search(msg)
+    if m:  # pyarrow quotes the cell ("invalid value '<a raw e-mail>'"): name the column and line instead
+        index, typ = int(m.group(1)), m.group(2)
+        name, row = _find_bad_csv_value(f, encoding, index, typ)
+        return InputError(f"column {name!r} (#{index + 1}) holds a value that cannot be read as {typ} "
+                          "(the value is not shown; with several files, types come from the first one)",
+                          file=f.name, row=row)
+    return InputError(_without_values(msg), file=f.name)
+
+
+def _find_bad_csv_value(f: TableFile, encoding: str, index: int, typ: str) -> tuple[str, int | None]:
+    """Error path only: the column's name and the line of the first cell that does not convert."""
+    import pyarrow.compute as pc
+
+    try:
+        target = pa.type_for_alias(typ)
+    except ValueError:
+        target = None
+    with _open_stream(f) as raw:
+        reader = csv.reader(io.TextIOWrapper(raw, encoding=encoding, newline=""))
+        header = next(reader, [])
+        name = header[index] if index < len(header) else f"#{index + 1}"
+        if target is None:
+            return name, None
+        for fields in reader:
+            cell = fields[index] if index < len(fields) else ""
+            if cell == "":
+                continue
+            try:
+                pc.cast(pa.array([cell]), target)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                return name, reader.line_num
+    return name, None
+
+
+def _without_values(msg: str) -> str:
+    """A library message minus anything it quotes or appends after the row it choked on."""
+    msg = re.sub(r"'[^']*'|\"[^\"]*\"", "'...'", msg)
+    return re.sub(r"(got \d+):.*$", r"\1", msg)
 
 
 def _find_bad_csv_row(f: TableFile, encoding: str) -> int | None:
@@ -519,7 +560,7 @@ def _jsonl_batches(f: TableFile, schema: pa.Schema | None) -> Iterator[pa.Record
                 target = pa.schema([fl.with_type(_storable(fl.type)) for fl in batch.schema])
                 yield batch if target == batch.schema else batch.cast(target)
     except pa.ArrowInvalid as exc:
-        raise InputError(f"invalid JSON lines ({_short(exc)})", file=f.name) from None
+        raise InputError(f"invalid JSON lines ({_without_values(_short(exc))})", file=f.name) from None
 
 
 def _short(exc: Exception) -> str:
