@@ -513,7 +513,7 @@ def _find_bad_csv_value(f: TableFile, encoding: str, index: int, typ: str) -> tu
     except ValueError:
         target = None
     with _open_stream(f) as raw:
-        reader = csv.reader(io.TextIOWrapper(raw, encoding=encoding, newline=""))
+        reader = csv.reader(_text_lines(raw, f.name, encoding))
         header = next(reader, [])
         name = header[index] if index < len(header) else f"#{index + 1}"
         if target is None:
@@ -527,6 +527,11 @@ def _find_bad_csv_value(f: TableFile, encoding: str, index: int, typ: str) -> tu
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
                 return name, reader.line_num
     return name, None
+
+
+def _text_lines(raw: BinaryIO, name: str, encoding: str) -> io.TextIOWrapper:
+    """Text over any binary stream (local file or S3 body, which TextIOWrapper cannot wrap)."""
+    return io.TextIOWrapper(io.BufferedReader(_Utf8Stream(raw, name, encoding)), encoding="utf-8", newline="")
 
 
 def _without_values(msg: str) -> str:
