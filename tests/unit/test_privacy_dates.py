@@ -36,30 +36,36 @@ def _shift(batch, keyring, **params):
     return out.column("created_at").cast(pa.int64()).to_numpy()
 
 
+def _in_log(values: np.ndarray, log_sorted: np.ndarray) -> np.ndarray:
+    i = np.minimum(np.searchsorted(log_sorted, values), len(log_sorted) - 1)
+    return log_sorted[i] == values
+
+
 def _log_match_share(shifted: np.ndarray, real: np.ndarray) -> float:
     """Share of rows whose only log candidate (same time of day, 1..MAX_DAYS days away) is their real time."""
     log = np.sort(real)
-    hits = 0
-    for s, truth in zip(shifted.tolist(), real.tolist()):
-        candidates = [s + k * DAY_MS for k in range(-MAX_DAYS, MAX_DAYS + 1) if k]
-        found = [c for c in candidates if log[min(np.searchsorted(log, c), len(log) - 1)] == c]
-        hits += found == [truth]
-    return hits / len(real)
+    k = np.array([k for k in range(-MAX_DAYS, MAX_DAYS + 1) if k])
+    candidates = shifted[:, None] + k[None, :] * DAY_MS
+    found = _in_log(candidates, log)
+    unique = found.sum(axis=1) == 1
+    truth = (candidates == real[:, None]) & found
+    return float(np.mean(unique & truth.any(axis=1)))
 
 
 def _interval_match_share(shifted, real, customers) -> float:
     """A stronger attacker: per customer (3+ rows), an offset under which every shifted row is in the log."""
-    log = set(real.tolist())
+    log = np.sort(real)
     won = total = 0
     for c in np.unique(customers):
         rows = np.flatnonzero(customers == c)
         if len(rows) < 3:
             continue
         total += 1
-        s0 = int(shifted[rows[0]])
-        offsets = {s0 - r for r in real.tolist() if abs(s0 - r) <= MAX_DAYS * DAY_MS}
-        fits = [d for d in offsets if all(int(shifted[i]) - d in log for i in rows)]
-        won += fits == [s0 - int(real[rows[0]])]
+        s0 = shifted[rows[0]]
+        near = log[np.abs(s0 - log) <= MAX_DAYS * DAY_MS]
+        offsets = np.unique(s0 - near)
+        fits = offsets[_in_log(shifted[rows][:, None] - offsets[None, :], log).all(axis=0)]
+        won += fits.tolist() == [s0 - real[rows[0]]]
     return won / total
 
 
