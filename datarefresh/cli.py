@@ -81,7 +81,8 @@ def plan(source: str, config_path: str | None, out: str | None) -> None:
     from datarefresh.pipeline import discover_local, plan_tables
 
     config = _load_config(config_path)
-    tables = plan_tables(discover_local(source, config), config, progress=_echo_err)
+    tables = plan_tables(discover_local(source, config, unknown_tables="classify", progress=_echo_err), config,
+                         progress=_echo_err, classify_missing=True)
     text = policy_to_yaml(tables)
     if out:
         Path(out).write_text(text, encoding="utf-8")

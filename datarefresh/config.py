@@ -235,6 +235,8 @@ class Config(_Model):
     source: SourceConfig | None = None
     environments: dict[Literal["dev", "staging"], EnvironmentConfig] = Field(default_factory=dict)
     unknown_columns: Literal["fail", "drop", "classify"] = "fail"
+    # A table folder in the source that no configured table reads: fail (default) or skip; named either way.
+    unknown_tables: Literal["fail", "skip"] = "fail"
     tables: dict[str, TableConfig] = Field(default_factory=dict)
 
     @model_validator(mode="after")

@@ -18,13 +18,14 @@ from typing import Callable, Iterator
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from datarefresh.anonymize.engine import TableTransformer
-from datarefresh.anonymize.keyed import Keyring
+from datarefresh.anonymize.keyed import Keyring, mix
 from datarefresh.config import Config, CsvOptions, SamplingConfig, TableConfig, ValidationConfig
 from datarefresh.detect import keys
 from datarefresh.detect.classify import SAMPLE_ROWS, classify_table
-from datarefresh.errors import InputError, PolicyError
+from datarefresh.errors import ConfigError, InputError, PolicyError
 from datarefresh.io.tables import (CsvDialect, PartitionedWriter, PartWriter, TableFile, _add_partitions, _parquet_file,
                                    detect_dialect, iter_batches, list_local_table, open_writer, read_schema)
 from datarefresh.graph import processing_order
@@ -94,9 +95,18 @@ class TableSource:
         return self.schema
 
     def batches(self) -> Iterator[pa.RecordBatch]:
-        """Every file's batches, checked against the first file's schema."""
-        for i, f in enumerate(self.files):
-            yield from self._file_batches(i, f)
+        """Every file's batches, checked against the first file's schema. Read errors name the table."""
+        try:
+            for i, f in enumerate(self.files):
+                yield from self._file_batches(i, f)
+        except InputError as exc:
+            raise self._named(exc) from None
+
+    def _named(self, exc: InputError) -> InputError:
+        where = exc.file + (f", line {exc.row}" if exc.row is not None else "") + ": "
+        text = str(exc)[len(where):] if str(exc).startswith(where) else str(exc)
+        return exc if text.startswith("table ") else InputError(f"table {self.name}: {text}", file=exc.file,
+                                                                row=exc.row)
 
     def _file_batches(self, i: int, f: TableFile) -> Iterator[pa.RecordBatch]:
         """One file's batches (file i of the table), checked against the first file's schema."""
@@ -178,16 +188,25 @@ class TableSource:
         return kept.take(pa.array(np.argsort(where, kind="stable"))).combine_chunks()
 
 
-def discover_local(source: str | Path, config: Config | None = None) -> dict[str, TableSource]:
-    """Tables of a local folder: one sub-folder per table (or the config's table paths)."""
+def discover_local(source: str | Path, config: Config | None = None, *, unknown_tables: str | None = None,
+                   progress: Progress | None = None) -> dict[str, TableSource]:
+    """Tables of a local folder: one sub-folder per table (or the config's table paths).
+
+    With a config, a sub-folder no configured table reads follows `unknown_tables` (or the
+    config's): fail, skip (named in a message), or classify (`plan`: include it)."""
     root = Path(source)
     if not root.is_dir():
         raise InputError("source is not a folder", file=str(root))
+    folders = [root / name for name in _table_folders(root)]
     if config and config.tables:
-        return {name: TableSource(name, list_local_table(root / (t.path or name), t.format), t.encoding, csv=t.csv)
-                for name, t in config.tables.items()}
+        found = {name: TableSource(name, list_local_table(root / (t.path or name), t.format), t.encoding, csv=t.csv)
+                 for name, t in config.tables.items()}
+        unknown = unconfigured_tables([p.name for p in folders], config, str(root), unknown_tables, progress)
+        if (unknown_tables or config.unknown_tables) == "classify":
+            found |= {name: TableSource(name, list_local_table(root / name)) for name in unknown}
+        return found
     found = {}
-    for sub in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
+    for sub in folders:
         found[sub.name] = TableSource(sub.name, list_local_table(sub))
     if not found:
         raise InputError("no table folders found (expected one sub-folder per table)", file=str(root))
@@ -198,10 +217,35 @@ def discover_local(source: str | Path, config: Config | None = None) -> dict[str
 MAX_COLUMNS = 1_000
 
 
+def _table_folders(root: Path) -> list[str]:
+    return sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
+
+
+def unconfigured_tables(folders: list[str], config: Config, where: str, mode: str | None = None,
+                        progress: Progress | None = None) -> list[str]:
+    """Table folders of the source that no configured table reads. `unknown_tables: fail` (the
+    default) refuses the run naming them; skip and classify name them in a message."""
+    claimed = {(t.path or name).strip("/").split("/")[0] for name, t in config.tables.items()}
+    unknown = sorted(set(folders) - claimed)
+    mode = mode or config.unknown_tables
+    if unknown and mode == "fail":
+        raise ConfigError(f"table folder(s) in {where} but not in the config: {', '.join(unknown)}; add them to "
+                          "tables (datarefresh plan writes their policy) or set unknown_tables: skip", key="tables")
+    if unknown and progress:
+        progress(("skipping" if mode == "skip" else "classifying") + f" table folder(s) not in the config "
+                 f"(unknown_tables: {mode}): {', '.join(unknown)}")
+    return unknown
+
+
 def plan_tables(sources: dict[str, TableSource], config: Config | None = None, *,
-                use_presidio: bool = True, progress: Progress | None = None) -> dict[str, TableConfig]:
+                use_presidio: bool = True, progress: Progress | None = None,
+                classify_missing: bool = False) -> dict[str, TableConfig]:
     """Policies for every table: the config's where it has them, classification elsewhere;
-    then keys from values (`datarefresh.detect.keys`) for the classified tables."""
+    then keys from values (`datarefresh.detect.keys`) for the classified tables.
+
+    A configured table without `columns:` follows unknown_columns like any unlisted column:
+    classify, or refused (fail; drop would drop every column). `classify_missing` (the `plan`
+    command) classifies it instead."""
     planned: dict[str, TableConfig] = {}
     classified: set[str] = set()
     for name, src in sources.items():
@@ -214,7 +258,13 @@ def plan_tables(sources: dict[str, TableSource], config: Config | None = None, *
         csv_options = src.csv_options()  # the dialect decided for a CSV table is part of its plan
         if configured and csv_options:
             configured = configured.model_copy(update={"csv": csv_options})
-        if configured and configured.columns and (config.unknown_columns_for(name) != "classify"):
+        unknown_columns = config.unknown_columns_for(name) if config else "classify"
+        if configured and not configured.columns and unknown_columns != "classify" and not classify_missing:
+            raise PolicyError(f"the config lists this table without columns: (unknown_columns: {unknown_columns}"
+                              + (", which would drop every column" if unknown_columns == "drop" else "") +
+                              "); add its columns (datarefresh plan --config writes them) or set "
+                              "unknown_columns: classify for it", table=name)
+        if configured and configured.columns and unknown_columns != "classify":
             planned[name] = configured
             continue
         if progress:
@@ -296,13 +346,15 @@ def sanitize_folder(source: str | Path, dest: str | Path, *, keyring: Keyring, c
     into place only when every table succeeded, so a failure leaves DEST as it was.
     """
     started = time.perf_counter()
-    sources = discover_local(source, config)
+    sources = discover_local(source, config, progress=progress)
     tables = plan_tables(sources, config, use_presidio=use_presidio, progress=progress)
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     staging_dir = dest / f".datarefresh-tmp-{uuid.uuid4().hex[:12]}"
     outputs = make_outputs(staging_dir, envs, keyring, tables, dev_sampling(config))
     report: dict = {"source": str(source), "environments": list(envs)}
+    if config and config.tables:  # named in the report too (discover_local refused them under fail)
+        report["skipped_tables"] = unconfigured_tables(_table_folders(Path(source)), config, str(source))
     try:
         report["tables"] = run_tables(sources, tables, keyring, outputs, config, progress)
         leaks = [f for t in report["tables"].values() for f in ((t.get("leaks") or {}).get("findings") or [])]
@@ -329,8 +381,9 @@ def sanitize_table(name: str, src: TableSource, policy: TableConfig, keyring: Ke
     blanks: dict[str, list[int]] = {}  # column -> [empty texts in prod, after anonymization]
     rows_in = 0
     timings = {"read": 0.0, "sample": 0.0, "anonymize": 0.0, "write": 0.0}
+    order = row_order(keyring, name, policy.primary_key, transformer.schema)
     for o in outputs:
-        o.writers[name] = open_writer(o.folder / name, transformer.schema, src.partition_columns())
+        o.writers[name] = open_writer(o.folder / name, transformer.schema, src.partition_columns(), order=order)
     # dev rows go through k-anonymity before they are written (see validate/kanon.py)
     dev_writers = {o.env: _dev_generalizer(o, name, policy, transformer.schema, validation)
                    for o in outputs if o.env == "dev"}
@@ -346,7 +399,10 @@ def sanitize_table(name: str, src: TableSource, policy: TableConfig, keyring: Ke
         for c in batch.schema.names:
             prod_nulls[c] = prod_nulls.get(c, 0) + batch.column(c).null_count
         t = time.perf_counter()
-        clean = transformer.transform(batch)  # one anonymization feeds every output
+        try:
+            clean = transformer.transform(batch)  # one anonymization feeds every output
+        except (pa.ArrowException, ValueError, TypeError, OverflowError) as exc:
+            raise _reworded(name, transformer, batch, exc) from None
         timings["anonymize"] += time.perf_counter() - t
         after = count_blanks(clean)
         for c, n in count_blanks(batch).items():
@@ -423,6 +479,45 @@ def _dev_generalizer(o: Output, name: str, policy: TableConfig, schema: pa.Schem
                           max_population_rows=2_000_000 if validation.k_against == "population" else 0,
                           entities={q: policy.columns[q].entity if q in policy.columns else None
                                     for q in qis})
+
+
+def row_order(keyring: Keyring, table: str, primary_key: str | None,
+              schema: pa.Schema) -> Callable[[pa.RecordBatch], np.ndarray]:
+    """The keyed order rows are written in (see PartWriter): a keyed hash of the pseudonymized
+    primary key, or of the whole output row when there is none. It is a function of the key and
+    the output values only, so every run, process and environment agrees, and without the key a
+    row's position says nothing about its prod key or its place in the prod export."""
+    purpose = f"ORDER/{table}"
+    if primary_key and primary_key in schema.names:
+        return lambda batch: keyring.hash_values(purpose, batch.column(primary_key))
+
+    def whole_row(batch: pa.RecordBatch) -> np.ndarray:
+        h = np.zeros(batch.num_rows, np.uint64)
+        for i, col in enumerate(batch.columns):
+            try:
+                text = pc.cast(col, pa.string())
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # nested, binary: hash their repr
+                text = pa.array([repr(v) for v in col.to_pylist()], pa.string())
+            h = mix(h ^ keyring.hash_values(purpose, text), i + 1)
+        return h
+    return whole_row
+
+
+def _reworded(table: str, transformer: TableTransformer, batch: pa.RecordBatch, exc: Exception) -> PolicyError:
+    """A library error while anonymizing, without its message (pyarrow and pandas quote cells):
+    the table, the column (found by transforming column by column) and the exception's type."""
+    from datarefresh.anonymize.engine import apply_column
+    from datarefresh.anonymize.operators import OpContext
+
+    column = None
+    for f, policy in transformer.plan:
+        try:
+            apply_column(batch.column(f.name), policy, OpContext(transformer.keyring), where=f.name)
+        except Exception:  # noqa: BLE001 - any failure points at this column
+            column = f.name
+            break
+    return PolicyError(f"anonymizing failed with {type(exc).__name__} (message withheld: it may quote a value)",
+                       table=table, column=column)
 
 
 def _unique_by_construction(typ: pa.DataType, policy) -> bool:

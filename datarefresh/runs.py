@@ -35,7 +35,8 @@ from datarefresh.aws import Aws, s3_errors
 from datarefresh.config import Config, SamplingConfig, TableConfig
 from datarefresh.errors import ConfigError, LocalDiskError, PublishConflictError
 from datarefresh.iam import role_name
-from datarefresh.pipeline import Progress, TableSource, dev_sampling, make_outputs, plan_tables, sanitize_table
+from datarefresh.pipeline import (Progress, TableSource, dev_sampling, make_outputs, plan_tables, sanitize_table,
+                                  unconfigured_tables)
 from datarefresh.graph import levels as table_levels
 from datarefresh.io.tables import hive_pairs, infer_partition_schema, read_parts
 from datarefresh.graph import processing_order
@@ -109,6 +110,8 @@ def plan_run(config: Config, aws: Aws, *, envs: tuple[str, ...] = ("dev", "stagi
     role = config.source.role
     prod = aws.s3(role)
     say(f"snapshot of {config.source.uri} as of {as_of.isoformat()} (role {role_name(role)})")
+    report_skipped = unconfigured_tables(_source_folders(prod, role, config.source.uri), config,
+                                         config.source.uri, progress=say)
     snap = take_snapshot(prod, role, config.source.uri, {t: c.path or t for t, c in chosen.items()}, as_of)
     fingerprint = keyring.subkey("fingerprint")[:8].hex()  # identifies the key without revealing it
     # before reading any data (the snapshot only listed versions) or writing anything
@@ -147,7 +150,7 @@ def plan_run(config: Config, aws: Aws, *, envs: tuple[str, ...] = ("dev", "stagi
     say(f"run {snapshot_id}: {len(units)} units in {max(level.values()) + 1} levels")
     return {"snapshot_id": snapshot_id, "as_of": as_of.isoformat(), "envs": list(envs),
             "versioned_source": snap.versioned, "allow_backwards": allow_backwards,
-            "allow_demo_key": allow_demo_key, "sampling": sampling.model_dump(),
+            "allow_demo_key": allow_demo_key, "sampling": sampling.model_dump(), "skipped_tables": report_skipped,
             "key_fingerprint": fingerprint, "key_rotation": rotation,
             "policies": {t: p.model_dump(mode="json") for t, p in policies.items()},
             "source_columns": {t: sources[t].first_schema().names for t in policies},
@@ -185,6 +188,17 @@ def _check_key_consistency(config: Config, aws: Aws, envs, fingerprint: str,
 def _sampled(plan: dict, env: str) -> bool:
     """Only dev is written through the sampler; whether it samples is its sampling mode."""
     return env == "dev" and plan["sampling"]["mode"] == "sample"
+
+
+def _source_folders(client, role: str, source_uri: str) -> list[str]:
+    """Top-level folders under the prod URI (current objects), for unknown_tables."""
+    src = S3Uri.parse(source_uri)
+    prefix = src.key() + "/" if src.key() else ""
+    names = []
+    with s3_errors(role, src.bucket, prefix, action="list"):
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=src.bucket, Prefix=prefix, Delimiter="/"):
+            names += [p["Prefix"][len(prefix):].rstrip("/") for p in page.get("CommonPrefixes", [])]
+    return sorted(n for n in names if n and not n.startswith((".", "_")))
 
 
 def _policies(plan: dict) -> dict[str, TableConfig]:
@@ -300,6 +314,8 @@ def publish_run(config: Config, aws: Aws, plan: dict, results: list[dict], progr
                                                for c, p in policies[t].columns.items()}}
                                for t, v in tables.items()},
                     "environments": {}}
+    if plan.get("skipped_tables"):
+        report["skipped_tables"] = plan["skipped_tables"]  # unknown_tables: skip, named in the report
     if not plan["versioned_source"]:
         report["warning"] = "the prod bucket has no versioning: read the current objects (pinned by ETag)"
     if plan.get("key_rotation"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import string
 import sys
 from pathlib import Path
 
@@ -13,6 +14,14 @@ from datarefresh.errors import SecretError
 # Published on purpose so that demos and tests run anywhere; outputs made with it are
 # reversible by anyone, so it must never be used on real data.
 DEMO_KEY = b"datarefresh-published-demo-key--not-secret--never-use-on-real-data"
+# Set by the demo's own Airflow run (`datarefresh demo --airflow`), which passes DEMO_KEY to
+# the DAG through the environment: the DAG cannot take --demo-key.
+DEMO_KEY_ENV = "DATAREFRESH_ALLOW_DEMO_KEY"
+
+MIN_KEY_BITS = 128
+MAKE_KEY = "python -c 'import secrets; print(secrets.token_hex(32))'"
+_HEX = frozenset(string.hexdigits)
+_B64 = frozenset(string.ascii_letters + string.digits + "+/-_=")
 
 
 def resolve_keyring(secret: SecretConfig | None = None, *, allow_demo_key: bool = False) -> Keyring:
@@ -40,13 +49,77 @@ def resolve_keyring(secret: SecretConfig | None = None, *, allow_demo_key: bool 
     elif secret.env:
         env_value = os.environ.get(secret.env)
         value = env_value.encode("utf-8") if env_value else None
+    allow_demo_key = allow_demo_key or os.environ.get(DEMO_KEY_ENV) == "1"
+    if value == DEMO_KEY:
+        if not allow_demo_key:
+            raise SecretError("the key is the published demo key, which protects nothing; it is accepted only "
+                              f"with --demo-key on demo data. Make a real key with: {MAKE_KEY}")
+        print("warning: using the published demo key; pseudonyms are NOT protected (demo data only)",
+              file=sys.stderr)
+        return Keyring(value)
     if value:
+        problem = key_weakness(value)
+        if problem:
+            raise SecretError(f"the pseudonym key from the {_where(secret)} is too weak ({problem}): it needs at "
+                              f"least {MIN_KEY_BITS} bits of randomness, e.g. 32+ hex or 22+ base64 characters. "
+                              f"Make one with: {MAKE_KEY}")
         return Keyring(value)
     if allow_demo_key:
         print("warning: using the published demo key; pseudonyms are NOT protected (demo data only)",
               file=sys.stderr)
         return Keyring(DEMO_KEY)
-    where = (f"file {secret.file}" if secret.file else f"Airflow Variable {secret.airflow_variable}"
-             if secret.airflow_variable else f"environment variable {secret.env}")
-    raise SecretError(f"no pseudonym key: set the {where} (at least 32 random bytes), "
+    raise SecretError(f"no pseudonym key: set the {_where(secret)} to a random key (make one with: {MAKE_KEY}), "
                       "or pass --demo-key to use the published demo key on demo data")
+
+
+def _where(secret: SecretConfig) -> str:
+    return (f"file {secret.file}" if secret.file else f"Airflow Variable {secret.airflow_variable}"
+            if secret.airflow_variable else f"environment variable {secret.env}")
+
+
+def key_weakness(value: bytes) -> str | None:
+    """Why a key cannot carry MIN_KEY_BITS of randomness, or None if it can.
+
+    A key is counted as what generators produce: hex (4 bits a character), base64 or
+    base64url (6 bits), or raw bytes (8 bits, e.g. a key file from /dev/urandom). Text that
+    is none of these (a passphrase, a sentence) is refused: its entropy cannot be judged.
+    Then the characters must look drawn at random: no repeated pattern, no run of 8+
+    consecutive characters (abcdefgh, 12345678), not a tiny alphabet, and base64 mixes upper
+    and lower case (random base64 of 22+ characters lacks one with probability < 1e-4; text
+    such as "my-company-key-2024" always does). The message never contains the key.
+    """
+    try:
+        text = value.decode("ascii")
+    except UnicodeDecodeError:
+        text = None
+    if text is None or not text.isprintable():
+        bits, symbols, alphabet = 8 * len(value), list(value), 256
+    else:
+        chars = set(text)
+        if chars <= _HEX:
+            bits, alphabet = 4 * len(text), 16
+            text = text.lower()
+        elif chars <= _B64:
+            bits, alphabet = 6 * len(text.rstrip("=")), 64
+            if not (any(c.isupper() for c in text) and any(c.islower() for c in text)):
+                return "looks like text, not random base64: it lacks upper or lower case letters"
+        else:
+            return "not hex or base64; passphrases and other text cannot be judged"
+        symbols = [ord(c) for c in text]
+    if bits < MIN_KEY_BITS:
+        return f"{len(value)} characters carry at most {bits} bits"
+    n = len(symbols)
+    expected_distinct = alphabet * (1 - (1 - 1 / alphabet) ** n)
+    if len(set(symbols)) < 0.6 * expected_distinct:
+        return f"only {len(set(symbols))} distinct characters"
+    for period in range(1, n // 2 + 1):
+        if all(symbols[i] == symbols[i - period] for i in range(period, n)):
+            return "a repeated pattern"
+    run, longest, step = 1, 1, 0
+    for a, b in zip(symbols, symbols[1:]):
+        d = b - a
+        run = run + 1 if abs(d) == 1 and d == step else 2 if abs(d) == 1 else 1
+        step, longest = d, max(longest, run)
+    if longest >= 8:  # random hex of 64 characters has one with probability < 1e-6
+        return "a run of consecutive characters"
+    return None

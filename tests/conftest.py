@@ -7,8 +7,9 @@ import pytest
 
 from datarefresh.anonymize.keyed import Keyring
 
-# A test key, public on purpose. Never a real secret.
-TEST_KEY = b"datarefresh-test-key-0123456789abcdef"
+# TEST KEY: public on purpose, for tests only, never a real secret. 64 hex characters (256 bits)
+# because datarefresh refuses keys with less than 128 bits of randomness.
+TEST_KEY = b"498b86d642f1230fecf61f4a1d2767b5d1620d05f160ab52d0dbeb69cbfdb36f"
 REPO = Path(__file__).resolve().parents[1]
 
 

@@ -29,6 +29,10 @@ def airflow_env(local, home: Path, config_path: str | None = None, secret: str |
         env["DATAREFRESH_CONFIG"] = config_path
     if secret:
         env["DATAREFRESH_SECRET"] = secret
+        from datarefresh.secret import DEMO_KEY, DEMO_KEY_ENV
+
+        if secret == DEMO_KEY.decode():  # the demo's own run: the DAG cannot take --demo-key
+            env[DEMO_KEY_ENV] = "1"
     return env
 
 

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from datarefresh.anonymize import fakes
-from datarefresh.anonymize.keyed import Keyring, permute_ints
+from datarefresh.anonymize.keyed import Keyring, mix, permute_ints
 from datarefresh.config import ColumnPolicy
 
 
@@ -152,32 +152,61 @@ class Fake(Operator):
 
 
 class ShiftDate(Operator):
-    """Move dates by a keyed offset of 1..max_days days, one offset per entity: all dates
-    of the same `by` value (e.g. customer_id) move together, so intervals survive."""
+    """Move dates and timestamps by a keyed offset of up to `max_days` days (not zero), at
+    the column's precision: whole days for dates, any number of seconds (and sub-seconds, to
+    the column's unit) for timestamps, so neither the time of day nor the weekday survives to
+    be matched against a log. One offset per entity: all values of the same `by` value (e.g.
+    customer_id) move together, so intervals survive; without `by`, each distinct value moves
+    by its own offset.
+
+    `jitter` (seconds for timestamps, days for dates) adds a keyed per-row offset within
+    +-jitter on top, a function of the entity and the value (deterministic), which blurs the
+    intervals an attacker could match. `keep_intervals: true` asks for exact intervals per
+    entity: it needs `by` and refuses jitter. Residual risk: see README (date shifting).
+    """
 
     name = "shift_date"
     value_function = False
+    _UNIT = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}
 
     def validate(self, policy, typ):
         if not is_temporal(typ):
             raise OperatorError(f"shift_date applies to date or timestamp columns, not {typ}")
+        p = policy.params
+        max_days, jitter = p.get("max_days", 30), p.get("jitter", 0)
+        if isinstance(max_days, bool) or not isinstance(max_days, int) or max_days < 1:
+            raise OperatorError(f"shift_date params.max_days must be a whole number of days >= 1, got {max_days!r}")
+        if isinstance(jitter, bool) or not isinstance(jitter, (int, float)) or jitter < 0:
+            raise OperatorError("shift_date params.jitter must be a number >= 0 (seconds for timestamps, days "
+                                f"for dates), got {jitter!r}")
+        if p.get("keep_intervals"):
+            if not p.get("by"):
+                raise OperatorError("shift_date keep_intervals needs params.by: the entity whose intervals to keep")
+            if jitter:
+                raise OperatorError("shift_date keep_intervals keeps each entity's intervals exactly; "
+                                    "it cannot take params.jitter")
 
     def operate(self, values, policy, ctx):
         h = ctx.row_hash if ctx.row_hash is not None else ctx.keyring.hash_values("DATE_SHIFT", values)
         max_days = int(policy.params.get("max_days", 30))
-        magnitude = (h % np.uint64(max_days)).astype(np.int64) + 1
+        jitter = policy.params.get("jitter", 0)
         sign = np.where((h >> np.uint64(63)) == 1, -1, 1)
-        days = magnitude * sign
-        if pa.types.is_date32(values.type):
+        t = values.type
+        per_day = 1 if not pa.types.is_timestamp(t) else 86_400 * self._UNIT[t.unit]
+        # offsets in the column's own unit: days (dates) or the timestamp's unit
+        offset = ((h % np.uint64(max_days * per_day)).astype(np.int64) + 1) * sign
+        if jitter:
+            bound = int(jitter * (self._UNIT[t.unit] if pa.types.is_timestamp(t) else 1))
+            jh = mix(ctx.keyring.hash_values("DATE_JITTER", values) ^ h, 7)
+            offset = offset + (jh % np.uint64(2 * bound + 1)).astype(np.int64) - bound
+        mask = pc.is_null(values).to_numpy(zero_copy_only=False)
+        if pa.types.is_date32(t):
             raw = pc.cast(values, pa.int32()).to_numpy(zero_copy_only=False)
-            return pa.array(raw + days, pa.int32(), mask=pc.is_null(values).to_numpy(zero_copy_only=False)).cast(values.type)
-        unit = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}
-        if pa.types.is_timestamp(values.type):
-            step = 86400 * unit[values.type.unit]
+            return pa.array(raw + offset, pa.int32(), mask=mask).cast(t)
+        if pa.types.is_timestamp(t):
             raw = pc.cast(values, pa.int64()).to_numpy(zero_copy_only=False)
-            out = pa.array(raw + days * step, pa.int64(), mask=pc.is_null(values).to_numpy(zero_copy_only=False))
-            return out.cast(values.type)
-        return pc.add(values, pa.array(days * 86_400_000, pa.duration("ms"))).cast(values.type)  # date64
+            return pa.array(raw + offset, pa.int64(), mask=mask).cast(t)
+        return pc.add(values, pa.array(offset * 86_400_000, pa.duration("ms"))).cast(t)  # date64: whole days
 
 
 class Generalize(Operator):

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.json as pajson
@@ -251,7 +252,7 @@ def gzip_open(raw: BinaryIO, name: str) -> BinaryIO:
             try:
                 return super().read(size)
             except (EOFError, OSError, gzip.BadGzipFile) as exc:
-                raise InputError(f"corrupt or truncated gzip data ({exc})", file=name) from None
+                raise InputError(f"corrupt or truncated gzip data ({_without_values(str(exc))})", file=name) from None
 
     return _Checked(fileobj=raw, mode="rb")
 
@@ -299,7 +300,7 @@ def _parquet_file(f: TableFile) -> pq.ParquetFile:
         with _open_stream(f) as stream:
             return pq.ParquetFile(pa.BufferReader(stream.read()))
     except (pa.ArrowInvalid, OSError) as exc:
-        raise InputError(f"not a readable parquet file ({_short(exc)})", file=f.name) from None
+        raise InputError(f"not a readable parquet file ({_without_values(_short(exc))})", file=f.name) from None
 
 
 def _parquet_batches(f: TableFile, batch_rows: int) -> Iterator[pa.RecordBatch]:
@@ -312,7 +313,7 @@ def _parquet_batches(f: TableFile, batch_rows: int) -> Iterator[pa.RecordBatch]:
             yield from group.to_batches(max_chunksize=batch_rows)
             del group
     except (pa.ArrowInvalid, OSError) as exc:
-        raise InputError(f"corrupt parquet data ({_short(exc)})", file=f.name) from None
+        raise InputError(f"corrupt parquet data ({_without_values(_short(exc))})", file=f.name) from None
 
 
 _LEADING_ZERO = re.compile(r"^[+-]?0\d")
@@ -489,6 +490,9 @@ def _too_long_row() -> str:
     return f"a row is longer than {_BLOCK_BYTES >> 20} MiB, the limit for one line of CSV or JSON lines"
 
 
+_CONVERSION = re.compile(r"In CSV column #(\d+): CSV conversion error to (.+?): invalid value")
+
+
 def _csv_error(f: TableFile, encoding: str, exc: Exception) -> InputError:
     msg = _short(exc)
     if "straddl" in msg:
@@ -497,7 +501,50 @@ def _csv_error(f: TableFile, encoding: str, exc: Exception) -> InputError:
         row = _find_bad_csv_row(f, encoding)
         return InputError(msg.split(": ", 1)[-1].split(":")[0].strip() + " (wrong number of fields)",
                           file=f.name, row=row)
-    return InputError(msg, file=f.name)
+    m = _CONVERSION.search(msg)
+    if m:  # pyarrow quotes the cell ("invalid value '<a raw e-mail>'"): name the column and line instead
+        index, typ = int(m.group(1)), m.group(2)
+        name, row = _find_bad_csv_value(f, encoding, index, typ)
+        return InputError(f"column {name!r} (#{index + 1}) holds a value that cannot be read as {typ} "
+                          "(the value is not shown; with several files, types come from the first one)",
+                          file=f.name, row=row)
+    return InputError(_without_values(msg), file=f.name)
+
+
+def _find_bad_csv_value(f: TableFile, encoding: str, index: int, typ: str) -> tuple[str, int | None]:
+    """Error path only: the column's name and the line of the first cell that does not convert."""
+    import pyarrow.compute as pc
+
+    try:
+        target = pa.type_for_alias(typ)
+    except ValueError:
+        target = None
+    with _open_stream(f) as raw:
+        reader = csv.reader(_text_lines(raw, f.name, encoding))
+        header = next(reader, [])
+        name = header[index] if index < len(header) else f"#{index + 1}"
+        if target is None:
+            return name, None
+        for fields in reader:
+            cell = fields[index] if index < len(fields) else ""
+            if cell == "":
+                continue
+            try:
+                pc.cast(pa.array([cell]), target)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                return name, reader.line_num
+    return name, None
+
+
+def _text_lines(raw: BinaryIO, name: str, encoding: str) -> io.TextIOWrapper:
+    """Text over any binary stream (local file or S3 body, which TextIOWrapper cannot wrap)."""
+    return io.TextIOWrapper(io.BufferedReader(_Utf8Stream(raw, name, encoding)), encoding="utf-8", newline="")
+
+
+def _without_values(msg: str) -> str:
+    """A library message minus anything it quotes or appends after the row it choked on."""
+    msg = re.sub(r"'[^']*'|\"[^\"]*\"", "'...'", msg)
+    return re.sub(r"(got \d+):.*$", r"\1", msg)
 
 
 def _find_bad_csv_row(f: TableFile, encoding: str) -> int | None:
@@ -527,7 +574,7 @@ def _jsonl_batches(f: TableFile, schema: pa.Schema | None) -> Iterator[pa.Record
     except pa.ArrowInvalid as exc:
         if "straddl" in str(exc):  # pyarrow's words for a row that does not fit in one block
             raise InputError(_too_long_row(), file=f.name) from None
-        raise InputError(f"invalid JSON lines ({_short(exc)})", file=f.name) from None
+        raise InputError(f"invalid JSON lines ({_without_values(_short(exc))})", file=f.name) from None
 
 
 def _short(exc: Exception) -> str:
@@ -537,21 +584,89 @@ def _short(exc: Exception) -> str:
 class PartWriter:
     """Writes one table as parquet parts `part-00000.parquet`, `part-00001.parquet`, ...
 
-    Parts roll over at `rows_per_part`, so names are stable for the same input and a
-    re-run overwrites rather than adds.
+    Rows are written in a keyed order, not in input order: prod exports are usually sorted
+    by primary key, so a kept input order would give ids back from row positions. `order`
+    maps a batch to one uint64 per row (a keyed hash of the pseudonymized key, see
+    pipeline.row_order); rows are sorted by it over the whole table, ties in input order,
+    and parts are cut every `rows_per_part` rows of that order: the same input gives the
+    same files, and a re-run overwrites rather than adds. Memory stays bounded: up to
+    `buffer_bytes` of rows are sorted in memory; beyond that, rows are spilled (already
+    sanitized) to SPILL_BUCKETS local Arrow files by the top bits of their hash, and each
+    bucket is sorted on its own at close (buckets in hash order, so the order is global). A
+    PartitionedWriter gives its per-folder writers one budget and spills the biggest first.
+    Without `order`, rows keep input order.
+
+    Field and schema metadata (comments, pandas/Spark schema blobs) are not written: they
+    come from prod and may hold anything.
     """
 
-    def __init__(self, folder: str | Path, schema: pa.Schema, *, rows_per_part: int = 1_000_000):
+    SPILL_BITS = 6  # 64 spill files: memory at close is about 1/64 of the table
+
+    def __init__(self, folder: str | Path, schema: pa.Schema, *, rows_per_part: int = 1_000_000,
+                 order: Callable[[pa.RecordBatch], np.ndarray] | None = None, buffer_bytes: int = 64 << 20):
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
-        self.schema = schema
+        self.schema = bare_schema(schema)
         self.rows_per_part = rows_per_part
         self.rows = 0
         self.parts: list[Path] = []
         self._writer: pq.ParquetWriter | None = None
         self._part_rows = 0
+        self._order, self._buffer_bytes = order, buffer_bytes
+        self._held: list[pa.RecordBatch] = []  # batches with their order hash as a last column
+        self._held_bytes = 0
+        self._spilled, self._spill_seq = False, 0
+
+    @property
+    def held_bytes(self) -> int:
+        return self._held_bytes
 
     def write(self, batch: pa.RecordBatch) -> None:
+        if not batch.schema.equals(self.schema, check_metadata=True):
+            batch = batch.cast(self.schema)
+        self.rows += batch.num_rows
+        if self._order is None:
+            self._emit(batch)
+            return
+        if not batch.num_rows:
+            return
+        batch = batch.append_column(_ORDER, pa.array(self._order(batch), pa.uint64()))
+        if self._spilled:
+            self._spill_batch(batch)
+            return
+        self._held.append(batch)
+        self._held_bytes += batch.nbytes
+        if self._held_bytes > self._buffer_bytes:
+            self.spill()
+
+    def spill(self) -> None:
+        """Move the held rows to the spill files; every later batch goes there directly."""
+        self._spilled = True
+        for held in self._held:
+            self._spill_batch(held)
+        self._held, self._held_bytes = [], 0
+
+    def _spill_batch(self, batch: pa.RecordBatch) -> None:
+        # one small Arrow file per bucket and batch, closed at once: no descriptors stay open
+        # (a partitioned table has one writer per partition folder)
+        spill = self.folder / ".spill"
+        spill.mkdir(exist_ok=True)
+        bucket = batch.column(_ORDER).to_numpy() >> np.uint64(64 - self.SPILL_BITS)
+        for i in np.unique(bucket):
+            with pa.ipc.new_stream(spill / f"{int(i):03d}-{self._spill_seq:08d}.arrow", batch.schema) as w:
+                w.write_batch(batch.filter(pa.array(bucket == i)))
+        self._spill_seq += 1
+
+    def _emit_sorted(self, batches: list[pa.RecordBatch]) -> None:
+        if not batches:
+            return
+        table = pa.Table.from_batches(batches)
+        idx = np.argsort(table.column(_ORDER).to_numpy(), kind="stable")
+        table = table.drop_columns([_ORDER]).take(pa.array(idx))
+        for batch in table.to_batches(max_chunksize=BATCH_ROWS):
+            self._emit(batch)
+
+    def _emit(self, batch: pa.RecordBatch) -> None:
         while batch.num_rows:
             if self._writer is None or self._part_rows >= self.rows_per_part:
                 self._roll()
@@ -562,7 +677,6 @@ class PartWriter:
                 self.discard()
                 raise
             self._part_rows += take
-            self.rows += take
             batch = batch.slice(take)
 
     def _roll(self) -> None:
@@ -574,6 +688,20 @@ class PartWriter:
         self._part_rows = 0
 
     def close(self) -> list[Path]:
+        if self._spilled:
+            import shutil
+
+            spill = self.folder / ".spill"
+            for i in range(1 << self.SPILL_BITS):  # buckets in hash order, each sorted: one global order
+                batches = []
+                for path in sorted(spill.glob(f"{i:03d}-*.arrow")):
+                    with pa.ipc.open_stream(path) as reader:
+                        batches += list(reader)
+                self._emit_sorted(batches)
+            shutil.rmtree(spill, ignore_errors=True)
+        else:
+            self._emit_sorted(self._held)
+        self._held = []
         if self._writer is None:  # an empty table still gets one (empty) part with the schema
             self._roll()
         try:
@@ -601,10 +729,12 @@ class PartitionedWriter:
     files (readers take them from the path, and would see them twice otherwise)."""
 
     def __init__(self, folder: str | Path, schema: pa.Schema, partition_by: list[str], *,
-                 rows_per_part: int = 1_000_000):
+                 rows_per_part: int = 1_000_000, order: Callable[[pa.RecordBatch], np.ndarray] | None = None,
+                 buffer_bytes: int = 64 << 20):
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.schema, self.partition_by, self.rows_per_part = schema, partition_by, rows_per_part
+        self._order, self._buffer_bytes = order, buffer_bytes  # one budget for all folders' buffers
         self.file_schema = pa.schema([f for f in schema if f.name not in partition_by])
         self.rows = 0
         self.parts: list[Path] = []
@@ -621,14 +751,18 @@ class PartitionedWriter:
             child = self._children.get(rel)
             if child is None:
                 child = self._children[rel] = PartWriter(self.folder / rel, self.file_schema,
-                                                         rows_per_part=self.rows_per_part)
+                                                         rows_per_part=self.rows_per_part, order=self._order,
+                                                         buffer_bytes=self._buffer_bytes)
             rows = batch.take(pa.array(g["_row_list"])).select(self.file_schema.names)
             child.write(rows)
             self.rows += rows.num_rows
+        while sum(c.held_bytes for c in self._children.values()) > self._buffer_bytes:
+            max(self._children.values(), key=lambda c: c.held_bytes).spill()
 
     def close(self) -> list[Path]:
         if not self._children:  # no rows: one empty part with the file columns, no partition folder
-            self._children[""] = PartWriter(self.folder, self.file_schema, rows_per_part=self.rows_per_part)
+            self._children[""] = PartWriter(self.folder, self.file_schema, rows_per_part=self.rows_per_part,
+                                            order=self._order)
         self.parts = [p for rel in sorted(self._children) for p in self._children[rel].close()]
         return self.parts
 
@@ -642,3 +776,26 @@ def open_writer(folder: str | Path, schema: pa.Schema, partition_by: list[str] |
     """The writer for a table's output: in the source's partition folders when it has them."""
     by = [c for c in partition_by or [] if c in schema.names]
     return PartitionedWriter(folder, schema, by, **kw) if by else PartWriter(folder, schema, **kw)
+
+
+_ORDER = "__datarefresh_order"
+
+
+def bare_schema(schema: pa.Schema) -> pa.Schema:
+    """The schema without field or schema metadata, nested fields included."""
+    return pa.schema([pa.field(f.name, _bare_type(f.type), f.nullable) for f in schema])
+
+
+def _bare_type(t: pa.DataType) -> pa.DataType:
+    if pa.types.is_struct(t):
+        return pa.struct([pa.field(f.name, _bare_type(f.type), f.nullable) for f in t])
+    if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
+        v = t.value_field
+        inner = pa.field(v.name, _bare_type(v.type), v.nullable)
+        if pa.types.is_fixed_size_list(t):
+            return pa.list_(inner, t.list_size)
+        return pa.large_list(inner) if pa.types.is_large_list(t) else pa.list_(inner)
+    if pa.types.is_map(t):
+        return pa.map_(_bare_type(t.key_type), pa.field(t.item_field.name, _bare_type(t.item_type),
+                                                         t.item_field.nullable), t.keys_sorted)
+    return t

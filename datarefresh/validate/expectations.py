@@ -20,6 +20,13 @@ from datarefresh.config import Config, TableConfig
 from datarefresh.errors import ConfigError
 
 REPO_EXPECTATIONS = Path(__file__).resolve().parents[2] / "expectations"
+# SUMMARY without unexpected values or rows; what it still computes is then reduced to counts
+# (`_withhold_values`) before anything is stored or rendered. BOOLEAN_ONLY would keep even less,
+# but Data Docs cannot render some expectations without an observed value (KeyError).
+RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": 0, "include_unexpected_rows": False}
+_COUNTS = ("element_count", "missing_count", "missing_percent", "unexpected_count", "unexpected_percent",
+           "unexpected_percent_total", "unexpected_percent_nonmissing")
+WITHHELD = "(withheld)"
 
 
 def expectations_dir(config: Config) -> Path:
@@ -89,11 +96,14 @@ class Validator:
     def run(self, env: str, table: str, sample: pa.Table, expectations: list[dict]) -> dict:
         from great_expectations.checkpoint import UpdateDataDocsAction
         from great_expectations.core import ExpectationSuite
+        from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
         from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
         name = f"{env}.{table}"
         suite = ExpectationSuite(name=name)
         for e in expectations:
+            # a suite's own result_format would bring the values back
+            e = {**e, "kwargs": {k: v for k, v in e["kwargs"].items() if k != "result_format"}}
             try:
                 suite.add_expectation_configuration(ExpectationConfiguration(**e))
             except Exception as exc:  # noqa: BLE001 - GE raises many types for a bad expectation
@@ -102,9 +112,22 @@ class Validator:
         asset = self.source.add_dataframe_asset(name)
         vd = self.ctx.validation_definitions.add(self.gx.ValidationDefinition(
             name=name, data=asset.add_batch_definition_whole_dataframe("sample"), suite=suite))
-        cp = self.ctx.checkpoints.add(self.gx.Checkpoint(name=name, validation_definitions=[vd], actions=[
-            UpdateDataDocsAction(name="docs", site_names=["datarefresh"])]))
+        # The data is prod-derived: keep no values in results, so Data Docs, the report and logs
+        # cannot show any (SUMMARY, the default, lists unexpected values and observed values).
+        cp = self.ctx.checkpoints.add(self.gx.Checkpoint(name=name, validation_definitions=[vd], actions=[],
+                                                         result_format=RESULT_FORMAT))
         result = cp.run(batch_parameters={"dataframe": sample.to_pandas()})
+        # Results keep observed values (a column's max, its distinct values) and an exception's
+        # message, which may quote a cell (pandas and strptime errors do): reduce them to counts
+        # and the exception's type, store that in place of the stored result, then render the docs.
+        for identifier, run in result.run_results.items():
+            for r in run.results:
+                _withhold_values(r)
+                _withhold_exception(r)
+            self.ctx.validation_results_store.store_validation_results(
+                suite_validation_result=run, suite_validation_result_identifier=identifier,
+                expectation_suite_identifier=ExpectationSuiteIdentifier(name=run.suite_name))
+        UpdateDataDocsAction(name="docs", site_names=["datarefresh"]).run(checkpoint_result=result)
         results = []
         for run in result.run_results.values():
             for r in run.results:
@@ -112,3 +135,31 @@ class Validator:
                 results.append({"expectation": cfg.type, "column": cfg.kwargs.get("column"),
                                 "source": (cfg.meta or {}).get("source"), "success": bool(r.success)})
         return {"passed": bool(result.success), "sample_rows": sample.num_rows, "results": results}
+
+
+def _withhold_values(r) -> None:
+    """Keep counts and percentages; an observed value only for table-level expectations (a row
+    count, the column names), which describe the schema and size, not a cell."""
+    res = dict(r.result or {})
+    kept = {k: res[k] for k in _COUNTS if k in res}
+    if "unexpected_percent" not in kept:  # GX's renderer needs both (distinct-value expectations have one)
+        kept.pop("unexpected_count", None)
+    if "observed_value" in res:
+        table_level = "column" not in r.expectation_config.kwargs and "column_list" not in r.expectation_config.kwargs
+        kept["observed_value"] = res["observed_value"] if table_level else WITHHELD
+    if "partial_unexpected_list" in res:  # renderers expect the (empty) lists
+        kept.update(partial_unexpected_list=[], partial_unexpected_counts=[], partial_unexpected_index_list=[])
+    r.result = kept
+
+
+def _withhold_exception(r) -> None:
+    """Reduce an expectation result's exception info to the exception's type name."""
+    info = r.exception_info or {}
+    entries = [info] if "raised_exception" in info else [v for v in info.values() if isinstance(v, dict)]
+    raised = [e for e in entries if e.get("raised_exception")]
+    if not raised:
+        return
+    tb = (raised[0].get("exception_traceback") or "").strip().splitlines()
+    kind = tb[-1].split(":", 1)[0].strip() if tb else "an exception"
+    message = f"{kind} while evaluating this expectation (message withheld: it may quote a value from the data)"
+    r.exception_info = {"raised_exception": True, "exception_traceback": message, "exception_message": message}

@@ -15,7 +15,9 @@ from datarefresh.runs import parse_as_of, refresh
 from datarefresh.storage.publish import POINTER
 from tests.conftest import TEST_KEY
 
-OTHER_KEY = "another-key-for-the-rotation-test-0123456789"
+# More test keys (public, tests only): 64 hex characters, as datarefresh refuses weak keys.
+OTHER_KEY = "dbdbd104cca95f9d57707d2c68e21f735653da26dd08fd7b20afb32c7e3e0ab5"
+THIRD_KEY = "0f" + OTHER_KEY[2:]
 
 
 def _pointer(admin_s3, env="staging"):
@@ -34,6 +36,7 @@ def config(config):
 
     data = config.model_dump(mode="json", exclude_none=True)
     data["tables"] = {t: data["tables"][t] for t in ("customers", "orders", "order_items")}
+    data["unknown_tables"] = "skip"  # the demo's other tables stay in prod, named and not refreshed
     return parse_config(data)
 
 
@@ -95,7 +98,7 @@ def test_a_rotation_never_keeps_a_held_back_table_under_the_old_key(first, confi
     data["validation"]["on_failure"] = "table"
     data["tables"]["customers"]["columns"]["email"] = {"action": "keep", "type": "string"}  # the leak scan fails
     before = _pointer(admin_s3)
-    monkeypatch.setenv("DATAREFRESH_SECRET", "a-third-key-for-the-held-back-case-0123456789")
+    monkeypatch.setenv("DATAREFRESH_SECRET", THIRD_KEY)
     r = refresh(parse_config(data), aws, envs=("staging",), as_of=parse_as_of("2099-05-05T00:00:00Z"))
     staging = r["environments"]["staging"]
     # customers would be held back at its old-key version next to fresh orders: publish nothing

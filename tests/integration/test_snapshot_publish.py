@@ -35,7 +35,8 @@ def _read_all(files) -> list[dict]:
 
 
 def test_snapshot_pins_versions_as_of_a_timestamp(aws, admin_s3):
-    bucket, prefix = "datarefresh-prod", "raw/snaptest/people"
+    # a hidden folder: the demo config reads raw/ and refuses table folders it does not know
+    bucket, prefix = "datarefresh-prod", "raw/_snaptest/people"
     admin_s3.put_object(Bucket=bucket, Key=f"{prefix}/a.csv", Body=b"id,name\n1,first\n")
     admin_s3.put_object(Bucket=bucket, Key=f"{prefix}/gone.csv", Body=b"id,name\n9,deleted later\n")
     _tick()
@@ -46,13 +47,13 @@ def test_snapshot_pins_versions_as_of_a_timestamp(aws, admin_s3):
     admin_s3.delete_object(Bucket=bucket, Key=f"{prefix}/gone.csv")
     prod = aws.s3(READER)
 
-    old = take_snapshot(prod, READER, f"s3://{bucket}/raw/snaptest", {"people": "people"}, as_of)
+    old = take_snapshot(prod, READER, f"s3://{bucket}/raw/_snaptest", {"people": "people"}, as_of)
     assert old.versioned
     assert [o.key.rsplit("/", 1)[-1] for o in old.tables["people"]] == ["a.csv", "gone.csv"]
     assert _read_all(table_files(prod, READER, bucket, old.tables["people"])) == [
         {"id": 1, "name": "first"}, {"id": 9, "name": "deleted later"}]
 
-    now = take_snapshot(prod, READER, f"s3://{bucket}/raw/snaptest", {"people": "people"}, _now())
+    now = take_snapshot(prod, READER, f"s3://{bucket}/raw/_snaptest", {"people": "people"}, _now())
     assert [o.key.rsplit("/", 1)[-1] for o in now.tables["people"]] == ["a.csv", "new.csv"]
     # a write after the snapshot does not change what a run of that snapshot reads
     admin_s3.put_object(Bucket=bucket, Key=f"{prefix}/a.csv", Body=b"id,name\n1,third\n")

@@ -99,4 +99,5 @@ def test_sanitize_counts_blanks_before_and_after_on_every_row(tmp_path, keyring)
     rep = sanitize_table("t", src, policy, keyring, outputs, None, None)
     assert rep["blanks"] == {"email": [100, 100]}
     out = pq.read_table(tmp_path / "out" / "staging" / "t").column("email").to_pylist()
-    assert out[:4:2] == ["", "  "] and out[3] is None
+    # rows are written in a keyed order (issue 15), so count instead of looking at positions
+    assert out.count("") == 50 and out.count("  ") == 50 and out.count(None) == 50

@@ -3,6 +3,7 @@ import pytest
 from datarefresh.config import SecretConfig
 from datarefresh.errors import SecretError
 from datarefresh.secret import DEMO_KEY, resolve_keyring
+from tests.conftest import TEST_KEY
 
 
 def _pseudonym(keyring):
@@ -12,14 +13,15 @@ def _pseudonym(keyring):
 
 
 def test_key_sources_env_file_and_airflow_variable(tmp_path, monkeypatch):
-    monkeypatch.setenv("MY_KEY", "k" * 40)
-    (tmp_path / "key").write_text("k" * 40 + "\n")
-    monkeypatch.setenv("AIRFLOW_VAR_DR_KEY", "k" * 40)
+    key = TEST_KEY.decode()
+    monkeypatch.setenv("MY_KEY", key)
+    (tmp_path / "key").write_text(key + "\n")
+    monkeypatch.setenv("AIRFLOW_VAR_DR_KEY", key)
     from_env = _pseudonym(resolve_keyring(SecretConfig(env="MY_KEY")))
     from_file = _pseudonym(resolve_keyring(SecretConfig(file=str(tmp_path / "key"))))
     from_var = _pseudonym(resolve_keyring(SecretConfig(airflow_variable="dr_key")))
     assert from_env == from_file == from_var  # the same key, wherever it comes from
-    monkeypatch.setenv("MY_KEY", "another key, another pseudonym")
+    monkeypatch.setenv("MY_KEY", "0f" + key[2:])  # another key, another pseudonym
     assert _pseudonym(resolve_keyring(SecretConfig(env="MY_KEY"))) != from_env
 
 
