@@ -28,7 +28,7 @@ def _leaf(doc, path: str):
 
 def sanitize_family(family: Family, workdir: Path, keyring) -> dict:
     from datarefresh.errors import DataRefreshError
-    from datarefresh.pipeline import discover_local, sanitize_folder
+    from datarefresh.pipeline import discover_local, plan_tables, sanitize_folder
 
     src = family.write(workdir / "src")
     out = workdir / "out"
@@ -36,15 +36,51 @@ def sanitize_family(family: Family, workdir: Path, keyring) -> dict:
         report = sanitize_folder(src, out, keyring=keyring, envs=("staging", "dev"))
     except DataRefreshError as exc:
         return {"family": family.name, "ok": False, "error": str(exc)}
-    raw = {name: s.sample(10**9) for name, s in discover_local(src).items()}
+    sources = discover_local(src)
+    raw = {name: s.sample(10**9) for name, s in sources.items()}
     envs = {env: {t: pq.read_table(out / env / t) for t in family.tables} for env in ("staging", "dev")}
-    return {"family": family.name, "ok": True, "report": report, **figures(family, raw, envs, report)}
+    aligned = _align_to_input(raw, envs["staging"], plan_tables(sources), keyring)
+    return {"family": family.name, "ok": True, "report": report, **figures(family, raw, envs, report, aligned)}
+
+
+def _align_to_input(raw: dict[str, pa.Table], staging: dict[str, pa.Table], policies, keyring) -> dict:
+    """Staging rows in input order. Output rows are written in a keyed order (row order must
+    not give ids back), so cell-by-cell figures first pair each output row with its input
+    row through the pseudonym of the primary key (computed with the same operator). A table
+    without a primary key stays unaligned and is compared column by column as multisets."""
+    from datarefresh.anonymize.engine import apply_column
+    from datarefresh.anonymize.operators import OpContext
+
+    aligned = {}
+    for t, table in raw.items():
+        pk = policies[t].primary_key
+        if not pk or pk not in staging[t].column_names:
+            continue
+        pseudonyms = apply_column(table.column(pk).combine_chunks(), policies[t].columns[pk], OpContext(keyring))
+        position = pc.index_in(pseudonyms, value_set=staging[t].column(pk).combine_chunks())
+        assert position.null_count == 0, f"{t}: a primary key pseudonym is not in the output"
+        aligned[t] = staging[t].take(position)
+    return aligned
+
+
+def _same_as_multiset(before: list, after: list) -> list[bool]:
+    """Unaligned columns: a value counts as kept while the output still holds a copy of it."""
+    from collections import Counter
+
+    left = Counter(after)
+    out = []
+    for a in before:
+        out.append(left[a] > 0)
+        left[a] -= 1
+    return out
 
 
 def figures(
-    family: Family, raw: dict[str, pa.Table], envs: dict[str, dict[str, pa.Table]], report: dict
+    family: Family, raw: dict[str, pa.Table], envs: dict[str, dict[str, pa.Table]], report: dict,
+    aligned: dict[str, pa.Table] | None = None,
 ) -> dict:
-    staging = envs["staging"]
+    staging = {**envs["staging"], **(aligned or {})}
+    unaligned = set(raw) - set(aligned or {})
     pii_cells = pii_verbatim = other_cells = other_kept = 0
     leaked_columns, changed_columns = [], []
     key_cols = (
@@ -57,6 +93,8 @@ def figures(
             if (t, c) in key_cols or c in family.quasi.get(t, set()):
                 continue
             before, after = _strings(table.column(c)), _strings(staging[t].column(c))
+            if t in unaligned:  # conservative for PII: any surviving copy counts as verbatim
+                after = [a if kept else object() for a, kept in zip(before, _same_as_multiset(before, after))]
             pairs = [(a, b) for a, b in zip(before, after) if a is not None and str(a).strip()]
             if (t, c) in family.json_pii:
                 for a, b in pairs:
