@@ -1,7 +1,9 @@
 """The command line. Thin: parse options, call the library, print results.
 
 One error handler: a DataRefreshError prints `Error: ...` and exits 1 with no
-traceback unless --debug is given.
+traceback unless --debug is given. Any other exception is a bug or a library error whose
+message may quote a cell (pyarrow, pandas and GX do): without --debug only its type and
+where it was raised are printed, and it exits 2.
 """
 
 from __future__ import annotations
@@ -26,6 +28,26 @@ class _Group(click.Group):
                 raise
             click.echo(f"Error: {exc}", err=True)
             ctx.exit(1)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the last line of defence for raw values
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            click.echo(f"Error: unexpected {type(exc).__name__} in {_raised_at(exc)} (message withheld: it may "
+                       "quote a data value); rerun with --debug for the traceback", err=True)
+            ctx.exit(2)
+
+
+def _raised_at(exc: BaseException) -> str:
+    """The innermost datarefresh frame of the traceback, as module:function (no values)."""
+    import traceback
+
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if "/datarefresh/" in f.filename.replace("\\", "/")]
+    if not frames:
+        return "a library"
+    f = frames[-1]
+    module = f.filename.replace("\\", "/").rsplit("/datarefresh/", 1)[1].removesuffix(".py").replace("/", ".")
+    return f"datarefresh.{module}:{f.name}"
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
