@@ -16,7 +16,7 @@ from pathlib import Path
 
 import click
 
-from datarefresh.errors import DataRefreshError
+from datarefresh.errors import DataRefreshError, raised_at
 
 
 class _Group(click.Group):
@@ -33,21 +33,9 @@ class _Group(click.Group):
         except Exception as exc:  # noqa: BLE001 - the last line of defence for raw values
             if ctx.obj and ctx.obj.get("debug"):
                 raise
-            click.echo(f"Error: unexpected {type(exc).__name__} in {_raised_at(exc)} (message withheld: it may "
+            click.echo(f"Error: unexpected {type(exc).__name__} in {raised_at(exc)} (message withheld: it may "
                        "quote a data value); rerun with --debug for the traceback", err=True)
             ctx.exit(2)
-
-
-def _raised_at(exc: BaseException) -> str:
-    """The innermost datarefresh frame of the traceback, as module:function (no values)."""
-    import traceback
-
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if "/datarefresh/" in f.filename.replace("\\", "/")]
-    if not frames:
-        return "a library"
-    f = frames[-1]
-    module = f.filename.replace("\\", "/").rsplit("/datarefresh/", 1)[1].removesuffix(".py").replace("/", ".")
-    return f"datarefresh.{module}:{f.name}"
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

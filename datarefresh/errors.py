@@ -27,6 +27,19 @@ def _rebuild(cls: type[DataRefreshError], args: tuple, state: dict) -> DataRefre
     return err
 
 
+def raised_at(exc: BaseException) -> str:
+    """The innermost datarefresh frame of an exception's traceback as module:function, for
+    messages about errors whose own text is withheld (it may quote a data value)."""
+    import traceback
+
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if "/datarefresh/" in f.filename.replace("\\", "/")]
+    if not frames:
+        return "a library"
+    f = frames[-1]
+    module = f.filename.replace("\\", "/").rsplit("/datarefresh/", 1)[1].removesuffix(".py").replace("/", ".")
+    return f"datarefresh.{module}:{f.name}"
+
+
 class TerminalError(DataRefreshError):
     """Retrying will not help."""
 

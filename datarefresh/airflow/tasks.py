@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 
-from datarefresh.errors import DataRefreshError
+from datarefresh.errors import DataRefreshError, raised_at
 
 
 def _terminal_fails_fast(fn):
@@ -24,6 +24,12 @@ def _terminal_fails_fast(fn):
             from airflow.sdk.exceptions import AirflowFailException
 
             raise AirflowFailException(f"{type(exc).__name__}: {exc}") from exc
+        except Exception as exc:  # noqa: BLE001 - library messages quote cells; task logs must not
+            if type(exc).__module__.startswith("airflow"):  # Airflow's own control flow (skip, fail...)
+                raise
+            # retried like any task failure, but the message (and its chain) stays out of the log
+            raise RuntimeError(f"unexpected {type(exc).__name__} in {raised_at(exc)} (message withheld: it may "
+                               "quote a data value; reproduce with `datarefresh --debug refresh ...`)") from None
 
     return wrapper
 

@@ -76,13 +76,14 @@ def scrub_texts(values: pa.Array, ctx) -> pa.Array:
     the column (any chunk) reuses its scrubbed form instead of being analysed again."""
     texts = values.cast(pa.string()).to_pylist()
     cache: dict[str, str] = ctx.stats.setdefault("text_cache", {})
-    new = list(dict.fromkeys(t for t in texts if t and t not in cache))
+    # this batch's results are looked up from `done`, never from the shared cache, which may be
+    # cleared when it fills (a KeyError there would name a raw text)
+    done = {t: cache[t] for t in dict.fromkeys(texts) if t and t in cache}
+    new = [t for t in dict.fromkeys(texts) if t and t not in done]
     if new:
         scrubbed, _ = scrub_text_list(new, ctx)
+        done.update(zip(new, scrubbed))
         if len(cache) + len(new) > CACHE_MAX:
             cache.clear()
         cache.update(zip(new, scrubbed))
-        fresh = dict(zip(new, scrubbed))
-    else:
-        fresh = {}
-    return pa.array([t if not t else fresh.get(t) or cache[t] for t in texts], pa.string())
+    return pa.array([done[t] if t else t for t in texts], pa.string())

@@ -541,10 +541,20 @@ def _text_lines(raw: BinaryIO, name: str, encoding: str) -> io.TextIOWrapper:
     return io.TextIOWrapper(io.BufferedReader(_Utf8Stream(raw, name, encoding)), encoding="utf-8", newline="")
 
 
+# Where a library message starts quoting data: an opening quote (a value may itself hold quotes,
+# so nothing after it is kept; an apostrophe inside a word is none) or the colon after "parse",
+# "value", "string", "got N".
+_VALUE_STARTS = re.compile(r"[\"`]|(?<!\w)'|\bb'|((?:parse|value|string|got \d+)\s*):", re.IGNORECASE)
+
+
 def _without_values(msg: str) -> str:
-    """A library message minus anything it quotes or appends after the row it choked on."""
-    msg = re.sub(r"'[^']*'|\"[^\"]*\"", "'...'", msg)
-    return re.sub(r"(got \d+):.*$", r"\1", msg)
+    """A library message cut where it starts quoting a value (pyarrow quotes cells, or appends
+    them after `couldn't parse:`); what is left names the problem, never the data."""
+    m = _VALUE_STARTS.search(msg)
+    if not m:
+        return msg
+    cut = m.end(1) if m.group(1) else m.start()
+    return msg[:cut].rstrip(" :,(") + " (rest withheld: it may quote a value)"
 
 
 def _find_bad_csv_row(f: TableFile, encoding: str) -> int | None:

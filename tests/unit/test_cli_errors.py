@@ -27,3 +27,16 @@ def test_debug_shows_the_traceback(monkeypatch, tmp_path):
     with pytest.raises(ValueError):
         CliRunner().invoke(cli.main, ["--debug", "sanitize", str(tmp_path / "src"), str(tmp_path / "out"),
                                       "--demo-key"], catch_exceptions=False)
+
+
+def test_airflow_task_wrapper_withholds_library_messages():
+    from datarefresh.airflow.tasks import _terminal_fails_fast
+
+    @_terminal_fails_fast
+    def task():
+        raise ValueError(f"invalid value {CANARY!r}")
+
+    with pytest.raises(RuntimeError) as info:
+        task()
+    assert CANARY not in str(info.value) and info.value.__cause__ is None and info.value.__suppress_context__
+    assert "unexpected ValueError" in str(info.value)

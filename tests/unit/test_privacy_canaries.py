@@ -105,3 +105,19 @@ def test_failed_leak_gate_and_good_run_write_and_print_no_canary(tmp_path, cli, 
     assert pq.read_table(tmp_path / "out" / "people").num_rows == 60
     assert_no_canary({"failed": failed.output.encode(), "good": good.output.encode(), "logs": logs.text.encode(),
                       **written(tmp_path / "out", tmp_path / "report.json", tmp_path / "failed.json")})
+
+
+@pytest.mark.parametrize("message", [
+    "JSON parse error: couldn't parse:555-12-3456 x",          # pyarrow appends the cell, unquoted
+    "CSV conversion error to int64: invalid value 'O'Brien 12'",  # a value holding a quote
+    "invalid value 'john's@x.com'",
+    "Expected 3 columns, got 2: 555-12-3456,x",
+    "Not a gzipped file (b'55')",
+])
+def test_library_messages_lose_every_byte_of_the_value(message):
+    from datarefresh.io.tables import _without_values
+
+    cleaned = _without_values(message)
+    for fragment in ("555", "Brien", "john", "x.com"):
+        assert fragment not in cleaned
+    assert cleaned.endswith("(rest withheld: it may quote a value)")

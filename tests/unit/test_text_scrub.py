@@ -43,6 +43,19 @@ def test_a_text_repeated_in_a_later_chunk_is_not_analysed_again(ctx_factory, mon
     assert first[0] == first[1] == second[1] != a
 
 
+def test_a_full_cache_is_cleared_without_losing_the_batch(ctx_factory, monkeypatch):
+    """The cache filling up in the middle of a batch must not drop texts of that batch (it once
+    raised a KeyError whose message was the raw text)."""
+    from datarefresh.anonymize import text as text_mod
+
+    monkeypatch.setattr(text_mod, "CACHE_MAX", 3)
+    ctx = ctx_factory()
+    scrub_texts(pa.array(["Call Anna Berg", "Call Omar Haddad", "no pii"]), ctx)
+    out = scrub_texts(pa.array(["Call Anna Berg", "Write to Li Wei", "Call Omar Haddad", ""]), ctx).to_pylist()
+    assert len(out) == 4 and out[3] == ""
+    assert "Anna Berg" not in out[0] and "Omar Haddad" not in out[2]
+
+
 def test_recall_on_a_held_out_sample():
     """Held-out templates and values (bench/textcorpus): at most 10% of high-risk spans left verbatim
     on a 150-text sample, and names with non-ASCII letters no worse than ASCII ones (within 5 points)."""
