@@ -281,11 +281,16 @@ def _group(values: pa.Array, pattern: str, name: str) -> pa.Array:
     return pc.struct_field(pc.extract_regex(values, pattern), name) if len(values) else pa.array([], pa.string())
 
 
+_TWO_DIGIT_YEAR_PIVOT = 25  # '25 -> 2025, '26 -> 1926: fixed near the year this was written (dates of birth)
+
+
 def _text_years(values: pa.Array) -> pa.Array:
     """The year of each text date as int64 (null where none can be read)."""
     year = pc.cast(_group(values, _YEAR4, "y"), pa.int64())
     year = pc.coalesce(year, pc.cast(_group(values, _COMPACT, "y"), pa.int64()))
-    this = dt.date.today().year % 100
+    # two-digit years above the pivot are 19xx: a constant, not today's year, so the same input
+    # gives the same output in every run (a pivot that moved each January would change outputs)
+    this = _TWO_DIGIT_YEAR_PIVOT
     yy = pc.cast(_group(values, _MM_YY, "y"), pa.int64())
     year = pc.coalesce(year, pc.add(yy, 2000))
     yy = pc.cast(_group(values, _DMY_YY, "y"), pa.int64())
