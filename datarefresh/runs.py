@@ -33,6 +33,7 @@ import pyarrow.parquet as pq
 
 from datarefresh.aws import Aws, s3_errors
 from datarefresh.config import Config, SamplingConfig, TableConfig
+from datarefresh.anonymize.keyed import Keyring
 from datarefresh.errors import ConfigError, LocalDiskError, PublishConflictError
 from datarefresh.iam import role_name
 from datarefresh.pipeline import (Progress, TableSource, dev_sampling, make_outputs, plan_tables, sanitize_table,
@@ -113,7 +114,7 @@ def plan_run(config: Config, aws: Aws, *, envs: tuple[str, ...] = ("dev", "stagi
     report_skipped = unconfigured_tables(_source_folders(prod, role, config.source.uri), config,
                                          config.source.uri, progress=say)
     snap = take_snapshot(prod, role, config.source.uri, {t: c.path or t for t, c in chosen.items()}, as_of)
-    fingerprint = keyring.subkey("fingerprint")[:8].hex()  # identifies the key without revealing it
+    fingerprint = key_fingerprint(keyring)
     # before reading any data (the snapshot only listed versions) or writing anything
     rotation = _check_key_consistency(config, aws, envs, fingerprint, set(chosen))
     for env in rotation:
@@ -246,12 +247,20 @@ def _key_loader(config: Config, aws: Aws, env: str, snapshot_id: str):
     return load
 
 
+def key_fingerprint(keyring: Keyring) -> str:
+    """Identifies the key without revealing it (a keyed digest), as recorded in plans and manifests."""
+    return keyring.subkey("fingerprint")[:8].hex()
+
+
 @_local_disk_errors
 def process_unit(config: Config, aws: Aws, plan: dict, table: str, index: int,
                  progress: Progress | None = None) -> dict:
     say = _say(progress)
     unit = next(u for u in plan["units"] if u["table"] == table and u["index"] == index)
     keyring = resolve_keyring(config.secret, allow_demo_key=plan["allow_demo_key"])
+    if key_fingerprint(keyring) != plan["key_fingerprint"]:  # a worker with another key would not join
+        raise ConfigError("this worker's pseudonym key differs from the one the run was planned with; give every "
+                          "worker the same key (secret in the config)", key="secret")
     policies = _policies(plan)
     role = config.source.role  # type: ignore[union-attr]
     prod = aws.s3(role)
