@@ -75,9 +75,9 @@ def test_bad_input_file_fails_naming_the_file(case, suite, admin, prod_data, tmp
     data = tmp_path / "prod"
     shutil.copytree(prod_data, data)
     damage(data)
-    upload_tree(admin, data, f"raw/faults-{case}")
+    upload_tree(admin, data, f"raw/_faults-{case}")
     cfg = yaml.safe_load((Path(datarefresh.config.__file__).parent / "data" / "demo_config.yaml").read_text())
-    cfg["source"]["uri"] = f"s3://datarefresh-prod/raw/faults-{case}"
+    cfg["source"]["uri"] = f"s3://datarefresh-prod/raw/_faults-{case}"
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
     before = {env: pointer(admin, env) for env in ENVS}
     args = ["refresh", "--config", tmp_path / "config.yaml", "--as-of", fresh_as_of()]
@@ -86,7 +86,7 @@ def test_bad_input_file_fails_naming_the_file(case, suite, admin, prod_data, tmp
     assert child.code == 1, out[-3000:]
     err = out.strip().splitlines()[-1]
     assert err.startswith("Error: ") and "Traceback" not in out, out[-3000:]
-    assert f"s3://datarefresh-prod/raw/faults-{case}/{name}" in err, err
+    assert f"s3://datarefresh-prod/raw/_faults-{case}/{name}" in err, err
     assert words.lower() in err.lower(), err
     assert not [c for c in CANARIES if c.lower() in out.lower()]
     for env in ENVS:

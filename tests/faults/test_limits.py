@@ -81,7 +81,7 @@ def _wide(data: Path, cfg: dict) -> None:
 
 
 CASES = {
-    "10MB-cell-jsonl": (_big_cell_jsonl, "s3://datarefresh-prod/raw/faults-10MB-cell-jsonl/support_tickets/"
+    "10MB-cell-jsonl": (_big_cell_jsonl, "s3://datarefresh-prod/raw/_faults-10MB-cell-jsonl/support_tickets/"
                         "part-00000.jsonl.gz: a row is longer than 4 MiB"),
     "10MB-cell-parquet": (_big_cell_parquet, "table support_tickets, column body: a text of 10,485,"),
     "10000-columns": (_wide, "table wide: 10,000 columns, more than the 1,000"),
@@ -94,9 +94,9 @@ def test_huge_values_and_tables_are_refused_with_a_clear_limit(case, suite, admi
     data = tmp_path / "prod"
     shutil.copytree(prod_data, data)
     cfg = yaml.safe_load((Path(datarefresh.config.__file__).parent / "data" / "demo_config.yaml").read_text())
-    cfg["source"]["uri"] = f"s3://datarefresh-prod/raw/faults-{case}"
+    cfg["source"]["uri"] = f"s3://datarefresh-prod/raw/_faults-{case}"
     make(data, cfg)
-    upload_tree(admin, data, f"raw/faults-{case}")
+    upload_tree(admin, data, f"raw/_faults-{case}")
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
     before = {env: pointer(admin, env) for env in ENVS}
     args = ["refresh", "--config", tmp_path / "config.yaml", "--as-of", fresh_as_of()]
