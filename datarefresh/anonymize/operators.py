@@ -8,7 +8,6 @@ is read.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 from typing import Callable, ClassVar
 

@@ -275,7 +275,7 @@ def _ids_fit(typ: pa.DataType, values: list[Any]) -> bool:
 # ---------------------------------------------------------------- person names and categories
 
 _TITLES = {"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "jr", "sr", "ii", "iii", "iv", "md", "phd", "dds",
-           "esq", "rn", "herr", "frau", "sr", "sra", "srta", "mme", "mlle", "m", "don", "dona"}
+           "esq", "rn", "herr", "frau", "sra", "srta", "mme", "mlle", "m", "don", "dona"}
 
 
 def _name_tokens(value: str) -> list[str]:

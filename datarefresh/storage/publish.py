@@ -13,7 +13,6 @@ leaves readers on the previous complete snapshot.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 from dataclasses import dataclass

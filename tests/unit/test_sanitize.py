@@ -9,7 +9,6 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-import yaml
 
 from datarefresh.config import load_config
 from datarefresh.errors import PolicyError, SecretError
