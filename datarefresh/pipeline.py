@@ -362,6 +362,17 @@ def sanitize_folder(source: str | Path, dest: str | Path, *, keyring: Keyring, c
             f = leaks[0]
             raise PolicyError(f"{f['kind']} of {f['source_column']} ({f['entity']}) found in the output "
                               f"({len(leaks)} finding(s)); nothing was written", table=f["table"], column=f["column"])
+        for tname, t in report["tables"].items():  # so are the text re-scan and k-anonymity
+            for r in (t.get("leaks") or {}).get("text_rescan") or []:
+                if not r["passed"]:
+                    raise PolicyError(f"free-text re-scan still finds {', '.join(r['entities'])} in "
+                                      f"{r['hit_rate']:.1%} of sampled texts (look at rows "
+                                      f"{', '.join(str(x['row']) for x in r['rows'][:10])}); nothing was "
+                                      "written", table=tname, column=r["column"])
+            k = t.get("k_anonymity")
+            if k and not k.get("passed", True):
+                raise PolicyError("k-anonymity of the dev sample is not reached (see the report); nothing was "
+                                  "written", table=tname)
         for o in outputs:
             _move_into_place(o.folder, dest if len(envs) == 1 else dest / o.env, list(report["tables"]))
     finally:

@@ -306,11 +306,11 @@ def test_sanitize_generalizes_dev_before_writing_and_leaves_staging_alone(tmp_pa
 
 
 def test_sanitize_in_fail_mode_reports_the_risk_and_fails_the_gate(tmp_path):
-    cols, rep, dev, staging = _sanitize_people(tmp_path, "fail")
-    k = rep["k_anonymity"]
-    assert k["cells_changed_share"] == 0 and k["unique_share_after"] > 0.05 and k["passed"] is False
-    by_id = {r["person_id"]: r for r in staging.to_pylist()}
-    assert dev.num_rows and all(r[c] == by_id[r["person_id"]][c] for r in dev.to_pylist() for c in cols)
+    from datarefresh.errors import PolicyError
+
+    with pytest.raises(PolicyError, match="table people: k-anonymity of the dev sample is not reached"):
+        _sanitize_people(tmp_path, "fail")
+    assert not any((tmp_path / "out-fail-population").rglob("*.parquet"))  # nothing reached DEST
 
 
 def test_a_table_over_several_work_units_reports_the_sum_and_the_worst():
