@@ -8,6 +8,7 @@ is read.
 
 from __future__ import annotations
 
+import decimal
 from dataclasses import dataclass, field
 from typing import Callable, ClassVar
 
@@ -240,16 +241,16 @@ class Generalize(Operator):
             if pa.types.is_integer(t):
                 return pc.multiply(pc.divide(values, pa.scalar(100, t)), pa.scalar(100, t))
             if not is_text(t):  # a postcode stored as a float or decimal
-                return pc.cast(pc.multiply(pc.floor(pc.divide(pc.cast(values, pa.float64()), 100.0)), 100.0), t)
+                return _band(values, 100)
             return fakes.zero_after(values, 3).cast(t)
         if to == "age_band":
             width = int(policy.params.get("width", 10))
-            if pa.types.is_integer(t):  # integer arithmetic: no overflow through floats
-                w = pa.scalar(width, t)
-                return pc.multiply(pc.divide(values, w), w)
-            return pc.cast(pc.multiply(pc.floor(pc.divide(pc.cast(values, pa.float64()), width)), width), t)
+            return _band(values, width)
         if to == "round":
-            return pc.round(values, int(policy.params.get("digits", 1)))
+            digits = int(policy.params.get("digits", 1))
+            if pa.types.is_decimal(t):
+                return _decimal_map(values, lambda v: _round_decimal(v, digits, t))
+            return pc.round(values, digits)
         if pa.types.is_integer(t):  # a year (1982) or a compact date (19820329) stored as a number
             v = values.to_numpy(zero_copy_only=False) if not values.null_count else \
                 pc.fill_null(values, 0).to_numpy(zero_copy_only=False)
@@ -262,6 +263,37 @@ class Generalize(Operator):
         unit = {"year": "year", "month": "month", "decade": "year"}[to]
         # multiples count from 1970, so 10 years floors to 1980, 1990...; zones are respected
         return pc.floor_temporal(values, 10 if to == "decade" else 1, unit).cast(t)
+
+
+def _band(values: pa.Array, width: int) -> pa.Array:
+    """Bands of `width` counted from zero, truncating toward zero (-15 -> -10, as integer
+    division does), so a band never has a larger magnitude than its value and never overflows
+    the column's type."""
+    t = values.type
+    if pa.types.is_integer(t):  # integer arithmetic: no precision lost through floats
+        w = pa.scalar(width, t)
+        return pc.multiply(pc.divide(values, w), w)
+    if pa.types.is_decimal(t):  # exact: floats lose digits, and decimal kernels stop at 38
+        return _decimal_map(values, lambda v: (v / width).to_integral_value(decimal.ROUND_DOWN) * width)
+    return pc.cast(pc.multiply(pc.trunc(pc.divide(pc.cast(values, pa.float64()), float(width))),
+                               float(width)), t)
+
+
+def _round_decimal(v: decimal.Decimal, digits: int, t: pa.DataType) -> decimal.Decimal:
+    """Nearest at `digits`, or toward zero where the nearest needs more integer digits than
+    the type has (99.99 as decimal(4,2) rounds to 99.9, not to an overflow). Arrow's own
+    decimal round returns 0 in that case."""
+    step = decimal.Decimal(1).scaleb(-digits)
+    near = v.quantize(step, decimal.ROUND_HALF_EVEN)
+    if near.adjusted() >= t.precision - t.scale:
+        return v.quantize(step, decimal.ROUND_DOWN)
+    return near
+
+
+def _decimal_map(values: pa.Array, fn) -> pa.Array:
+    with decimal.localcontext() as c:
+        c.prec = 80  # decimal256 holds up to 76 digits
+        return pa.array([None if v is None else fn(v) for v in values.to_pylist()], values.type)
 
 
 # Text dates, in the layouts exports use. The year is taken from a 4-digit run (1800-2099),

@@ -1,4 +1,5 @@
 import datetime as dt
+import decimal
 import ipaddress
 import json
 import re
@@ -125,6 +126,24 @@ def test_generalize(keyring):
     assert run(pa.array(["02134", "9021"]), keyring, action="generalize", params={"to": "zip3"}) == ["02100", "9020"]
     assert run(pa.array([90210]), keyring, action="generalize", params={"to": "zip3"}) == [90200]
     assert run(pa.array([37, 42, 9]), keyring, action="generalize", params={"to": "age_band"}) == [30, 40, 0]
+
+
+def test_generalize_never_overflows_the_column_type(keyring):
+    """A band or a rounding next to the type's limit stays inside it (Arrow's floor made
+    -99999990.0001 as decimal(12,4) into -100000000, an overflow; its decimal round made
+    99999999.99 into 0)."""
+    def gen(arr, **params):
+        return run(arr, keyring, action="generalize", params=params)
+    d = decimal.Decimal
+    t = pa.decimal128(12, 4)
+    edge = pa.array([d("-99999990.0001"), d("99999999.9999"), d("-15.5"), None], t)
+    assert gen(edge, to="age_band") == [d("-99999990"), d("99999990"), d("-10"), None]
+    assert gen(edge, to="round", digits=1) == [d("-99999990.0"), d("99999999.9"), d("-15.5"), None]
+    assert gen(pa.array([d("42.360123")], pa.decimal128(9, 6)), to="round", digits=1) == [d("42.4")]
+    assert gen(pa.array([d("9" * 38)], pa.decimal128(38, 0)), to="age_band") == [d("9" * 37 + "0")]
+    assert gen(pa.array([-128, 127], pa.int8()), to="age_band") == [-120, 120]
+    assert gen(pa.array([-15.0, 1e308]), to="age_band") == [-10.0, 1e308]
+    assert gen(pa.array([d("90210.0")], pa.decimal128(6, 1)), to="zip3") == [d("90200")]
 
 
 def test_shift_date_moves_each_entity_by_one_consistent_offset(keyring):
