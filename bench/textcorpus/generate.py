@@ -189,6 +189,46 @@ def _ocr(s: str, rng: random.Random, rate: float) -> str:
     return "".join(out)
 
 
+# US driver's licence layouts by issuing state, from the states' published formats (dev split only):
+# letters then digits, digits only, or a fixed prefix. (state, prefix letters, digits)
+DL_LAYOUTS = [("CA", 1, 7), ("FL", 1, 12), ("NY", 0, 9), ("TX", 0, 8), ("PA", 0, 8), ("IL", 1, 11), ("MI", 1, 12),
+              ("WI", 1, 13), ("NJ", 1, 14), ("OH", 2, 6), ("MD", 1, 12), ("AZ", 1, 8), ("WA", 3, 9), ("GA", 0, 9),
+              ("NC", 0, 12), ("VA", 1, 8), ("MA", 1, 8), ("CO", 0, 9), ("MN", 1, 12), ("KY", 1, 8)]
+STATE_NAMES = {"CA": "California", "FL": "Florida", "NY": "New York", "TX": "Texas", "PA": "Pennsylvania",
+               "IL": "Illinois", "MI": "Michigan", "WI": "Wisconsin", "NJ": "New Jersey", "OH": "Ohio",
+               "MD": "Maryland", "AZ": "Arizona", "WA": "Washington", "GA": "Georgia", "NC": "North Carolina",
+               "VA": "Virginia", "MA": "Massachusetts", "CO": "Colorado", "MN": "Minnesota", "KY": "Kentucky"}
+
+
+def _dev_layouts(fill: dict, r: random.Random) -> None:
+    """Dev-split widening: a state and a licence in that state's layout (sometimes with the
+    separators states print), name layouts (surname in capitals, initials, middle initial),
+    and licence-shaped non-personal codes for the PII-free texts."""
+    state, letters, digits = r.choice(DL_LAYOUTS)
+    up = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    if state == "WA":
+        body = "WDL" + "".join(r.choice(up + "0123456789") for _ in range(9))
+    else:
+        body = "".join(r.choice(up) for _ in range(letters)) + "".join(str(r.randint(0, 9)) for _ in range(digits))
+    if state == "FL" and r.random() < 0.5:
+        body = f"{body[:4]}-{body[4:7]}-{body[7:9]}-{body[9:12]}-{body[12:]}"
+    elif state == "NY" and r.random() < 0.4:
+        body = f"{body[:3]} {body[3:6]} {body[6:]}"
+    if r.random() < 0.6:  # the rest keep the generic layout of dl()
+        fill["DL"] = body
+    fill["STATE"] = state if r.random() < 0.75 else STATE_NAMES[state]
+    for n in (4, 7, 8, 9):
+        fill[f"CODE{n}"] = "".join(str(r.randint(0, 9)) for _ in range(n))
+    full, first, last = fill["NAME"], fill["FIRST"], fill["LAST"]
+    roll = r.random()
+    if roll < 0.08 and first and last and full == f"{first} {last}":
+        fill["NAME"] = f"{first} {last.upper()}"  # French/administrative style
+    elif roll < 0.13 and first and last and full == f"{first} {last}":
+        fill["NAME"] = f"{first[0]}. {last}"
+    elif roll < 0.18 and first and last and full == f"{first} {last}":
+        fill["NAME"] = f"{first} {r.choice(up)}. {last}"
+
+
 def render(template: tuple[str, str, str], v: _Values, rng: random.Random) -> Labelled:
     tid, register, text = template
     full, first, last, _ = v.person()
@@ -205,6 +245,8 @@ def render(template: tuple[str, str, str], v: _Values, rng: random.Random) -> La
         "TIME": f"{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}", "PRODUCT": rng.choice(PRODUCTS),
         "COMPANY": rng.choice(COMPANIES), "TICKET": f"T{rng.randint(100000, 999999)}",
     }
+    if v.split == "dev":  # dev-only layouts (issue 13); the held-out split draws none of this, nor its random numbers
+        _dev_layouts(fill, random.Random(rng.random()))
     segments: list[tuple[str, str | None]] = []
     last_end = 0
     for m in SLOT.finditer(text):

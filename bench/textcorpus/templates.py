@@ -43,6 +43,41 @@ DEV = [
     ("d34", "letter", "Dear {TITLE} {LAST}, we confirm the transfer from {IBAN} on {DATE}. Regards, {NAME2}"),
     ("d35", "chat", "{FIRST}: can u send it to my work addr {STREET} instead\n{FIRST}: or just email {EMAIL}"),
     ("d36", "call_note", "{NAME} (DL {DL}) picked up the rental at {TIME}. Contact {PHONE}."),
+    # Added for issue 13's generalization gap (dev only, written from public knowledge of formats and
+    # registers, not from held-out texts): e-mail threads, tickets, JSON/CSV cells, rosters, IDs without a
+    # cue word next to a state, name or date of birth; STATE is a US state code, DL then in that state's layout.
+    ("d37", "email", "On {DATE} at {TIME}, {NAME} <{EMAIL}> wrote:\n> can you check my order {ORDER}?\n\nHi {FIRST}, checking now."),
+    ("d38", "ticket", "Ticket {TICKET} assigned to {NAME2}. Reported by {NAME} via phone {PHONE}."),
+    ("d39", "json", '{"customer": {"name": "{NAME}", "phone": "{PHONE}", "id": "{DL}", "state": "{STATE}"}}'),
+    ("d40", "csv", "{NAME},{DL},{STATE},{AMOUNT}"),
+    ("d41", "call_note", "ID checked at counter: {DL} ({STATE}), exp 2029-04-30, DOB {DOB}."),
+    ("d42", "form", "Rental agreement\nRenter: {NAME}\nIssuing state: {STATE}\nNumber: {DL}\nBirth date: {DOB}"),
+    ("d43", "log", "verify_id state={STATE} id_number={DL} result=match latency=84ms"),
+    ("d44", "csv", "{TICKET},{LAST},{FIRST},{STATE},{DL},{DOB}"),
+    ("d45", "call_note", "{NAME} showed ID {DL} at pickup, all good."),
+    ("d46", "call_note", "Verified caller by date of birth ({DOB}) and ID number {DL}."),
+    ("d47", "letter", "{LAST}, {FIRST}\n{ADDRESS}\n\nRe: claim {TICKET}\n\nWe received your documents on {DATE}."),
+    ("d48", "chat", "{FIRST}: my sister {NAME2} will pick it up, shes got my number {PHONE}"),
+    ("d49", "ticket", "Per {NAME2}, refund approved. Customer ({NAME}) notified by email on {DATE}."),
+    ("d50", "email", "Cc: {NAME2}\nSubject: complaint\n\n{NAME} visited our store on {DATE} and was overcharged {AMOUNT}."),
+    ("d51", "form", "First name: {FIRST}\nLast name: {LAST}\nMobile: {PHONE}\nDriving licence no: {DL}"),
+    ("d52", "email", "Interview scheduled with {NAME} on {DATE}; panel: {NAME2} and HR."),
+    ("d53", "log", "user_lookup full_name=\"{NAME}\" tel={PHONE} status=404"),
+    ("d54", "sms", "Hey its {FIRST} from the clinic, call me back on {PHONE2} or {PHONE} pls"),
+    ("d55", "call_note", "Driver note: leave parcel with neighbour {NAME} at {STREET} if nobody home"),
+    ("d56", "letter", "c/o {NAME}\n{ADDRESS}"),
+    ("d57", "form", "NAME          {NAME}\nDOB           {DOB}\nDL#           {DL}\nSTATE         {STATE}"),
+    ("d58", "log", "{NAME}'s account was locked after 3 attempts from {IP}."),
+    ("d59", "email", "Attendees: {NAME}, {NAME2}, {FIRST} (guest)"),
+    ("d60", "email", "You can reach {NAME} on {PHONE} (office) or {PHONE2} (home)."),
+    ("d61", "ticket", "Unit {TICKET}: tenant {LAST} reports a leak; landlord {NAME2}, tel {PHONE}"),
+    ("d62", "letter", "Policyholder {NAME} (born {DOB}) of {ADDRESS} holds licence {DL} issued in {STATE}."),
+    ("d63", "email", "--\n{NAME} | {PHONE} | {EMAIL}"),
+    ("d64", "json", '{"event":"kyc","state":"{STATE}","doc":"{DL}","dob":"{DOB}"}'),
+    ("d65", "ocr", "{NAME}  {DL}  {STATE}  {DOB}"),
+    ("d66", "chat", "{FIRST}: here is my license {DL} and my bday is {DOB}"),
+    ("d67", "call_note", "{TITLE} {LAST} ({STATE} {DL}) rented the van on {DATE}."),
+    ("d68", "ticket", "escalation: {NAME} and {NAME2} both called about {ORDER}; callback {PHONE}"),
 ]
 
 HELDOUT = [
@@ -90,4 +125,10 @@ CLEAN = [
     ("c08", "chat", "is the Black Friday deal still on? my order {ORDER} says Pending since Monday"),
     ("c09", "call_note", "Store manager confirmed that Paris and Berlin warehouses have {PRODUCT} stock. Price {AMOUNT}."),
     ("c10", "log", "ERROR {TIME} PaymentService timeout after 30000 ms order={ORDER} retry=2"),
+    # licence-shaped codes that are not licences (the precision side of cue-less licence detection)
+    ("c11", "log", "INFO {TIME} sku=B{CODE7} qty=2 warehouse=NY-2 order={ORDER}"),
+    ("c12", "email", "Your invoice INV{CODE8} for {AMOUNT} is attached. Reference {CODE9}, {DATE}."),
+    ("c13", "call_note", "Caller read part number K{CODE7} off the box; shipped from our TX depot on {DATE}."),
+    ("c14", "form", "Item: {PRODUCT}\nSerial: S{CODE4}{CODE8}\nBatch: {CODE9}\nState: CA"),
+    ("c15", "csv", "{ORDER},P{CODE8},{AMOUNT},FL,{DATE}"),
 ]
