@@ -304,7 +304,7 @@ _PHONE_CUE = re.compile(r"(?i:\b(?:phone|ph|tel|telephone|mobile|mob|cell|cellph
                         r"contact|reach|reached|text|sms|landline|vm|cb|on|at)\b\.?[ \t:#=]*$)")
 _PHONE_REGIONS = ("US", "GB", "DE", "FR", "NL", "ES", "IT", "SE", "DK", "NO", "PL", "IN", "AU", "BR", "JP", "CH",
                   "IE", "MX", "FI", "AT", "BE", "PT", "CZ")
-_DIGITS = re.compile(r"\+?\(?\d[\d \t().\-/]{5,22}\d")
+_DIGITS = re.compile(r"(?<![\p{L}\p{N}_])\+?\(?\d[\d \t().\-/]{5,22}\d")  # not glued to a word (B5973428)
 _EXTENSION = re.compile(r"[ \t]*(?:ext\.?|extension|x)[ \t]*\d{1,6}\b", re.I)
 _DATEISH = re.compile(r"^\d{4}-\d{2}-\d{2}|^\d{1,2}[./-]\d{1,2}[./-]\d{2,4}$|^\d{1,2}:\d{2}")
 
@@ -393,6 +393,116 @@ def find_numbers(text: str) -> list[Found]:
         out.append((*m.span("v"), "DATE_OF_BIRTH", 0.7))
     for m in _LICENSE.finditer(text):
         out.append((*m.span("v"), "US_DRIVER_LICENSE", 0.7))
+    return out
+
+
+# ---------------------------------------------------------------- licences without a cue word
+
+# Shapes from the states' published licence formats: 1-3 letters then digits (CA A+7, FL/MD/MI/MN A+12,
+# IL A+11, WI A+13, NJ A+14, OH AB+6, AZ/VA/MA/KY A+8), WA's WDL+9, FL's printed A123-456-78-901-2,
+# and digits only (NY/GA/CO 9, TX/PA 8, NC up to 12; NY printed 123 456 789).
+_LIC_LETTERS = re.compile(r"(?<![\w-])(?:(?i:WDL)[A-Za-z0-9]{9}|(?i:[A-Z])\d{3}-\d{3}-\d{2}-\d{3}-\d"
+                          r"|(?i:[A-Z]{1,2})\d{7,14}|(?i:[A-Z]{2})\d{6})(?![\w-])")
+_LIC_DIGITS = re.compile(r"(?<![\w.:/+$£€-])(?:\d{7,13}|\d{3} \d{3} \d{3})(?![\w:/-]|\.\d|[ \t]\d)")
+_LIC_STRONG = re.compile(r"(?i:\b(?:driver'?s?|driving|licen[cs]e|lic|DLN?|DL#|permit)\b)")
+_LIC_WEAK = re.compile(r"(?i:\bid\b|\bid[_ ]?(?:number|no|num)\b|identification|\bdoc(?:ument)?\b)")
+_STATES = ("AL AK AZ AR CA CO CT DE FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC ND "
+           "OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY DC").split()
+# codes that are also common English words: in ALL CAPS or lowercase text they count only as a whole field
+_STATE_WORDS = {"AL", "AR", "DE", "HI", "ID", "IN", "LA", "MA", "ME", "OH", "OK", "OR", "PA", "CO", "GA", "MO"}
+_STATE_NAMES = ("Alabama|Alaska|Arizona|Arkansas|California|Colorado|Connecticut|Delaware|Florida|Georgia|Hawaii|"
+                "Idaho|Illinois|Indiana|Iowa|Kansas|Kentucky|Louisiana|Maine|Maryland|Massachusetts|Michigan|"
+                "Minnesota|Mississippi|Missouri|Montana|Nebraska|Nevada|New Hampshire|New Jersey|New Mexico|New York|"
+                "North Carolina|North Dakota|Ohio|Oklahoma|Oregon|Pennsylvania|Rhode Island|South Carolina|"
+                "South Dakota|Tennessee|Texas|Utah|Vermont|Virginia|Washington|West Virginia|Wisconsin|Wyoming")
+_STATE_CODE = re.compile(r"(?<![\p{L}\p{N}_-])(?P<c>" + "|".join(_STATES) + r")(?![\p{L}\p{N}_-])", re.I)
+_STATE_NAME = re.compile(rf"(?i:\b(?:{_STATE_NAMES})\b)")
+_FIELD_EDGE_BEFORE = re.compile(r"(?:^|[,;|\t\"'=(:\[])[ \t]*$")
+_FIELD_EDGE_AFTER = re.compile(r"^[ \t]*(?:$|[,;|\t\"')\]\n])|^[ \t]+\w+=")  # or the next key=value
+# Each state's licence layouts (letters L, digits as counts), after the states' published formats; a state next
+# to a code counts as evidence only when the code has that state's layout (a part number next to "FL" does not).
+_STATE_LAYOUTS = {
+    "AL": r"\d{7,8}", "AK": r"\d{1,7}", "AZ": r"L\d{8}|\d{9}", "AR": r"\d{4,9}", "CA": r"L\d{7}",
+    "CO": r"\d{9}|L\d{3,6}|LL\d{2,5}", "CT": r"\d{9}", "DE": r"\d{1,7}", "DC": r"\d{7}|\d{9}", "FL": r"L\d{12}",
+    "GA": r"\d{7,9}", "HI": r"L\d{8}|\d{9}", "ID": r"LL\d{6}L|\d{9}", "IL": r"L\d{11,12}", "IN": r"L\d{9}|\d{9,10}",
+    "IA": r"\d{9}|\d{3}LL\d{4}", "KS": r"L\d{8}|\d{9}", "KY": r"L\d{8,9}|\d{9}", "LA": r"\d{1,9}",
+    "ME": r"\d{7,8}L?", "MD": r"L\d{12}", "MA": r"L\d{8}|\d{9}", "MI": r"L\d{10}|L\d{12}", "MN": r"L\d{12}",
+    "MS": r"\d{9}", "MO": r"L\d{5,10}|\d{9}", "MT": r"L\d{8}|\d{9}|\d{13,14}", "NE": r"L\d{6,8}",
+    "NV": r"\d{9,10}|\d{12}|X\d{8}", "NH": r"\d{2}LLL\d{5}", "NJ": r"L\d{14}", "NM": r"\d{8,9}",
+    "NY": r"L\d{7}|L\d{18}|\d{8,9}|\d{16}", "NC": r"\d{1,12}", "ND": r"LLL\d{6}|\d{9}",
+    "OH": r"L\d{4,8}|LL\d{3,7}|\d{8}", "OK": r"L\d{9}|\d{9}", "OR": r"\d{1,9}", "PA": r"\d{8}",
+    "RI": r"\d{7}|L\d{6}", "SC": r"\d{5,11}", "SD": r"\d{6,10}|\d{12}", "TN": r"\d{7,9}", "TX": r"\d{7,8}",
+    "UT": r"\d{4,10}", "VT": r"\d{8}|\d{7}A", "VA": r"L\d{8,11}|\d{9}", "WA": r"WDL[A-Z0-9]{9}|[A-Z*]{7}[A-Z0-9*]{5}",
+    "WV": r"\d{7}|LL?\d{5,6}", "WI": r"L\d{13}", "WY": r"\d{9,10}",
+}
+_STATE_LAYOUT_RX = {k: re.compile("(?i:" + re.sub(r"(?<!WD)L", "[A-Z]", v) + ")")
+                    for k, v in _STATE_LAYOUTS.items()}
+_STATE_BY_NAME = {n.lower(): c for n, c in zip(_STATE_NAMES.split("|"), [
+    "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "FL", "GA", "HI", "ID", "IL", "IN", "IA", "KS", "KY", "LA", "ME",
+    "MD", "MA", "MI", "MN", "MS", "MO", "MT", "NE", "NV", "NH", "NJ", "NM", "NY", "NC", "ND", "OH", "OK", "OR", "PA",
+    "RI", "SC", "SD", "TN", "TX", "UT", "VT", "VA", "WA", "WV", "WI", "WY"])}
+_LIC_SEPARATORS = re.compile(r"[ -]")
+LIC_WINDOW = 16  # characters between a licence and a state code/name that are "next to" it
+LIC_PERSON_WINDOW = 40
+
+
+def _state_near(text: str, start: int, end: int, casing: str) -> bool:
+    """A US state (code or name) next to text[start:end], whose licence layout the code has."""
+    lo, hi = max(0, start - LIC_WINDOW - 14), min(len(text), end + LIC_WINDOW + 14)
+    code_text = _LIC_SEPARATORS.sub("", text[start:end])
+
+    def fits(state: str) -> bool:
+        return _STATE_LAYOUT_RX[state].fullmatch(code_text) is not None
+
+    for m in _STATE_CODE.finditer(text, lo, hi):
+        if m.end() < start - LIC_WINDOW or m.start() > end + LIC_WINDOW:
+            continue
+        code = m.group("c")
+        if casing == "mixed" and not code.isupper():
+            continue
+        if code.upper() in _STATE_WORDS and (casing != "mixed" or code.upper() in ("IN", "OR", "ME", "OK", "HI")) and not (
+                _FIELD_EDGE_BEFORE.search(text, lo, m.start()) and _FIELD_EDGE_AFTER.match(text[m.end():hi])):
+            continue
+        if fits(code.upper()):
+            return True
+    return any(m.end() >= start - LIC_WINDOW and m.start() <= end + LIC_WINDOW
+               and fits(_STATE_BY_NAME[" ".join(m.group().lower().split())])
+               for m in _STATE_NAME.finditer(text, lo, hi))
+
+
+def find_licences(text: str, found: list[tuple[int, int, str]]) -> list[Found]:
+    """US driver's licence numbers that no cue word announces, from their shape and what is next to them.
+
+    Evidence, added up: a licence word before it (driver/licence/DL/permit, 2; a generic one: ID, document,
+    number, #, 1); a US state code or name within LIC_WINDOW characters (1); a person or a date of birth
+    found in the same text within LIC_PERSON_WINDOW characters (1); a letter prefix (1), as digits alone are
+    mostly order numbers, amounts and phone fragments. Two points make a licence. So a bare 9-digit number
+    is never one, a letter+digits code is one next to a state or a name, digits are one next to a cue word, or next to a state and a
+    person. The precision cost (codes next to a state or a name scrubbed) is measured in bench/text_recall.py."""
+    casing = _casing(text)
+    covered = [(s, e) for s, e, _ in found]
+    personal = [(s, e) for s, e, ent in found if ent in ("PERSON", "DATE_OF_BIRTH")]
+    out: list[Found] = []
+    for rx, shape_points in ((_LIC_LETTERS, 1), (_LIC_DIGITS, 0)):
+        for m in rx.finditer(text):
+            s, e = m.span()
+            if any(cs < e and s < ce for cs, ce in covered):
+                continue
+            if shape_points and not any(c.isdigit() for c in text[s + 3:e]):
+                continue
+            before = text[max(0, s - 30):s]
+            points = shape_points
+            if _LIC_STRONG.search(before):
+                points += 2
+            elif _LIC_WEAK.search(before[-16:]):
+                points += 1
+            if _state_near(text, s, e, casing):
+                points += 1
+            if any(ps - LIC_PERSON_WINDOW <= e and s <= pe + LIC_PERSON_WINDOW for ps, pe in personal):
+                points += 1
+            if points >= 2:
+                out.append((s, e, "US_DRIVER_LICENSE", 0.4 + 0.1 * min(points, 4)))
+                covered.append((s, e))
     return out
 
 
