@@ -214,6 +214,78 @@ def _organization(v, h):
     return _join(word, suffix, sep=" ")
 
 
+_MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+           "november", "december"]
+_DATE_PART = re.compile(r"\d+|[^\W\d_]+")
+
+
+def _month_like(word: str, month: int) -> str:
+    """Month `month` (1-12) written like `word`: full or abbreviated ("Mar", "Sept"), in its case."""
+    name, low = _MONTHS[month - 1], word.lower()
+    if low not in _MONTHS:  # abbreviated; "Sept" style keeps four letters for September only
+        name = "sept" if low == "sept" and month == 9 else name[:3]
+    if word.isupper() and len(word) > 1:
+        return name.upper()
+    return name.capitalize() if word[:1].isupper() else name
+
+
+def _date_of_birth(values: pa.Array, h: np.ndarray) -> pa.Array:
+    """A keyed fake date in the original's layout, always a real date: the year is kept (a birth year is
+    needed for ages and is no identifier on its own), month and day are drawn from the keyed hash.
+    Numeric layouts whose day/month order can't be told (03/04/1980) get a day and month both <= 12, so the
+    fake is valid read either way; days stop at 28 so every month and year holds them. A value that is not
+    a date we can read keeps its layout with new digits (like any other identifier)."""
+    out = []
+    for v, hv in zip(values.to_pylist(), h.tolist()):
+        if v is None:
+            out.append(None)
+            continue
+        parts = list(_DATE_PART.finditer(v))
+        words = [p for p in parts if not p.group().isdigit()]
+        nums = [p for p in parts if p.group().isdigit()]
+        month_word = next((w for w in words if w.group().lower()[:3] in [m[:3] for m in _MONTHS]), None)
+        years = [p for p in nums if len(p.group()) == 4]
+        others = [p for p in nums if len(p.group()) <= 2]
+        if not years and len(others) == 3:  # D/M/YY or M/D/YY: the two-digit year is the last number
+            years, others = others[2:], others[:2]
+        fields = len(others) + (month_word is not None)
+        if len(years) != 1 or fields not in (1, 2) or len(nums) != len(years) + len(others):
+            out.append(scramble_digits(pa.array([v], pa.string()), np.array([hv], np.uint64)).to_pylist()[0])
+            continue
+        r1, r2 = int(mix(np.array([hv], np.uint64), 40)[0]), int(mix(np.array([hv], np.uint64), 41)[0])
+        month, day = 1 + r1 % 12, 1 + r2 % 28
+        subs: dict[int, str] = {}
+        if month_word is not None:
+            subs[month_word.start()] = _month_like(month_word.group(), month)
+            if others:
+                subs[others[0].start()] = f"{day:0{len(others[0].group())}d}" if len(others[0].group()) == 2 or day < 10 \
+                    else str(day)
+        else:
+            a, b = others if len(others) == 2 else (others[0], None)
+            if b is None:  # month and year only (03/1980)
+                subs[a.start()] = f"{month:0{len(a.group())}d}"
+            else:
+                first, second = int(a.group()), int(b.group())
+                if first > 12:
+                    vals = (day, month)  # day first
+                elif second > 12 or years[0].start() < a.start():
+                    vals = (month, day)  # month first, or year-month-day
+                else:
+                    vals = (month, 1 + r2 % 12)  # ambiguous: both readings valid
+                for p, x in zip((a, b), vals):
+                    subs[p.start()] = f"{x:0{len(p.group())}d}" if len(p.group()) == 2 else str(x)
+        pieces, last = [], 0
+        for p in parts:
+            if p.start() in subs:
+                pieces.append(v[last:p.start()])
+                pieces.append(subs[p.start()])
+                last = p.end()
+        pieces.append(v[last:])
+        fake_value = "".join(pieces)
+        out.append(fake_value)
+    return pa.array(out, pa.string())
+
+
 # entity type -> generator(values, hashes). The entity names follow Presidio's where it has one.
 GENERATORS: dict[str, Callable[[pa.Array, np.ndarray], pa.Array]] = {
     "PERSON": _person,
@@ -224,6 +296,7 @@ GENERATORS: dict[str, Callable[[pa.Array, np.ndarray], pa.Array]] = {
     "US_SSN": lambda v, h: scramble_digits(v, h),
     "NATIONAL_ID": lambda v, h: scramble_digits(v, h),
     "US_DRIVER_LICENSE": lambda v, h: scramble_digits(v, h),
+    "DATE_OF_BIRTH": _date_of_birth,
     "US_PASSPORT": lambda v, h: scramble_digits(v, h),
     "CREDIT_CARD": lambda v, h: scramble_digits(v, h, luhn=True),
     "IBAN_CODE": _iban,

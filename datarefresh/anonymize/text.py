@@ -20,7 +20,7 @@ MAX_TEXT_CHARS = 1_000_000
 
 # Presidio entity -> the fake generator used for it.
 FAKE_FOR = {"LOCATION": "CITY", "US_BANK_NUMBER": "NATIONAL_ID", "UK_NHS": "NATIONAL_ID",
-            "MEDICAL_LICENSE": "NATIONAL_ID", "DATE_OF_BIRTH": "NATIONAL_ID"}  # a DOB keeps its layout, new digits
+            "MEDICAL_LICENSE": "NATIONAL_ID"}  # a DATE_OF_BIRTH becomes a keyed valid date in its layout (fakes.py)
 CACHE_MAX = 100_000  # scrubbed texts remembered across the chunks of a column (in memory only)
 
 
