@@ -163,9 +163,10 @@ def _analyze_serial(texts: list[str], extended: bool, score_threshold: float, ba
             results = analyzer.analyze(text=text, language="en", entities=TEXT_ENTITIES,
                                        nlp_artifacts=artifacts, score_threshold=score_threshold)
             spans = _trim(text, [Span(r.start, r.end, r.entity_type, r.score) for r in results])
-            if extended:  # licences without a cue word need to know where the names and birth dates are
-                from datarefresh.detect.text_patterns import find_licences
+            if extended:  # steps that need every recognizer's spans: where the names and birth dates are
+                from datarefresh.detect.text_patterns import find_licences, repeated_names
 
+                spans += [Span(*f) for f in repeated_names(text, [(s.start, s.end, s.entity) for s in spans])]
                 spans += [Span(*f) for f in find_licences(text, [(s.start, s.end, s.entity) for s in spans])]
             out.append(resolve_overlaps(spans))
     return out

@@ -12,6 +12,7 @@ and licence numbers by context.
 from __future__ import annotations
 
 from functools import lru_cache
+from itertools import pairwise
 
 import regex as re
 
@@ -28,7 +29,11 @@ CUE_WORDS = {"dear", "hi", "hello", "hey", "hiya", "thanks", "regards", "cheers"
              "caller", "agent", "attn", "signed", "from", "to", "cc", "spoke", "with", "mr", "mrs", "ms", "miss", "dr",
              "prof", "sir", "madam", "mx", "herr", "frau", "mme", "mlle", "sr", "sra", "patient", "cardholder",
              "applicant", "contact", "client", "user", "tenant", "beneficiary", "holder", "greetings", "morning",
-             "afternoon", "evening", "yours", "kind", "best", "warm", "warmly", "good"}
+             "afternoon", "evening", "yours", "kind", "best", "warm", "warmly", "good",
+             # form labels and roles (issue 13 dev templates): context, never a name
+             "dob", "ssn", "street", "phone", "tel", "email", "mobile", "address", "renter", "policyholder",
+             "attendees", "landlord", "landlady", "billing", "delivery", "escalated", "reported", "assigned",
+             "cc", "guest", "owner", "passenger", "recipient", "sender", "requester", "witness", "insured"}
 TITLES = r"(?:Mr|Mrs|Ms|Mx|Miss|Dr|Prof|Sir|Dame|Madam|Mme|Mlle|M|Herr|Frau|Sr|Sra|Srta|Hr|Fr|Dhr|Mevr)"
 # A word: letters (any script) with inner apostrophes or hyphens (O'Brien, Jean-Luc, Al-Farsi).
 _WORD = re.compile(r"(?<![\p{L}\p{M}\p{N}_@./\\-])(?<![\p{L}\p{N}]['’])\p{L}[\p{L}\p{M}]*(?:['’-]\p{L}[\p{L}\p{M}]*)*"
@@ -41,20 +46,28 @@ _BEFORE = re.compile(
     r"beneficiary|contact|attn|attention|from|to|for|by|with|agent|rep|user|member|employee|spoke (?:to|with)|"
     r"call(?:ed)? (?:with|from)|talked to|i'm|i am|im|it's|its|this is|signed|behalf of|mother|father|son|"
     r"daughter|wife|husband|sister|brother|partner|friend|neighbour|neighbor|ask for|asked for|visit for|cc|"
-    r"reference for|left vm for|vm for|message from|msg from|sorry|ok|okay))"
+    r"reference for|left vm for|vm for|message from|msg from|sorry|ok|okay|c/o|care of|per|attendees?|"
+    r"participants?|renter|landlord|landlady|owner|guest|passenger|recipient|sender|requester|requested by|"
+    r"reported by|approved by|assigned to|escalated to|handled by|signed by|witness|policyholder|insured|"
+    r"driver|nurse|doctor|panel|interviewer|candidate|neighbour|(?:full|first|last|given|customer|user)[_ ]?name))"
     r"[ \t]*(?:[:=#\-–—,.!]+[ \t]*|[\"'“‘(]+[ \t]*)*$")
 # Line-level cues: a sign-off line before, a "Name:"-style label, a chat speaker.
 _DASH_SIGNATURE = re.compile(r"^[ \t]*(?:--|—|–|~|-)[ \t]*$")  # "-- Roy Little" closing an e-mail
 _SIGNOFF = re.compile(r"(?i:(?:thanks|thank you|regards|cheers|sincerely|best|yours|love|warmly|respectfully|"
                       r"kind regards|best regards|many thanks|ty|thx|rgds|br|--|—|~)[ \t!.,]*)$")
 _AFTER = re.compile(r"^(?:[ \t]*(?:\(|<|,[ \t]*(?:born|dob|d\.o\.b)|[ \t]+(?:here|joined|said|wrote|called|"
-                    r"asked|says|from|\()))", re.I)
+                    r"asked|says|from|visited|showed|rented|reported|emailed|e-mailed|phoned|paid|ordered|requested|"
+                    r"confirmed|complained|signed|agreed|wants|wanted|needs|needed|returned|came|arrived|bought|"
+                    r"booked|cancell?ed|moved|lives|lived|works|worked|replied|responded|mentioned|told|explained|"
+                    r"went|picked|dropped|cannot|can't|won't|didn't|doesn't|\()\b))", re.I)
 _SPEAKER = re.compile(r"^[ \t]*:")
 _CELL_BEFORE = re.compile(r"(?:^|[;|\t\"]|,(?! ))[ \t]*$")
 _CELL_AFTER = re.compile(r"^[ \t]*(?:[;|\t\"]|,(?! )|$)")
 
 
 _GAP = re.compile(r"[ \t]{1,2}")
+_INITIAL_GAP = re.compile(r"\.[ \t]{1,2}")
+_TITLE_BEFORE = re.compile(rf"(?i:\b{TITLES}\.?)[ \t]+$")
 _INNER = re.compile(r"['’-]")
 _NON_DIGIT = re.compile(r"\D")
 _SPACE = re.compile(r"\s")
@@ -102,15 +115,20 @@ def find_names(text: str) -> list[Found]:
     tokens = [(m.start(), m.end(), m.group()) for m in _WORD.finditer(text)]
     runs: list[list[tuple[int, int, str]]] = []
     for tok in tokens:
-        s, _, w = tok
+        s, e, w = tok
         low = w.lower()
+        initial = len(w) == 1 and text[e:e + 1] == "." and (w.isupper() or casing == "lower")  # "J. Smith"
         if low in CUE_WORDS:
             ok = False  # "Dear", "Thanks", "Name": context for the next words, not a name
+        elif initial:
+            ok = True
         elif casing == "mixed":
             ok = w[0].isupper() or (low in PARTICLES)
         else:
             ok = _token_evidence(w)[0] > 0 or low in PARTICLES
-        if ok and runs and runs[-1] and _GAP.fullmatch(text[runs[-1][-1][1]:s]) and len(runs[-1]) < 6:
+        gap = text[runs[-1][-1][1]:s] if runs and runs[-1] else ""
+        joined = _GAP.fullmatch(gap) or (_INITIAL_GAP.fullmatch(gap) and len(runs[-1][-1][2]) == 1)
+        if ok and runs and runs[-1] and joined and len(runs[-1]) < 6:
             runs[-1].append(tok)
         elif ok:
             runs.append([tok])
@@ -118,11 +136,14 @@ def find_names(text: str) -> list[Found]:
             runs.append([])
     out: list[Found] = []
     for run in runs:
-        while run and run[-1][2].lower() in PARTICLES:
+        while run and (run[-1][2].lower() in PARTICLES or len(run[-1][2]) == 1):
             run = run[:-1]
-        if not run:
+        if not run or all(len(t[2]) == 1 for t in run):
             continue
         line = text[_line_start(text, run[0][0]):run[0][0]]
+        if _TITLE_BEFORE.search(line) and len(run) <= 4 and (casing != "mixed" or run[0][2][0].isupper()):
+            out.append((run[0][0], run[-1][1], "PERSON", 0.7))  # "Mrs Moon": after a title, a surname
+            continue
         if (_BEFORE.search(line) or _DASH_SIGNATURE.search(line)) and len(run) <= 3 and \
                 _token_evidence(run[0][2])[0] >= 1.0 and all(gazetteer.name_rank(t[2]) for t in run):
             out.append((run[0][0], run[-1][1], "PERSON", 0.7))  # "Thanks, Roy Little": common words, but names here
@@ -157,7 +178,7 @@ def _judge(text: str, run, casing: str) -> list[Found]:
     names = [t for t in run if t[2].lower() not in PARTICLES or (casing == "mixed" and t[2][0].isupper())]
     if not names:
         return []
-    evidence = [_token_evidence(t[2])[0] for t in names]
+    evidence = [_token_evidence(t[2])[0] if len(t[2]) > 1 else 0.5 for t in names]  # an initial: some evidence
     score = sum(evidence) + (0.5 * sum(1 for v in evidence if v == 0) if casing == "mixed" else 0)
     start, end = run[0][0], run[-1][1]
     if text[end - 2:end] in ("'s", "’s") and end - start > 3:
@@ -184,6 +205,77 @@ def _judge(text: str, run, casing: str) -> list[Found]:
     if (before or signed) and all(gazetteer.word_frequency(t[2]) < 3.0 for t in names):
         return [(start, end, "PERSON", 0.55)]
     return []
+
+
+_CELL_SPLIT = re.compile(r"[,;|\t]")
+_INVERTED_LINE = re.compile(r"^[ \t]*([^\n,\d]{2,40}),[ \t]+([^\n,\d]{2,40}?)[ \t]*$", re.M)
+
+
+def _name_part_ok(part: str, casing: str) -> tuple[bool, float]:
+    """Is `part` (a cell, or one side of 'Last, First') one to three name words? (ok, evidence)."""
+    words = _WORD.findall(part)
+    if not 1 <= len(words) <= 3 or _WORD.sub("", part).strip(" \t'’.-\"") or \
+            any(w.lower() in CUE_WORDS for w in words):
+        return False, 0.0
+    names = [w for w in words if w.lower() not in PARTICLES]
+    if not names or (casing == "mixed" and not all(w[0].isupper() for w in names)) or \
+            _STATE_NAME.fullmatch(part.strip()) or part.strip().upper() in _STATES:
+        return False, 0.0
+    ev = [_token_evidence(w) for w in names]
+    if any(common and e < 1.0 for e, common in ev):
+        return False, 0.0
+    values = [e for e, _ in ev]
+    return min(values) > 0 or casing == "mixed", sum(values) + (0.5 * values.count(0) if casing == "mixed" else 0)
+
+
+def find_name_pairs(text: str) -> list[Found]:
+    """Names split over two fields: 'Last, First' on a line of its own (a letter's address block), and
+    surname and given name in two adjacent cells of a delimited line ('T1,Kaniaková,Könül,MD')."""
+    casing = _casing(text)
+    out: list[Found] = []
+    for m in _INVERTED_LINE.finditer(text):
+        (ok1, e1), (ok2, e2) = _name_part_ok(m.group(1), casing), _name_part_ok(m.group(2), casing)
+        if ok1 and ok2 and e1 + e2 >= 2.0 and max(e1, e2) >= 1.0:
+            out.append((*m.span(1), "PERSON", 0.6))
+            out.append((*m.span(2), "PERSON", 0.6))
+    for line_m in re.finditer(r"[^\n]+", text):
+        line = line_m.group()
+        if len(_CELL_SPLIT.findall(line)) < 3 or ", " in line:
+            continue
+        cells, pos = [], line_m.start()
+        for piece in _CELL_SPLIT.split(line):
+            cells.append((pos, pos + len(piece), piece))
+            pos += len(piece) + 1
+        for (s1, t1, c1), (s2, t2, c2) in pairwise(cells):
+            (ok1, e1), (ok2, e2) = _name_part_ok(c1, casing), _name_part_ok(c2, casing)
+            if ok1 and ok2 and e1 + e2 >= 2.0 and max(e1, e2) >= 1.0:
+                for cs, ct, c in ((s1, t1, c1), (s2, t2, c2)):
+                    lead = len(c) - len(c.lstrip(" \t\"'"))
+                    trail = len(c) - len(c.rstrip(" \t\"'"))
+                    out.append((cs + lead, ct - trail, "PERSON", 0.55))
+    return out
+
+
+def repeated_names(text: str, found: list[tuple[int, int, str]]) -> list[Found]:
+    """A word of a person found elsewhere in the same text is that person again ('Merva Faivre ... Merva
+    (guest)', 'Cheers\nadesua'): whole-word, case-insensitive, unless it is a common word."""
+    covered = [(s, e) for s, e, _ in found]
+    words = {}
+    for s, e, ent in found:
+        if ent != "PERSON":
+            continue
+        for m in _WORD.finditer(text, s, e):
+            w = m.group()
+            if len(w) >= 3 and w.lower() not in PARTICLES and w.lower() not in CUE_WORDS and \
+                    gazetteer.word_frequency(w) < 4.0:
+                words[w.casefold()] = w
+    out: list[Found] = []
+    if not words:
+        return out
+    for m in _WORD.finditer(text):
+        if m.group().casefold() in words and not any(cs < m.end() and m.start() < ce for cs, ce in covered):
+            out.append((m.start(), m.end(), "PERSON", 0.6))
+    return out
 
 
 def trim_person(text: str, start: int, end: int) -> tuple[int, int] | None:
@@ -507,4 +599,4 @@ def find_licences(text: str, found: list[tuple[int, int, str]]) -> list[Found]:
 
 
 def find_all(text: str) -> list[Found]:
-    return find_names(text) + find_addresses(text) + find_phones(text) + find_numbers(text)
+    return find_names(text) + find_name_pairs(text) + find_addresses(text) + find_phones(text) + find_numbers(text)
