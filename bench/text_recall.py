@@ -40,7 +40,7 @@ def presidio_default(texts: list[str], engines) -> tuple[list[str], list[list[tu
     batch, anonymizer = engines
     results = batch.analyze_iterator(texts, language="en")
     outs = [anonymizer.anonymize(text=t, analyzer_results=r).text for t, r in zip(texts, results)]
-    return outs, [[(r.start, r.end) for r in rs] for rs in results]
+    return outs, [[(r.start, r.end, r.entity_type) for r in rs] for rs in results]
 
 
 def datarefresh_scrub(texts: list[str], engines=None) -> tuple[list[str], list[list[tuple[int, int]]]]:
@@ -49,20 +49,22 @@ def datarefresh_scrub(texts: list[str], engines=None) -> tuple[list[str], list[l
     from datarefresh.anonymize.text import scrub_text_list
 
     outs, spans = scrub_text_list(texts, OpContext(Keyring(b"bench-key")))
-    return outs, [[(s.start, s.end) for s in sp] for sp in spans]
+    return outs, [[(s.start, s.end, s.entity) for s in sp] for sp in spans]
 
 
 def _alnum(text: str, start: int, end: int) -> list[int]:
     return [i for i in range(start, end) if text[i].isalnum()]
 
 
-def score(items: list[Labelled], outs: list[str], found: list[list[tuple[int, int]]]) -> dict:
+def score(items: list[Labelled], outs: list[str], found: list[list[tuple[int, int, str]]]) -> dict:
     per: dict[str, list[int]] = {}  # entity -> [spans, verbatim, chars, chars_left]
-    fp_chars = other_chars = 0
+    fp_chars = other_chars = fp_licence = 0
     for item, out, spans in zip(items, outs, found):
-        covered = set()
-        for s, e in spans:
+        covered, licence = set(), set()
+        for s, e, ent in spans:
             covered.update(range(s, e))
+            if ent == "US_DRIVER_LICENSE":
+                licence.update(range(s, e))
         labelled = set()
         for k, (s, e, ent) in enumerate(item.spans):
             labelled.update(range(s, e))
@@ -80,6 +82,7 @@ def score(items: list[Labelled], outs: list[str], found: list[list[tuple[int, in
             if i not in labelled:
                 other_chars += 1
                 fp_chars += i in covered
+                fp_licence += i in licence
     table = {k: {"spans": v[0], "verbatim": round(v[1] / v[0], 4), "chars_left": round(v[3] / max(v[2], 1), 4)}
              for k, v in sorted(per.items())}
     hr = [per[e] for e in HIGH_RISK if e in per]
@@ -87,7 +90,19 @@ def score(items: list[Labelled], outs: list[str], found: list[list[tuple[int, in
     chars, chars_left = sum(r[2] for r in hr), sum(r[3] for r in hr)
     return {"high_risk": {"spans": n, "verbatim": round(left / max(n, 1), 4),
                           "chars_left": round(chars_left / max(chars, 1), 4)},
-            "non_pii_chars_scrubbed": round(fp_chars / max(other_chars, 1), 4), "per_entity": table}
+            "non_pii_chars_scrubbed": round(fp_chars / max(other_chars, 1), 4),
+            # the precision cost of licence detection without a cue word: non-PII characters it replaced
+            "non_pii_chars_scrubbed_as_licence": round(fp_licence / max(other_chars, 1), 4),
+            "per_entity": table}
+
+
+def _script_comparison(sc: dict) -> dict:
+    """Names with non-ASCII letters must be no worse than ASCII names (spans left verbatim)."""
+    a, n = sc["per_entity"].get("PERSON[ascii]"), sc["per_entity"].get("PERSON[non_ascii]")
+    if not a or not n:
+        return {}
+    return {"ascii_verbatim": a["verbatim"], "non_ascii_verbatim": n["verbatim"],
+            "non_ascii_no_worse": n["verbatim"] <= a["verbatim"]}
 
 
 def _timed(fn, texts, engines):
@@ -113,7 +128,9 @@ def run(quick: bool = False) -> dict:
             outs, spans, seconds = _timed(fn, [i.text for i in items], engines)
             sc = score(items, outs, spans)
             if split == "clean":
-                sc = {"non_pii_chars_scrubbed": sc["non_pii_chars_scrubbed"]}
+                sc = {k: sc[k] for k in ("non_pii_chars_scrubbed", "non_pii_chars_scrubbed_as_licence")}
+            else:
+                sc["names_non_ascii_vs_ascii"] = _script_comparison(sc)
             sc["seconds_per_1000"] = round(seconds * 1000 / len(items), 2)
             result[name][split] = sc
     p, d = result["presidio_default"]["heldout"], result["datarefresh"]["heldout"]
@@ -139,6 +156,17 @@ def table(result: dict) -> str:
                                                   for sy in ("presidio_default", "datarefresh")) + " |")
     lines.append(f"| non-PII chars scrubbed, PII-free dev texts | {result['presidio_default']['clean']['non_pii_chars_scrubbed']} "
                  f"| {result['datarefresh']['clean']['non_pii_chars_scrubbed']} | | |")
+    lines.append("| of which as a driver's licence | " + " | ".join(
+        str(result[sy][sp].get("non_pii_chars_scrubbed_as_licence", "-")) for sp in ("dev", "heldout")
+        for sy in ("presidio_default", "datarefresh")) + " |")
+    lines.append(f"| of which as a driver's licence, PII-free dev texts | "
+                 f"{result['presidio_default']['clean'].get('non_pii_chars_scrubbed_as_licence', '-')} "
+                 f"| {result['datarefresh']['clean'].get('non_pii_chars_scrubbed_as_licence', '-')} | | |")
+    for split in ("dev", "heldout"):
+        c = result["datarefresh"][split].get("names_non_ascii_vs_ascii") or {}
+        if c:
+            lines.append(f"\n{split}: names left verbatim, non-ASCII {c['non_ascii_verbatim']:.1%} vs ASCII "
+                         f"{c['ascii_verbatim']:.1%}: non-ASCII no worse: {'yes' if c['non_ascii_no_worse'] else 'NO'}")
     return "\n".join(lines)
 
 

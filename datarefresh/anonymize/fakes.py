@@ -255,6 +255,8 @@ def _date_of_birth(values: pa.Array, h: np.ndarray) -> pa.Array:
         r1, r2 = int(mix(np.array([hv], np.uint64), 40)[0]), int(mix(np.array([hv], np.uint64), 41)[0])
         month, day = 1 + r1 % 12, 1 + r2 % 28
         subs: dict[int, str] = {}
+        if month_word is not None and month_word.group().lower() == "may":
+            month = 5  # "May" is both the full and the short name: another month would give the layout away
         if month_word is not None:
             subs[month_word.start()] = _month_like(month_word.group(), month)
             if others:

@@ -447,8 +447,9 @@ _SSN = re.compile(r"(?<![\d-])(\d{3})([- \t]?)(\d{2})\2(\d{4})(?![\d-])")
 _SSN_CUE = re.compile(r"(?i:\b(?:ssn|social(?: security)?(?: number| no\.?| #)?|ss#|tin)\b[^\d\n]{0,16}$)")
 _DATE = (r"(?:\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|"
          r"(?:\d{1,2}[ \t]+)?(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?[ \t]+(?:\d{1,2},?[ \t]+)?\d{4})")
-_DOB = re.compile(rf"(?i:\b(?:dob|d\.o\.b\.?|date of birth|birth ?date|birthday|born(?: on)?|geb\.?|né[e]? le)\b"
-                  rf"[ \t:;=,.-]*(?P<v>{_DATE}))")
+_DOB = re.compile(rf"(?i:\b(?:dob|d0b|do8|d\.o\.b\.?|date of birth|birth ?date|birthday|b-?day|born(?: on)?|geb\.?|"
+                  rf"né[e]? le)\b(?:[ \t]+(?:is|was|of))?"
+                  rf"[ \t:;=,.\-\"'(]*(?P<v>{_DATE}))")
 _LICENSE = re.compile(r"(?i:\b(?:driver'?s?[ \t]+licen[cs]e|\bDL\b|licen[cs]e)(?:[ \t]+(?:number|no\.?|#))?)[ \t]*[:#]?[ \t]*"
                       r"(?P<v>(?=[A-Z0-9-]*\d)[A-Z0-9][A-Z0-9-]{4,17})\b", re.I)
 
