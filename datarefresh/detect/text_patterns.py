@@ -33,7 +33,7 @@ CUE_WORDS = {"dear", "hi", "hello", "hey", "hiya", "thanks", "regards", "cheers"
              # form labels and roles (issue 13 dev templates): context, never a name
              "dob", "ssn", "street", "phone", "tel", "email", "mobile", "address", "renter", "policyholder",
              "attendees", "landlord", "landlady", "billing", "delivery", "escalated", "reported", "assigned",
-             "cc", "guest", "owner", "passenger", "recipient", "sender", "requester", "witness", "insured"}
+             "guest", "owner", "passenger", "recipient", "sender", "requester", "witness", "insured"}
 TITLES = r"(?:Mr|Mrs|Ms|Mx|Miss|Dr|Prof|Sir|Dame|Madam|Mme|Mlle|M|Herr|Frau|Sr|Sra|Srta|Hr|Fr|Dhr|Mevr)"
 # A word: letters (any script) with inner apostrophes or hyphens (O'Brien, Jean-Luc, Al-Farsi).
 _WORD = re.compile(r"(?<![\p{L}\p{M}\p{N}_@./\\-])(?<![\p{L}\p{N}]['’])\p{L}[\p{L}\p{M}]*(?:['’-]\p{L}[\p{L}\p{M}]*)*"
