@@ -393,12 +393,25 @@ def find_addresses(text: str) -> list[Found]:
 # ---------------------------------------------------------------- numbers
 
 _PHONE_CUE = re.compile(r"(?i:\b(?:phone|ph|tel|telephone|mobile|mob|cell|cellphone|call|ring|number|no|nr|fax|whatsapp|"
-                        r"contact|reach|reached|text|sms|landline|vm|cb|on|at)\b\.?[ \t:#=]*$)")
+                        r"contact|contoct|reach|reached|text|sms|landline|vm|cb|on|at|from|via|or|customer|callback|"
+                        r"office|home|work)\b\.?[ \t:#=]*$)")
 _PHONE_REGIONS = ("US", "GB", "DE", "FR", "NL", "ES", "IT", "SE", "DK", "NO", "PL", "IN", "AU", "BR", "JP", "CH",
                   "IE", "MX", "FI", "AT", "BE", "PT", "CZ")
 _DIGITS = re.compile(r"(?<![\p{L}\p{N}_])\+?\(?\d[\d \t().\-/]{5,22}\d")  # not glued to a word (B5973428)
 _EXTENSION = re.compile(r"[ \t]*(?:ext\.?|extension|x)[ \t]*\d{1,6}\b", re.I)
 _DATEISH = re.compile(r"^\d{4}-\d{2}-\d{2}|^\d{1,2}[./-]\d{1,2}[./-]\d{2,4}$|^\d{1,2}:\d{2}")
+
+
+def _own_line_after_name(text: str, start: int, end: int) -> bool:
+    """A number alone on its line right under a signature-like line (a capitalised name): a phone."""
+    if text[_line_start(text, start):start].strip() or text[end:text.find("\n", end) if "\n" in text[end:] else len(text)].strip():
+        return False
+    prev_end = _line_start(text, start) - 1
+    if prev_end <= 0:
+        return False
+    prev = text[_line_start(text, prev_end):prev_end].strip()
+    words = prev.split()
+    return 1 <= len(words) <= 4 and all(w[:1].isupper() for w in words) and not any(c.isdigit() for c in prev)
 
 
 def find_phones(text: str) -> list[Found]:
@@ -411,7 +424,8 @@ def find_phones(text: str) -> list[Found]:
         digits = sum(c.isdigit() for c in chunk)
         if digits < 7 or digits > 15 or _DATEISH.search(chunk.strip()):
             continue
-        cue = _PHONE_CUE.search(text[max(0, m.start() - 24):m.start()]) is not None or text[m.start() - 1:m.start()] == "("
+        cue = _PHONE_CUE.search(text[max(0, m.start() - 24):m.start()]) is not None or \
+            text[m.start() - 1:m.start()] == "(" or chunk.startswith("(") or _own_line_after_name(text, m.start(), m.end())
         # a leading 0 / + with 9+ digits is a national or international number of some country
         cue = cue or (chunk[0] in "0+" and digits >= 9)
         found = False
