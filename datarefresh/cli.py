@@ -167,11 +167,13 @@ def localaws() -> None:
 @click.option("--config", "config_path", type=click.Path(dir_okay=False))
 @click.option("--workdir", default=DEFAULT_WORKDIR, show_default=True, type=click.Path(file_okay=False))
 @click.option("--port", type=int, help="Port on 127.0.0.1 (default 4566, or any free port).")
-def localaws_up(config_path: str | None, workdir: str, port: int | None) -> None:
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on, also the endpoint's host (a container's own address in docker/).")
+def localaws_up(config_path: str | None, workdir: str, port: int | None, host: str) -> None:
     """Start the server, create buckets, roles and policies, write AWS profiles."""
     from datarefresh import localaws as la
 
-    local, started = la.up(_config_or_default(config_path), Path(workdir), port)
+    local, started = la.up(_config_or_default(config_path), Path(workdir), port, host)
     click.echo(("started" if started else "already running") + f" at {local.endpoint}", err=True)
     click.echo(f"profiles: {', '.join(sorted(local.state['roles']))} (and {la.BASE_USER})", err=True)
     click.echo(local.exports())

@@ -88,15 +88,15 @@ def _healthy(endpoint: str) -> bool:
         return False
 
 
-def _free_port(preferred: int) -> int:
+def _free_port(preferred: int, host: str = "127.0.0.1") -> int:
     for port in (preferred, 0):
         with socket.socket() as s:
             try:
-                s.bind(("127.0.0.1", port))
+                s.bind((host, port))
                 return s.getsockname()[1]
             except OSError:
                 continue
-    raise TerminalError("no free port on 127.0.0.1")
+    raise TerminalError(f"no free port on {host}")
 
 
 def load(workdir: Path) -> LocalAws | None:
@@ -109,18 +109,19 @@ def load(workdir: Path) -> LocalAws | None:
     return None
 
 
-def up(config: Config, workdir: Path, port: int | None = None) -> tuple[LocalAws, bool]:
-    """Start (or reuse) the server; returns (server, started_now)."""
+def up(config: Config, workdir: Path, port: int | None = None, host: str = "127.0.0.1") -> tuple[LocalAws, bool]:
+    """Start (or reuse) the server; returns (server, started_now). `host` is the address it listens on
+    and the endpoint's host: loopback, or a container's own address in the docker/ compose stack."""
     workdir = workdir.resolve()
     running = load(workdir)
     if running:
         return running, False
     workdir.mkdir(parents=True, exist_ok=True)
-    port = _free_port(DEFAULT_PORT if port is None else port)  # 0: any free port, never a shared default
-    endpoint = f"http://127.0.0.1:{port}"
+    port = _free_port(DEFAULT_PORT if port is None else port, host)  # 0: any free port, never a shared default
+    endpoint = f"http://{host}:{port}"
     log = open(workdir / "moto.log", "ab")
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", host, "-p", str(port)],
                             stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     deadline = time.monotonic() + 60
     while not _healthy(endpoint):
