@@ -335,6 +335,7 @@ def test_celery_two_workers_publish_what_one_process_publishes(local, config, ad
         units = [t for t in tis if t["task_id"].startswith("process_level_")]
         assert len(units) >= 3, summary
         assert {t["hostname"] for t in units} == set(WORKERS), summary
+        assert {t["pool"] for t in units} == {config.airflow.pool}, summary  # the pool bounds S3 concurrency
         # and each worker wrote the logs of the units it ran, in its own AIRFLOW_HOME
         for name, wh in worker_homes.items():
             ran = [t for t in units if t["hostname"] == name]
@@ -358,6 +359,7 @@ def test_celery_two_workers_publish_what_one_process_publishes(local, config, ad
         assert xcoms and any(t == "plan" for t, _m, _v in xcoms)
         largest = max(len(v or "") for _t, _m, v in xcoms)
         assert largest < 256 * 1024, f"XCom of {largest} bytes: only metadata should cross XCom"
+        mark(f"largest XCom {largest} bytes")
         raw = reference["raw"]
         assert len(raw) > 1000
         key = TEST_KEY.decode()
