@@ -105,8 +105,10 @@ def plan(source: str, config_path: str | None, out: str | None) -> None:
 @click.argument("source", type=click.Path(file_okay=False))
 @click.argument("dest", type=click.Path(file_okay=False))
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Policy config (default: classify).")
-@click.option("--env", "env", type=click.Choice(["staging", "dev"]), default="staging", show_default=True,
-              help="staging keeps every row; dev writes a keyed, FK-consistent sample.")
+@click.option("--env", "env", default="staging", show_default=True,
+              help="An environment of the config: its sampling.mode decides (full keeps every row, sample "
+                   "writes a keyed, FK-consistent sample). Not in the config: dev is a 10% sample, any other "
+                   "a full copy.")
 @click.option("--report", type=click.Path(dir_okay=False), help="Write a JSON run report here.")
 @click.option("--demo-key", is_flag=True, help="Use the published demo key (demo data only; not secret).")
 def sanitize(source: str, dest: str, config_path: str | None, env: str, report: str | None, demo_key: bool) -> None:
@@ -115,6 +117,9 @@ def sanitize(source: str, dest: str, config_path: str | None, env: str, report: 
     from datarefresh.secret import resolve_keyring
 
     config = _load_config(config_path)
+    if config and config.environments and env not in config.environments:  # a typo would mean a full copy
+        raise click.BadParameter(f"{env!r} is not an environment of {config_path} "
+                                 f"({', '.join(sorted(config.environments))})", param_hint="--env")
     keyring = resolve_keyring(config.secret if config else None, allow_demo_key=demo_key)
     result = sanitize_folder(source, dest, keyring=keyring, config=config, envs=(env,), progress=_echo_err)
     if report:

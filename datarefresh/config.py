@@ -7,6 +7,7 @@ a ConfigError naming the file and the dotted key.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -153,6 +154,24 @@ class EnvironmentConfig(_Model):
     sampling: SamplingConfig = Field(default_factory=SamplingConfig)
     keep_snapshots: int = Field(default=3, ge=1)
 
+    @property
+    def sampled(self) -> bool:
+        """A keyed, FK-consistent sample rather than a full copy. It decides the sampler,
+        k-anonymity, the row-count, foreign-key and parity gates: nothing keys on a name."""
+        return self.sampling.mode == "sample"
+
+
+# The sampling of an environment the config does not list (a local `sanitize --env dev` with no
+# environments section): dev is a 10% sample and any other name a full copy.
+UNLISTED_SAMPLING = {"dev": SamplingConfig(mode="sample", fraction=0.1)}
+
+
+def sampling_for(config: "Config | None", env: str) -> SamplingConfig:
+    """The environment's sampling as configured, else UNLISTED_SAMPLING's, else a full copy."""
+    if config is not None and env in config.environments:
+        return config.environments[env].sampling
+    return UNLISTED_SAMPLING.get(env, SamplingConfig())
+
 
 class SourceConfig(_Model):
     uri: str
@@ -233,11 +252,23 @@ class Config(_Model):
     iam: IamConfig = Field(default_factory=IamConfig)
     validation: ValidationConfig = Field(default_factory=ValidationConfig)
     source: SourceConfig | None = None
-    environments: dict[Literal["dev", "staging"], EnvironmentConfig] = Field(default_factory=dict)
+    # Any names (dev, staging, qa, perf...): each environment's behaviour comes from its sampling.mode.
+    environments: dict[str, EnvironmentConfig] = Field(default_factory=dict)
     unknown_columns: Literal["fail", "drop", "classify"] = "fail"
     # A table folder in the source that no configured table reads: fail (default) or skip; named either way.
     unknown_tables: Literal["fail", "skip"] = "fail"
     tables: dict[str, TableConfig] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _environment_names(self) -> "Config":
+        for name in self.environments:
+            if name == "prod":
+                raise _KeyedError(f"environments.{name}", "prod is the source (source.uri), not an "
+                                  "environment sanitized copies are published to")
+            if not re.fullmatch(r"[a-z][a-z0-9_-]*", name):
+                raise _KeyedError(f"environments.{name}", "an environment name is lower-case letters, "
+                                  "digits, - and _ (it names folders, roles and DAG params)")
+        return self
 
     @model_validator(mode="after")
     def _foreign_keys_resolve(self) -> "Config":

@@ -8,6 +8,7 @@ rows are read, anonymized in memory and only then written.
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 import time
@@ -22,7 +23,7 @@ import pyarrow.compute as pc
 
 from datarefresh.anonymize.engine import TableTransformer
 from datarefresh.anonymize.keyed import Keyring, mix
-from datarefresh.config import Config, CsvOptions, SamplingConfig, TableConfig, ValidationConfig
+from datarefresh.config import Config, CsvOptions, SamplingConfig, TableConfig, ValidationConfig, sampling_for
 from datarefresh.detect import keys
 from datarefresh.detect.classify import SAMPLE_ROWS, classify_table
 from datarefresh.errors import ConfigError, InputError, PolicyError
@@ -297,7 +298,7 @@ def plan_tables(sources: dict[str, TableSource], config: Config | None = None, *
 
 @dataclass
 class Output:
-    """One destination of a run: staging keeps every row, dev only the sampled ones."""
+    """One destination of a run: a full copy keeps every row, a sampled one only the sampled ones."""
 
     env: str
     folder: Path
@@ -305,26 +306,33 @@ class Output:
     writers: dict[str, PartWriter | PartitionedWriter] = field(default_factory=dict)
 
 
-def make_outputs(root: Path, envs: tuple[str, ...], keyring: Keyring, tables: dict[str, TableConfig],
-                 sampling: SamplingConfig, load_parent_keys=None) -> list[Output]:
-    """One output per environment under ROOT/<env>; dev gets the keyed, FK-aware sampler."""
+def make_outputs(root: Path, sampling: dict[str, SamplingConfig], keyring: Keyring,
+                 tables: dict[str, TableConfig],
+                 load_parent_keys: Callable[[str, str, str], pa.Array | None] | None = None) -> list[Output]:
+    """One output per environment (in `sampling`'s order) under ROOT/<env>; an environment whose
+    sampling mode is `sample` gets the keyed, FK-aware sampler. `load_parent_keys(env, table,
+    column)`: a parent's sampled keys in that environment, for a child whose parent is not here."""
     outputs = []
-    for env in envs:
+    for env, s in sampling.items():
         sampler = None
-        if env == "dev":
-            sampler = DevSampler(keyring, tables, sampling, load_parent_keys=load_parent_keys,
+        if s.mode == "sample":
+            load = functools.partial(load_parent_keys, env) if load_parent_keys else None
+            sampler = DevSampler(keyring, tables, s, load_parent_keys=load,
                                  anonymize_keys=key_anonymizer(keyring, tables))
         outputs.append(Output(env, root / env, sampler))
     return outputs
 
 
-def dev_sampling(config: Config | None, fraction: float | None = None) -> SamplingConfig:
-    """The dev sampling of the config (10% without one), optionally with another fraction."""
-    base = config.environments["dev"].sampling if config and "dev" in config.environments else SamplingConfig(
-        mode="sample", fraction=0.1)
-    if fraction is not None:
-        return SamplingConfig(mode="sample", fraction=fraction, max_rows=base.max_rows)
-    return base
+def env_sampling(config: Config | None, envs: tuple[str, ...], fraction: float | None = None
+                 ) -> dict[str, SamplingConfig]:
+    """Each environment's sampling (config.sampling_for), a sampled one optionally with another fraction."""
+    out = {}
+    for env in envs:
+        base = sampling_for(config, env)
+        if fraction is not None and base.mode == "sample":
+            base = SamplingConfig(mode="sample", fraction=fraction, max_rows=base.max_rows)
+        out[env] = base
+    return out
 
 
 def run_tables(sources: dict[str, TableSource], tables: dict[str, TableConfig], keyring: Keyring,
@@ -351,7 +359,7 @@ def sanitize_folder(source: str | Path, dest: str | Path, *, keyring: Keyring, c
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     staging_dir = dest / f".datarefresh-tmp-{uuid.uuid4().hex[:12]}"
-    outputs = make_outputs(staging_dir, envs, keyring, tables, dev_sampling(config))
+    outputs = make_outputs(staging_dir, env_sampling(config, envs), keyring, tables)
     report: dict = {"source": str(source), "environments": list(envs)}
     if config and config.tables:  # named in the report too (discover_local refused them under fail)
         report["skipped_tables"] = unconfigured_tables(_table_folders(Path(source)), config, str(source))
@@ -369,10 +377,10 @@ def sanitize_folder(source: str | Path, dest: str | Path, *, keyring: Keyring, c
                                       f"{r['hit_rate']:.1%} of sampled texts (look at rows "
                                       f"{', '.join(str(x['row']) for x in r['rows'][:10])}); nothing was "
                                       "written", table=tname, column=r["column"])
-            k = t.get("k_anonymity")
-            if k and not k.get("passed", True):
-                raise PolicyError("k-anonymity of the dev sample is not reached (see the report); nothing was "
-                                  "written", table=tname)
+            for env, k in (t.get("k_anonymity_by_env") or {}).items():
+                if k and not k.get("passed", True):
+                    raise PolicyError(f"k-anonymity of the {env} sample is not reached (see the report); "
+                                      "nothing was written", table=tname)
         for o in outputs:
             _move_into_place(o.folder, dest if len(envs) == 1 else dest / o.env, list(report["tables"]))
     finally:
@@ -395,9 +403,9 @@ def sanitize_table(name: str, src: TableSource, policy: TableConfig, keyring: Ke
     order = row_order(keyring, name, policy.primary_key, transformer.schema)
     for o in outputs:
         o.writers[name] = open_writer(o.folder / name, transformer.schema, src.partition_columns(), order=order)
-    # dev rows go through k-anonymity before they are written (see validate/kanon.py)
+    # sampled rows go through k-anonymity before they are written (see validate/kanon.py)
     dev_writers = {o.env: _dev_generalizer(o, name, policy, transformer.schema, validation)
-                   for o in outputs if o.env == "dev"}
+                   for o in outputs if o.sampler}
     dev_writers = {env: g for env, g in dev_writers.items() if g is not None}
     batches = src.batches()
     while True:
@@ -441,11 +449,11 @@ def sanitize_table(name: str, src: TableSource, policy: TableConfig, keyring: Ke
         held = o.sampler.finish(name) if o.sampler else None  # capped/stratified samples settle at the end
         if held is not None and held.num_rows:
             dev_writers.get(o.env, o.writers[name]).write(held)
-    kanon = None
+    kanon = {}
     for env, g in dev_writers.items():
         t = time.perf_counter()
-        kanon = g.finish(next(o for o in outputs if o.env == env).writers[name])
-        timings["k_anonymity"] = time.perf_counter() - t
+        kanon[env] = g.finish(next(o for o in outputs if o.env == env).writers[name])
+        timings["k_anonymity"] = timings.get("k_anonymity", 0.0) + time.perf_counter() - t
     rows_out = {}
     for o in outputs:
         o.writers[name].close()
@@ -474,7 +482,8 @@ def sanitize_table(name: str, src: TableSource, policy: TableConfig, keyring: Ke
         "prod_nulls": prod_nulls,
         "blanks": blanks,
         "leaks": leaks,
-        "k_anonymity": kanon,
+        "k_anonymity": next(iter(kanon.values()), None),  # the first sampled environment's (dev's)
+        "k_anonymity_by_env": kanon,
         "seconds": {k: round(v, 3) for k, v in timings.items()} | {"total": round(time.perf_counter() - t0, 3)},
     }
 

@@ -36,8 +36,8 @@ from datarefresh.config import Config, SamplingConfig, TableConfig
 from datarefresh.anonymize.keyed import Keyring
 from datarefresh.errors import ConfigError, LocalDiskError, PublishConflictError
 from datarefresh.iam import role_name
-from datarefresh.pipeline import (Progress, TableSource, dev_sampling, make_outputs, plan_tables, sanitize_table,
-                                  unconfigured_tables)
+from datarefresh.pipeline import (Progress, TableSource, env_sampling, make_outputs, plan_tables,
+                                  sanitize_table, unconfigured_tables)
 from datarefresh.graph import levels as table_levels
 from datarefresh.io.tables import hive_pairs, infer_partition_schema, read_parts
 from datarefresh.graph import processing_order
@@ -125,9 +125,9 @@ def plan_run(config: Config, aws: Aws, *, envs: tuple[str, ...] = ("dev", "stagi
     sources = {t: TableSource(t, table_files(prod, role, bucket, snap.tables[t], prefixes[t]), chosen[t].encoding,
                               csv=chosen[t].csv) for t in chosen}
     policies = plan_tables(sources, config.model_copy(update={"tables": chosen}), progress=say)
-    sampling = dev_sampling(config, dev_fraction)
+    sampling = {e: s.model_dump() for e, s in env_sampling(config, envs, dev_fraction).items()}
     basis = json.dumps({"snapshot": snap.to_dict()["tables"], "policies": {t: p.model_dump() for t, p in policies.items()},
-                        "sampling": sampling.model_dump(), "key": fingerprint, "envs": sorted(envs)},
+                        "sampling": sampling, "key": fingerprint, "envs": sorted(envs)},
                        sort_keys=True, default=str)
     snapshot_id = f"{as_of.astimezone(dt.timezone.utc).strftime('%Y%m%dT%H%M%SZ')}-" \
                   f"{hashlib.sha256(basis.encode()).hexdigest()[:12]}"
@@ -151,7 +151,7 @@ def plan_run(config: Config, aws: Aws, *, envs: tuple[str, ...] = ("dev", "stagi
     say(f"run {snapshot_id}: {len(units)} units in {max(level.values()) + 1} levels")
     return {"snapshot_id": snapshot_id, "as_of": as_of.isoformat(), "envs": list(envs),
             "versioned_source": snap.versioned, "allow_backwards": allow_backwards,
-            "allow_demo_key": allow_demo_key, "sampling": sampling.model_dump(), "skipped_tables": report_skipped,
+            "allow_demo_key": allow_demo_key, "sampling": sampling, "skipped_tables": report_skipped,
             "key_fingerprint": fingerprint, "key_rotation": rotation,
             "policies": {t: p.model_dump(mode="json") for t, p in policies.items()},
             "source_columns": {t: sources[t].first_schema().names for t in policies},
@@ -187,8 +187,8 @@ def _check_key_consistency(config: Config, aws: Aws, envs, fingerprint: str,
 
 
 def _sampled(plan: dict, env: str) -> bool:
-    """Only dev is written through the sampler; whether it samples is its sampling mode."""
-    return env == "dev" and plan["sampling"]["mode"] == "sample"
+    """An environment is written through the sampler when its sampling mode (as planned) is sample."""
+    return plan["sampling"][env]["mode"] == "sample"
 
 
 def _source_folders(client, role: str, source_uri: str) -> list[str]:
@@ -211,13 +211,14 @@ def _part_prefix(env_uri: str, snapshot_id: str, table: str) -> tuple[str, str]:
     return u.bucket, u.key(SNAPSHOTS, snapshot_id, table) + "/"
 
 
-def load_dev_keys(config: Config, aws: Aws, snapshot_id: str, table: str, column: str) -> pa.Array | None:
-    """A parent's sampled key set: the key column of its dev parts under this run's prefix,
-    or, for a parent not refreshed by this run, of the currently published dev snapshot."""
-    keys = load_output_column(config, aws, "dev", snapshot_id, table, column)
+def load_sampled_keys(config: Config, aws: Aws, env: str, snapshot_id: str, table: str,
+                      column: str) -> pa.Array | None:
+    """A parent's sampled key set in a sampled environment: the key column of its parts under this
+    run's prefix, or, for a parent not refreshed by this run, of the currently published snapshot."""
+    keys = load_output_column(config, aws, env, snapshot_id, table, column)
     if len(keys):
         return keys
-    return load_published_column(config, aws, "dev", table, column)
+    return load_published_column(config, aws, env, table, column)
 
 
 def load_published_column(config: Config, aws: Aws, env: str, table: str, column: str) -> pa.Array | None:
@@ -274,9 +275,9 @@ def process_unit(config: Config, aws: Aws, plan: dict, table: str, index: int,
     work = Path(tempfile.mkdtemp(prefix="datarefresh-unit-"))
     outputs = []
     try:
-        outputs = make_outputs(work, tuple(plan["envs"]), keyring, policies,
-                               SamplingConfig.model_validate(plan["sampling"]),
-                               load_parent_keys=lambda t, c: load_dev_keys(config, aws, plan["snapshot_id"], t, c))
+        sampling = {e: SamplingConfig.model_validate(plan["sampling"][e]) for e in plan["envs"]}
+        outputs = make_outputs(work, sampling, keyring, policies, load_parent_keys=lambda e, t, c:
+                               load_sampled_keys(config, aws, e, plan["snapshot_id"], t, c))
         rep = sanitize_table(table, source, policies[table], keyring, outputs, config, say)
         result = {"table": table, "index": index, "rows_in": rep["rows_in"], "seconds": rep["seconds"],
                   "text_entities": rep["text_entities"], "prod_nulls": rep["prod_nulls"],
@@ -292,7 +293,7 @@ def process_unit(config: Config, aws: Aws, plan: dict, table: str, index: int,
             pub = Publisher(aws.s3(env_cfg.writer_role), env_cfg.writer_role, env_cfg.bucket)
             files = pub.upload_table(plan["snapshot_id"], table, folder, unit=index)
             result["envs"][o.env] = {"rows": rep["rows_out"][o.env], "files": files, "columns": columns,
-                                     "pk_nulls": nulls}
+                                     "pk_nulls": nulls, "k_anonymity": rep["k_anonymity_by_env"].get(o.env)}
         return result
     finally:
         for o in outputs:  # a unit that failed half-way leaves no open writer behind
@@ -339,13 +340,14 @@ def publish_run(config: Config, aws: Aws, plan: dict, results: list[dict], progr
                         "expected_columns": expected_columns(policies[t], plan["source_columns"][t]),
                         "pk_nulls": v["envs"][env]["pk_nulls"], "prod_nulls": v["prod_nulls"],
                         "blanks": v.get("blanks", {}), "leaks": v["leaks"],
-                        "k_anonymity": v["k_anonymity"]} for t, v in tables.items()}
+                        "k_anonymity": v["envs"][env].get("k_anonymity")} for t, v in tables.items()}
             load = _key_loader(config, aws, env, snapshot_id)  # one cache for both key checks
             # dev FKs: this run's parent, or the published one for a parent not in the run
             keys = lambda t, c, load=load: load(t, c, True) if len(load(t, c, True)) else load(t, c, False)  # noqa: E731
             sample = lambda t, n, env=env: load_output_sample(config, aws, env, snapshot_id, t, n)  # noqa: E731
             t0 = time.perf_counter()
-            checks, ge = evaluate(env, config, policies, meta, keys, sample, validator)
+            checks, ge = evaluate(env, config, policies, meta, keys, sample, validator,
+                                  sampled=_sampled(plan, env))
             extra, held = hold_back(env, config.validation.on_failure, checks, set(tables), config.tables, load,
                                     sampled=_sampled(plan, env))
             result = _publish_env(config, aws, env, plan, tables, checks + extra, held, say)
@@ -388,10 +390,14 @@ def _aggregate(results: list[dict]) -> dict[str, dict]:
         if k:  # each unit is protected on its own; the report sums them up
             t["k_anonymity"] = k if t["k_anonymity"] is None else merge_reports(t["k_anonymity"], k)
         for env, e in r["envs"].items():
-            agg = t["envs"].setdefault(env, {"rows": 0, "files": [], "columns": e["columns"], "pk_nulls": 0})
+            agg = t["envs"].setdefault(env, {"rows": 0, "files": [], "columns": e["columns"], "pk_nulls": 0,
+                                             "k_anonymity": None})
             agg["rows"] += e["rows"]
             agg["files"] += e["files"]
             agg["pk_nulls"] += e["pk_nulls"]
+            k = e.get("k_anonymity")
+            if k:
+                agg["k_anonymity"] = k if agg["k_anonymity"] is None else merge_reports(agg["k_anonymity"], k)
     return tables
 
 

@@ -48,7 +48,8 @@ def user_expectations(config: Config, table: str) -> list[dict]:
     return [{"type": e["type"], "kwargs": e.get("kwargs", {}), "meta": {"source": path.name}} for e in exps]
 
 
-def parity_expectations(env: str, policy: TableConfig, meta: dict, config: Config, whole_table: bool) -> list[dict]:
+def parity_expectations(env: str, policy: TableConfig, meta: dict, config: Config, whole_table: bool, *,
+                        sampled: bool) -> list[dict]:
     v = config.validation
     out = [{"type": "expect_table_columns_to_match_ordered_list", "kwargs": {"column_list": meta["expected_columns"]},
             "meta": {"source": "parity"}}]
@@ -56,7 +57,7 @@ def parity_expectations(env: str, policy: TableConfig, meta: dict, config: Confi
     if pk and pk in meta["expected_columns"]:
         out += [{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": pk}, "meta": {"source": "parity"}},
                 {"type": "expect_column_values_to_be_unique", "kwargs": {"column": pk}, "meta": {"source": "parity"}}]
-    if whole_table and env == "staging":
+    if whole_table and not sampled:  # a full copy has exactly prod's rows
         out.append({"type": "expect_table_row_count_to_equal", "kwargs": {"value": meta["rows_in"]},
                     "meta": {"source": "parity"}})
     suppressed = set(policy.quasi_identifiers) if v.on_k_violation in ("suppress", "generalize") else set()

@@ -3,7 +3,7 @@
 Exact checks on every row (checks.py), the leak scan and k-anonymity results gathered
 while the tables streamed, and the Great Expectations suites on a bounded sample. Then
 which tables an environment holds back (`hold_back`): all of them on any failure, or, with
-`validation.on_failure: table`, the failing ones and, in dev, those whose foreign keys would
+`validation.on_failure: table`, the failing ones and, in a sample, those whose foreign keys would
 not resolve against the resulting mix of fresh and published tables.
 """
 
@@ -20,9 +20,10 @@ from datarefresh.validate.expectations import Validator, parity_expectations, us
 
 def evaluate(env: str, config: Config, policies: dict[str, TableConfig], tables: dict[str, dict],
              load_keys: Callable[[str, str], pa.Array], load_sample: Callable[[str, int], pa.Table],
-             validator: Validator) -> tuple[list[Check], dict[str, dict]]:
-    """`tables[name]`: rows_in, rows, columns, expected_columns, pk_nulls, prod_nulls, leaks, k_anonymity."""
-    checks = check_env(env, tables, policies, load_keys)
+             validator: Validator, *, sampled: bool) -> tuple[list[Check], dict[str, dict]]:
+    """`tables[name]`: rows_in, rows, columns, expected_columns, pk_nulls, prod_nulls, leaks, k_anonymity.
+    `sampled`: the environment's sampling mode is sample (see check_env)."""
+    checks = check_env(env, tables, policies, load_keys, sampled=sampled)
     for name, t in tables.items():
         leaks = t.get("leaks") or {}
         for f in leaks.get("findings", []):
@@ -37,7 +38,7 @@ def evaluate(env: str, config: Config, policies: dict[str, TableConfig], tables:
                                 f"hit rate {r['hit_rate']:.1%} over {r['texts']} texts "
                                 f"(max {config.validation.text_rescan_max_hit_rate:.0%}); {', '.join(r['entities'])}"))
         k = t.get("k_anonymity")
-        if env == "dev" and k:
+        if sampled and k:
             detail = f"smallest group {k['smallest_group']} on {', '.join(k['quasi_identifiers'])} (k={k['k']})"
             if k.get("suppressed_rows") or k.get("cells_changed_share"):
                 detail += f"; {k['suppressed_rows']} rows suppressed, then {k['smallest_group_after']}"
@@ -51,7 +52,8 @@ def evaluate(env: str, config: Config, policies: dict[str, TableConfig], tables:
     for name, t in tables.items():
         sample = load_sample(name, config.validation.sample_rows)
         whole = sample.num_rows >= t["rows"]
-        exps = user_expectations(config, name) + parity_expectations(env, policies[name], t, config, whole)
+        exps = user_expectations(config, name) + parity_expectations(env, policies[name], t, config, whole,
+                                                                          sampled=sampled)
         res = validator.run(env, name, sample, exps)
         res["scope"] = "whole table" if whole else f"sample of {sample.num_rows} rows"
         ge[name] = res
@@ -65,7 +67,7 @@ def evaluate(env: str, config: Config, policies: dict[str, TableConfig], tables:
 def hold_back(env: str, on_failure: str, checks: list[Check], run_tables: set[str],
               config_tables: dict[str, TableConfig],
               load_keys: Callable[[str, str, bool], pa.Array | None],
-              sampled: bool | None = None) -> tuple[list[Check], dict[str, str]]:
+              *, sampled: bool) -> tuple[list[Check], dict[str, str]]:
     """The run's tables this environment keeps at their published version, with why, and the
     checks that decided it. `load_keys(table, column, fresh)`: a key column of this run's
     output (fresh) or of the published snapshot; None when there is no such table.
@@ -74,10 +76,9 @@ def hold_back(env: str, on_failure: str, checks: list[Check], run_tables: set[st
     of others (held back, or not in the run). Every foreign key between two such versions is
     checked on every row, in every environment; in table mode a fresh table whose keys would
     break is held back too, until nothing changes. `sampled` (the environment's sampling
-    mode; default: dev is sampled) decides what passes: a sample is chosen together, so no
+    mode is sample) decides what passes: a sample is chosen together, so no
     key may dangle; a full copy keeps the dangling keys prod had, so a mix may dangle no more
     than the published copy did (its orphans between the same two tables)."""
-    sampled = env == "dev" if sampled is None else sampled
     held: dict[str, list[str]] = {}
     if on_failure == "table":
         for c in checks:

@@ -78,24 +78,26 @@ def test_the_empty_rate_parity_gate_fails_when_blanks_were_replaced():
     policy = TableConfig(columns=POLICIES)
     meta = {"rows_in": 10, "rows": 10, "columns": ["email"], "expected_columns": ["email"], "pk_nulls": 0,
             "blanks": {"email": [3, 0], "street_address": [2, 2], "note": [1, 1]}}
-    checks = {c.check: c for c in check_env("staging", {"t": meta}, {"t": policy}, lambda t, c: None)}
+    checks = {c.check: c for c in check_env("staging", {"t": meta}, {"t": policy}, lambda t, c: None,
+                                            sampled=False)}
     gate = checks["empty_rate_parity"]
     assert not gate.ok and gate.detail == "email 0 vs 3 in prod"  # names the column, never a value
     meta["blanks"]["email"] = [3, 3]
-    checks = {c.check: c for c in check_env("dev", {"t": meta}, {"t": policy}, lambda t, c: None)}
+    checks = {c.check: c for c in check_env("dev", {"t": meta}, {"t": policy}, lambda t, c: None,
+                                            sampled=True)}
     assert checks["empty_rate_parity"].ok
 
 
 def test_sanitize_counts_blanks_before_and_after_on_every_row(tmp_path, keyring):
     import pyarrow.parquet as pq
 
-    from datarefresh.pipeline import dev_sampling, discover_local, make_outputs, sanitize_table
+    from datarefresh.pipeline import discover_local, env_sampling, make_outputs, sanitize_table
 
     (tmp_path / "src" / "t").mkdir(parents=True)
     pq.write_table(pa.table({"email": ["", "a@b.org", "  ", None] * 50}), tmp_path / "src" / "t" / "p.parquet")
     src = discover_local(tmp_path / "src")["t"]
     policy = TableConfig(columns={"email": POLICIES["email"]})
-    outputs = make_outputs(tmp_path / "out", ("staging",), keyring, {"t": policy}, dev_sampling(None))
+    outputs = make_outputs(tmp_path / "out", env_sampling(None, ("staging",)), keyring, {"t": policy})
     rep = sanitize_table("t", src, policy, keyring, outputs, None, None)
     assert rep["blanks"] == {"email": [100, 100]}
     out = pq.read_table(tmp_path / "out" / "staging" / "t").column("email").to_pylist()

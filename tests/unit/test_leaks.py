@@ -9,8 +9,8 @@ from datarefresh.anonymize.keyed import Keyring
 from datarefresh.anonymize.operators import OpContext
 from datarefresh.config import ColumnPolicy, Config, TableConfig
 from datarefresh.pipeline import (
-    dev_sampling,
     discover_local,
+    env_sampling,
     make_outputs,
     plan_tables,
     run_tables,
@@ -28,7 +28,7 @@ def _run(tmp_path, columns: dict, policies: dict) -> list[dict]:
     config = Config(tables={"people": TableConfig(primary_key="id", columns=cols)})
     sources = discover_local(tmp_path / "src", config)
     tables = plan_tables(sources, config)
-    outputs = make_outputs(tmp_path / "out", ("staging",), KEY, tables, dev_sampling(config))
+    outputs = make_outputs(tmp_path / "out", env_sampling(config, ("staging",)), KEY, tables)
     report = run_tables(sources, tables, KEY, outputs, config)
     return report["people"]["leaks"]["findings"]
 
