@@ -134,9 +134,9 @@ DEFAULT_WORKDIR = ".datarefresh/demo"
 
 
 def _config_or_default(path: str | None):
-    from datarefresh.config import bundled_demo_config
+    from datarefresh.config import resolve_config
 
-    return _load_config(path) if path else bundled_demo_config()
+    return resolve_config(path)  # --config, else DATAREFRESH_CONFIG, else the bundled demo config
 
 
 @main.command()

@@ -7,6 +7,7 @@ a ConfigError naming the file and the dotted key.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -351,6 +352,16 @@ def load_config(path: str | Path) -> Config:
 def bundled_demo_config() -> Config:
     """The embedded default used when a command gets no --config."""
     return load_config(Path(__file__).parent / "data" / "demo_config.yaml")
+
+
+CONFIG_ENV = "DATAREFRESH_CONFIG"
+
+
+def resolve_config(path: str | Path | None = None) -> Config:
+    """The one way every entry point (CLI, DAG, tasks) finds its config: the path given, else
+    the file DATAREFRESH_CONFIG names, else the bundled demo config."""
+    path = path or os.environ.get(CONFIG_ENV)
+    return load_config(path) if path else bundled_demo_config()
 
 
 def policy_to_yaml(tables: dict[str, TableConfig]) -> str:

@@ -8,7 +8,6 @@ WORKDIR/summary.json. The server is left running for `pull` and browsing.
 
 from __future__ import annotations
 
-import os
 import tempfile
 from pathlib import Path
 from typing import Callable
@@ -20,7 +19,7 @@ from datarefresh.demo_data import generate
 from datarefresh.pipeline import write_report
 from datarefresh.report import render_html
 from datarefresh.runs import parse_as_of, refresh
-from datarefresh.secret import DEMO_KEY
+from datarefresh.secret import resolve_keyring
 from datarefresh.storage.publish import Publisher
 from datarefresh.storage.uri import S3Uri
 
@@ -47,20 +46,19 @@ def run_demo(workdir: Path, *, rows: int = 5_000, config: Config | None = None, 
     say(("started" if started else "reusing") + f" local AWS at {local.endpoint} (IAM enforced)")
     seed_prod(local, config, rows, say)
     aws = Aws(config, base_session=local.session(localaws.BASE_USER), endpoint_url=local.endpoint)
-    # A real key when the user set one; the published demo key otherwise (demo data only).
-    secret = os.environ.get(config.secret.env or "")
+    # The key as the config says (its variable, file or Airflow Variable) when there is one; the
+    # published demo key otherwise (demo data only): resolve_keyring decides, and warns.
     as_of = parse_as_of(None)
     if airflow:
         from datarefresh.airflow.localrun import dags_test
 
-        if not secret:
-            say("warning: using the published demo key; pseudonyms are NOT protected (demo data only)")
+        if not config.secret.airflow_variable:  # fail before Airflow starts (a Variable only tasks can read)
+            resolve_keyring(config.secret, allow_demo_key=True)
         say("running the DAG with `airflow dags test` (Airflow's scheduler code path, SQLite metadata)")
-        log = dags_test(local, workdir / "airflow", config, as_of.isoformat(),
-                        secret=secret or DEMO_KEY.decode())
+        log = dags_test(local, workdir / "airflow", config, as_of.isoformat(), allow_demo_key=True)
         say(f"airflow log: {log}")
     else:
-        report = refresh(config, aws, envs=("dev", "staging"), as_of=as_of, allow_demo_key=not secret, progress=say,
+        report = refresh(config, aws, envs=("dev", "staging"), as_of=as_of, allow_demo_key=True, progress=say,
                          docs_dir=workdir / "datadocs")
         write_report(report, workdir / "report.json")
         (workdir / "report.html").write_text(render_html(report), encoding="utf-8")

@@ -6,6 +6,7 @@ import os
 import string
 import sys
 from pathlib import Path
+from typing import Callable
 
 from datarefresh.anonymize.keyed import Keyring
 from datarefresh.config import SecretConfig
@@ -24,7 +25,22 @@ _HEX = frozenset(string.hexdigits)
 _B64 = frozenset(string.ascii_letters + string.digits + "+/-_=")
 
 
-def resolve_keyring(secret: SecretConfig | None = None, *, allow_demo_key: bool = False) -> Keyring:
+# Reads `secret.airflow_variable`: registered by datarefresh.airflow (the only package that imports
+# Airflow) when it is imported, so a task under Airflow reads Variables and nothing else needs Airflow.
+VariableGetter = Callable[[str], str]
+_variable_getter: VariableGetter | None = None
+
+
+def register_variable_getter(getter: VariableGetter | None) -> None:
+    """Install the function that reads an Airflow Variable by name (it also masks the value in logs)."""
+    global _variable_getter
+    _variable_getter = getter
+
+
+def resolve_keyring(secret: SecretConfig | None = None, *, allow_demo_key: bool = False,
+                    variable_getter: VariableGetter | None = None) -> Keyring:
+    """The one way to get the pseudonym key: from the file, the Airflow Variable (through
+    `variable_getter`, default: the registered one) or the environment variable the config names."""
     secret = secret or SecretConfig()
     value: bytes | None = None
     if secret.file:
@@ -33,18 +49,16 @@ def resolve_keyring(secret: SecretConfig | None = None, *, allow_demo_key: bool 
         except OSError as exc:
             raise SecretError(f"cannot read the pseudonym key file {secret.file} ({exc.strerror})") from None
     elif secret.airflow_variable:
+        getter = variable_getter or _variable_getter
+        if getter is None:
+            raise SecretError(f"the config reads the key from Airflow Variable {secret.airflow_variable!r}, "
+                              "which only an Airflow task can read (datarefresh.airflow.variables.install() "
+                              "registers the reader)")
         try:
-            from airflow.sdk import Variable
-        except ImportError:  # pragma: no cover - Airflow is a dependency
-            raise SecretError("the config reads the key from an Airflow Variable, but Airflow is not importable") from None
-        try:
-            text = Variable.get(secret.airflow_variable)
+            text = getter(secret.airflow_variable)
         except Exception as exc:  # noqa: BLE001 - Airflow raises several types for a missing variable
             raise SecretError(f"cannot read Airflow Variable {secret.airflow_variable!r} "
                               f"({type(exc).__name__})") from None
-        from airflow.sdk.log import mask_secret
-
-        mask_secret(text)  # redacted from task logs even if something prints it
         value = text.encode("utf-8")
     elif secret.env:
         env_value = os.environ.get(secret.env)

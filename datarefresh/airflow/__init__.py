@@ -1,1 +1,1 @@
-"""The only package that imports Airflow: connections, the DAG factory, task wrappers."""
+"""The only package that imports Airflow: connections, the DAG factory, task wrappers, Variables."""

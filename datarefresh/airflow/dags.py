@@ -7,10 +7,11 @@ every task calls a plain function of datarefresh.runs.
 from __future__ import annotations
 
 import datetime as dt
-import os
 from pathlib import Path
 
-from datarefresh.config import Config, bundled_demo_config, load_config
+from datarefresh.airflow import tasks
+from datarefresh.airflow.tasks import RUN_PARAMS
+from datarefresh.config import Config, resolve_config
 from datarefresh.graph import levels
 
 DOC_MD = """
@@ -36,21 +37,10 @@ throttling and S3 5xx do, with backoff.
 """
 
 
-# The run conf keys a manual trigger may set; any other key fails the run (tasks.check_run_conf).
-RUN_PARAMS = ("tables", "envs", "dev_fraction", "as_of", "allow_backwards")
-
-
-def _config() -> Config:
-    path = os.environ.get("DATAREFRESH_CONFIG")
-    return load_config(path) if path else bundled_demo_config()
-
-
 def build_nightly_dag(config: Config | None = None, dag_id: str = "datarefresh_nightly"):
     from airflow.sdk import DAG, Param, task
 
-    from datarefresh.airflow import tasks
-
-    config = config or _config()
+    config = config or resolve_config()
     table_levels = levels(config.tables)
     depth = max(table_levels.values(), default=0) + 1
     a = config.airflow

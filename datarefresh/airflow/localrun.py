@@ -2,7 +2,8 @@
 
 Used by `datarefresh demo --airflow` and the end-to-end tests: a throwaway AIRFLOW_HOME
 with SQLite metadata, the repository's dags/ folder, one AWS connection per role
-(AIRFLOW_CONN_*), the pool, and the pseudonym key in the environment.
+(AIRFLOW_CONN_*) and the pool. The tasks resolve the config and the key themselves
+(config.resolve_config, secret.resolve_keyring), as in production.
 """
 
 from __future__ import annotations
@@ -14,25 +15,32 @@ from pathlib import Path
 
 from datarefresh.airflow.connections import connection_env
 from datarefresh.airflow.dags import dags_folder
-from datarefresh.config import Config
+from datarefresh.config import CONFIG_ENV, Config
 from datarefresh.errors import TerminalError
 
 DAG_ID = "datarefresh_nightly"
 
 
-def airflow_env(local, home: Path, config_path: str | None = None, secret: str | None = None) -> dict[str, str]:
+def airflow_env(local, home: Path, config: Config, config_path: str | None = None, secret: str | None = None,
+                allow_demo_key: bool = False) -> dict[str, str]:
+    """`secret`: a key handed to the tasks in the environment variable the config names (without
+    one they read it where the config says: that variable, its file or its Airflow Variable)."""
+    from datarefresh.secret import DEMO_KEY, DEMO_KEY_ENV
+
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "AWS_"))}
     env.update(connection_env(local))
     env.update({"AIRFLOW_HOME": str(home), "AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder()),
                 "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING"})
+    env.pop(CONFIG_ENV, None)  # the DAG runs the config given here, not one from the caller's shell
     if config_path:
-        env["DATAREFRESH_CONFIG"] = config_path
+        env[CONFIG_ENV] = config_path
     if secret:
-        env["DATAREFRESH_SECRET"] = secret
-        from datarefresh.secret import DEMO_KEY, DEMO_KEY_ENV
-
-        if secret == DEMO_KEY.decode():  # the demo's own run: the DAG cannot take --demo-key
-            env[DEMO_KEY_ENV] = "1"
+        if not config.secret.env:
+            raise TerminalError("the config reads the pseudonym key from a file or an Airflow Variable; the "
+                                "tasks read it there, so pass no secret")
+        env[config.secret.env] = secret
+    if allow_demo_key or secret == DEMO_KEY.decode():  # the demo's own run: the DAG cannot take --demo-key
+        env[DEMO_KEY_ENV] = "1"
     return env
 
 
@@ -56,10 +64,10 @@ def prepare(home: Path, env: dict[str, str], config: Config) -> None:
     marker.touch()
 
 
-def dags_test(local, home: Path, config: Config, logical_date: str, *, secret: str,
-              config_path: str | None = None, conf: str | None = None) -> Path:
+def dags_test(local, home: Path, config: Config, logical_date: str, *, secret: str | None = None,
+              allow_demo_key: bool = False, config_path: str | None = None, conf: str | None = None) -> Path:
     """Run one DAG run in-process through the scheduler code path; returns the log file."""
-    env = airflow_env(local, home, config_path, secret)
+    env = airflow_env(local, home, config, config_path, secret, allow_demo_key)
     prepare(home, env, config)
     log = home / f"dags-test-{logical_date.replace(':', '')}.log"
     args = ["dags", "test", DAG_ID, logical_date] + (["--conf", conf] if conf else [])

@@ -12,6 +12,10 @@ import functools
 
 from datarefresh.errors import DataRefreshError, raised_at
 
+# The run conf keys a manual trigger may set (the DAG's params); any other key fails the run
+# (check_run_conf). Defined here, next to its check, so that dags.py imports tasks and not back.
+RUN_PARAMS = ("tables", "envs", "dev_fraction", "as_of", "allow_backwards")
+
 
 def _terminal_fails_fast(fn):
     @functools.wraps(fn)
@@ -35,10 +39,12 @@ def _terminal_fails_fast(fn):
 
 
 def _setup():
+    from datarefresh.airflow import variables
     from datarefresh.airflow.connections import AirflowAws
-    from datarefresh.airflow.dags import _config
+    from datarefresh.config import resolve_config
 
-    return _config(), AirflowAws()
+    variables.install()  # the key may come from an Airflow Variable (secret.airflow_variable)
+    return resolve_config(), AirflowAws()
 
 
 def _log(msg: str) -> None:
@@ -74,8 +80,6 @@ def check_run_conf(conf: dict | None, valid: list[str]) -> None:
 @_terminal_fails_fast
 def plan(**context) -> dict:
     from datarefresh.runs import plan_run
-
-    from datarefresh.airflow.dags import RUN_PARAMS
 
     # the DAG's declared params, not context["params"]: Airflow merges every conf key into those
     check_run_conf(getattr(context.get("dag_run"), "conf", None), list(RUN_PARAMS))

@@ -87,3 +87,16 @@ def test_cli_debug_shows_the_traceback(tmp_path, cli):
     path = _write(tmp_path, "tables: [1]\n")
     with pytest.raises(ConfigError):
         cli("--debug", "plan", tmp_path, "--config", path)
+
+
+def test_resolve_config_takes_the_argument_then_the_environment_then_the_bundled_one(tmp_path, monkeypatch):
+    from datarefresh.config import resolve_config
+
+    given, from_env = tmp_path / "given.yaml", tmp_path / "env.yaml"
+    given.write_text("tables: {a: {}}\n", encoding="utf-8")
+    from_env.write_text("tables: {b: {}}\n", encoding="utf-8")
+    monkeypatch.delenv("DATAREFRESH_CONFIG", raising=False)
+    assert set(resolve_config().tables) == set(bundled_demo_config().tables)
+    monkeypatch.setenv("DATAREFRESH_CONFIG", str(from_env))
+    assert set(resolve_config().tables) == {"b"}
+    assert set(resolve_config(given).tables) == {"a"}
