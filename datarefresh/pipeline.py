@@ -541,11 +541,10 @@ def _reworded(table: str, transformer: TableTransformer, batch: pa.RecordBatch, 
 
 
 def _unique_by_construction(typ: pa.DataType, policy) -> bool:
-    """Integer ids through the keyed permutation (and kept keys) cannot collide."""
-    if policy is None or policy.action == "keep":
-        return True
-    return pa.types.is_integer(typ) and (policy.action == "hmac" or (policy.action == "fake" and
-                                                                     (policy.entity or "ID").startswith("ID")))
+    """A key with no policy is kept; otherwise its operator knows (Operator.unique_by_construction)."""
+    from datarefresh.anonymize.operators import get_operator
+
+    return policy is None or get_operator(policy.action).unique_by_construction(policy, typ)
 
 
 def _check_unique(table: str, column: str, folder: Path) -> None:

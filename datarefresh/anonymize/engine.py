@@ -12,8 +12,9 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from datarefresh.anonymize import nested
 from datarefresh.anonymize.keyed import Keyring
-from datarefresh.anonymize.operators import OpContext, OperatorError, get_operator
+from datarefresh.anonymize.operators import OpContext, Operator, OperatorError, get_operator
 from datarefresh.config import ColumnPolicy, TableConfig
 from datarefresh.errors import PolicyError
 
@@ -28,9 +29,9 @@ def apply_column(values: pa.Array, policy: ColumnPolicy, ctx: OpContext, *, wher
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
     t = values.type
-    if policy.action == "keep":
+    if op.identity:
         return values
-    if policy.action != "struct" and (pa.types.is_list(t) or pa.types.is_large_list(t)):
+    if not op.takes_lists and (pa.types.is_list(t) or pa.types.is_large_list(t)):
         # a list of scalars: transform the flattened values, keep the list structure
         inner = apply_column(values.flatten(), policy, ctx, where=where)
         offsets = values.offsets
@@ -45,16 +46,23 @@ def apply_column(values: pa.Array, policy: ColumnPolicy, ctx: OpContext, *, wher
         return pa.DictionaryArray.from_arrays(values.indices, out_dict)
     op.validate(policy, t)
     original = values
-    blank = _blanks(values, policy)
+    blank = _blanks(values, policy, op)
     if blank is not None:  # operators never see them: they keep nulls, and blanks come back below
         values = pc.if_else(blank, pa.nulls(len(values), values.type), values)
-    if dedupe and op.value_function and len(values) > 1 and policy.action not in ("null", "struct"):
+    if dedupe and op.value_function and len(values) > 1:
         encoded = pc.dictionary_encode(values)
         ctx.stats.setdefault("distinct_share", {})[where] = len(encoded.dictionary) / len(values)
         if len(encoded.dictionary) < len(values):
-            out = op.operate(encoded.dictionary, policy, ctx)
+            out = _operate(op, encoded.dictionary, policy, ctx)
             return _keep_blanks(original, out.take(encoded.indices), blank)
-    return _keep_blanks(original, op.operate(values, policy, ctx), blank)
+    return _keep_blanks(original, _operate(op, values, policy, ctx), blank)
+
+
+def _operate(op: Operator, values: pa.Array, policy: ColumnPolicy, ctx: OpContext) -> pa.Array:
+    if op.nested:  # JSON documents and structs: walked leaf by leaf, each leaf through apply_column
+        out = nested.WALKERS[op.nested](values, policy, ctx, apply_column)
+        return out if out.type == values.type else out.cast(values.type)
+    return op.operate(values, policy, ctx)
 
 
 # Empty stays empty: an empty or whitespace-only text is no value to hide, and a fake in its place
@@ -64,8 +72,8 @@ def apply_column(values: pa.Array, policy: ColumnPolicy, ctx: OpContext, *, wher
 BLANK_PARAM = "blank"
 
 
-def _blanks(values: pa.Array, policy: ColumnPolicy) -> pa.Array | None:
-    if policy.action == "null" or policy.params.get(BLANK_PARAM, "keep") != "keep":
+def _blanks(values: pa.Array, policy: ColumnPolicy, op: Operator) -> pa.Array | None:
+    if not op.keeps_blanks or policy.params.get(BLANK_PARAM, "keep") != "keep":
         return None
     if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)) or not len(values):
         return None
@@ -103,15 +111,17 @@ class TableTransformer:
             if policy.type and policy.type != str(f.type):
                 raise PolicyError(f"type changed: policy says {policy.type}, data has {f.type}",
                                   table=name, column=f.name)
-            if policy.action == "drop":
+            op = get_operator(policy.action)
+            if op.drops:
                 continue
             try:
-                get_operator(policy.action).validate(policy, _leaf_type(f.type, policy))
+                op.validate(policy, _leaf_type(f.type, policy))
             except OperatorError as exc:
                 raise PolicyError(str(exc), table=name, column=f.name) from None
             self.plan.append((f, policy))
         self.schema = pa.schema([f for f, _ in self.plan])
-        self._shift_by = {f.name: policy.params.get("by") for f, policy in self.plan if policy.action == "shift_date"}
+        self._shift_by = {f.name: policy.params.get("by") for f, policy in self.plan
+                          if get_operator(policy.action).keyed_by_row}
         for col, by in self._shift_by.items():
             if by and by not in schema.names:
                 raise PolicyError(f"shift_date params.by names unknown column {by!r}", table=name, column=col)
@@ -139,7 +149,8 @@ class TableTransformer:
 
 def _leaf_type(t: pa.DataType, policy: ColumnPolicy) -> pa.DataType:
     """Operators validate against the scalar type inside list/dictionary wrappers."""
-    while policy.action != "struct" and (pa.types.is_list(t) or pa.types.is_large_list(t)):
+    takes_lists = get_operator(policy.action).takes_lists
+    while not takes_lists and (pa.types.is_list(t) or pa.types.is_large_list(t)):
         t = t.value_type
     if pa.types.is_dictionary(t):
         t = t.value_type

@@ -5,35 +5,42 @@ lists are transparent ("items.name" is every element's name). In JSON, keys vary
 from row to row, so a string leaf with no policy is scrubbed as free text rather
 than passed through (fail closed); non-string leaves with no policy are kept.
 In structs the schema is fixed, so a field with no policy is an error.
+
+The engine dispatches here (WALKERS) and hands in its own `apply` (engine.apply_column), so a
+leaf is anonymized exactly as a column is, and this module never imports the engine.
 """
 
 from __future__ import annotations
 
 import json
 from collections import defaultdict
-from typing import Any
+from typing import Any, Callable
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from datarefresh.config import ColumnPolicy
-from datarefresh.anonymize.operators import OperatorError
+from datarefresh.anonymize.operators import OperatorError, get_operator
 
 _SCRUB = ColumnPolicy(action="scrub_text")
+# engine.apply_column(values, policy, ctx, where=...)
+Apply = Callable[..., pa.Array]
 
 
-def _walk(node: Any, path: str, leaves: dict[str, list[tuple[Any, Any]]]) -> None:
+def json_leaves(node: Any, path: str, leaves: dict[str, list[tuple[Any, Any]]]) -> None:
+    """Every scalar leaf of a parsed JSON document, by dotted path (lists are transparent):
+    `leaves[path]` gets a (container, key) pair per leaf, to read or replace it in place."""
     if isinstance(node, dict):
         for k, v in node.items():
             p = f"{path}.{k}" if path else str(k)
             if isinstance(v, (dict, list)):
-                _walk(v, p, leaves)
+                json_leaves(v, p, leaves)
             else:
                 leaves[p].append((node, k))
     elif isinstance(node, list):
         for i, v in enumerate(node):
             if isinstance(v, (dict, list)):
-                _walk(v, path, leaves)
+                json_leaves(v, path, leaves)
             else:
                 leaves[path].append((node, i))
 
@@ -48,9 +55,7 @@ def _leaf_array(raw: list[Any]) -> pa.Array:
         return pa.array([None if v is None else str(v) for v in raw], pa.string())
 
 
-def transform_json(values: pa.Array, policy: ColumnPolicy, ctx) -> pa.Array:
-    from datarefresh.anonymize.engine import apply_column
-
+def transform_json(values: pa.Array, policy: ColumnPolicy, ctx, apply: Apply) -> pa.Array:
     docs: list[Any] = []
     for i, text in enumerate(values.cast(pa.string()).to_pylist()):
         if text is None:
@@ -64,7 +69,7 @@ def transform_json(values: pa.Array, policy: ColumnPolicy, ctx) -> pa.Array:
     leaves: dict[str, list[tuple[Any, Any]]] = defaultdict(list)
     for doc in docs:
         if isinstance(doc, (dict, list)):
-            _walk(doc, "", leaves)
+            json_leaves(doc, "", leaves)
     for path, refs in leaves.items():
         leaf_policy = policy.fields.get(path)
         raw = [c[k] for c, k in refs]
@@ -72,26 +77,29 @@ def transform_json(values: pa.Array, policy: ColumnPolicy, ctx) -> pa.Array:
             if not any(isinstance(v, str) for v in raw):
                 continue
             leaf_policy = _SCRUB
-        if leaf_policy.action == "keep":
+        op = get_operator(leaf_policy.action)
+        if op.identity:
+            continue
+        if op.drops:  # the key goes; an element of a list becomes null (the list keeps its length)
+            for c, k in refs:
+                if isinstance(c, dict):
+                    del c[k]
+                else:
+                    c[k] = None
             continue
         arr = _leaf_array(raw)
-        out = apply_column(arr, leaf_policy, ctx, where=path).to_pylist()
+        out = apply(arr, leaf_policy, ctx, where=path).to_pylist()
         for (c, k), v in zip(refs, out):
-            if leaf_policy.action == "drop" and isinstance(c, dict):
-                del c[k]
-            else:
-                c[k] = v
+            c[k] = v
     return pa.array([None if d is None else json.dumps(d, ensure_ascii=False) for d in docs], pa.string())
 
 
-def transform_struct(values: pa.Array, policy: ColumnPolicy, ctx, prefix: str = "") -> pa.Array:
-    from datarefresh.anonymize.engine import apply_column
-
+def transform_struct(values: pa.Array, policy: ColumnPolicy, ctx, apply: Apply, prefix: str = "") -> pa.Array:
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
     t = values.type
     if pa.types.is_list(t) or pa.types.is_large_list(t):
-        inner = transform_struct(values.flatten(), policy, ctx, prefix)
+        inner = transform_struct(values.flatten(), policy, ctx, apply, prefix)
         cls = pa.ListArray if pa.types.is_list(t) else pa.LargeListArray
         offsets = values.offsets
         if values.offset or values.null_count:
@@ -103,10 +111,14 @@ def transform_struct(values: pa.Array, policy: ColumnPolicy, ctx, prefix: str = 
         child = pc.struct_field(values, [i])  # with the parent's nulls (field() ignores them)
         if pa.types.is_struct(f.type) or ((pa.types.is_list(f.type) or pa.types.is_large_list(f.type))
                                           and pa.types.is_struct(f.type.value_type)):
-            children.append(transform_struct(child, policy, ctx, prefix=path + "."))
+            children.append(transform_struct(child, policy, ctx, apply, prefix=path + "."))
             continue
         leaf = policy.fields.get(path)
         if leaf is None:
             raise OperatorError(f"nested field {path!r} has no policy")
-        children.append(apply_column(child, leaf, ctx, where=path))
+        children.append(apply(child, leaf, ctx, where=path))
     return pa.StructArray.from_arrays(children, fields=list(t), mask=pc.is_null(values) if values.null_count else None)
+
+
+# Operator.nested -> its walker
+WALKERS: dict[str, Callable[..., pa.Array]] = {"json": transform_json, "struct": transform_struct}

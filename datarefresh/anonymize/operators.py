@@ -48,6 +48,16 @@ class Operator:
     # True: a function of the value alone, so the engine may run it on distinct values only.
     value_function: ClassVar[bool] = True
     text_only: ClassVar[bool] = False  # applies to string columns alone
+    # How the engine treats the action, declared here so that it never tests an action's name:
+    identity: ClassVar[bool] = False  # returns its input unchanged: no validation, no work (keep)
+    drops: ClassVar[bool] = False  # the column (or JSON key) is left out of the output (drop)
+    keeps_blanks: ClassVar[bool] = True  # empty texts come back as they were (not for null)
+    takes_lists: ClassVar[bool] = False  # sees list columns whole; else the engine maps it over elements
+    # "json" / "struct": the values are walked leaf by leaf (anonymize/nested.py), each leaf
+    # through the engine's own apply_column; `operate` is then never called
+    nested: ClassVar[str | None] = None
+    # params.by names a column whose keyed hash the engine passes per row (ctx.row_hash)
+    keyed_by_row: ClassVar[bool] = False
 
     def validate(self, policy: ColumnPolicy, typ: pa.DataType) -> None:
         """Raise OperatorError if this policy cannot apply to a column of type `typ`."""
@@ -57,16 +67,26 @@ class Operator:
     def operate(self, values: pa.Array, policy: ColumnPolicy, ctx: OpContext) -> pa.Array:
         raise NotImplementedError
 
+    def unique_by_construction(self, policy: ColumnPolicy, typ: pa.DataType) -> bool:
+        """Distinct inputs always give distinct outputs (a primary key needs no uniqueness re-check)."""
+        return False
+
 
 class Keep(Operator):
     name = "keep"
+    identity = True
 
     def operate(self, values, policy, ctx):
         return values
 
+    def unique_by_construction(self, policy, typ):
+        return True
+
 
 class Null(Operator):
     name = "null"
+    value_function = False  # every value becomes null: nothing to gain from distinct values
+    keeps_blanks = False  # null means null, empty texts included
 
     def operate(self, values, policy, ctx):
         return pa.nulls(len(values), values.type)
@@ -117,6 +137,9 @@ class Hmac(Operator):
             token = pc.if_else(starts, pc.binary_join_element_wise(str(prefix), token, ""), token)
         return pc.if_else(pc.is_valid(text), token, pa.nulls(len(text), pa.string())).cast(values.type)
 
+    def unique_by_construction(self, policy, typ):
+        return pa.types.is_integer(typ)  # integer ids through the keyed permutation cannot collide
+
 
 def _permute(values: pa.Array, entity: str, ctx: OpContext) -> pa.Array:
     valid = pc.is_valid(values)
@@ -150,6 +173,9 @@ class Fake(Operator):
         text = values.cast(pa.string())
         return fakes.fake(entity, text, ctx.keyring.hash_values(entity, text)).cast(values.type)
 
+    def unique_by_construction(self, policy, typ):
+        return pa.types.is_integer(typ) and (policy.entity or "ID").startswith("ID")  # the keyed permutation
+
 
 class ShiftDate(Operator):
     """Move dates and timestamps by a keyed offset of up to `max_days` days (not zero), at
@@ -167,6 +193,7 @@ class ShiftDate(Operator):
 
     name = "shift_date"
     value_function = False
+    keyed_by_row = True
     _UNIT = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}
 
     def validate(self, policy, typ):
@@ -364,22 +391,23 @@ class ScrubText(Operator):
 
 
 class Json(Operator):
+    """JSON documents in a text column, walked key by key by the engine; see nested.py."""
+
     name = "json"
+    nested = "json"
 
     def validate(self, policy, typ):
         if not is_text(typ):
             raise OperatorError(f"json applies to text columns holding JSON, not {typ}")
-
-    def operate(self, values, policy, ctx):
-        from datarefresh.anonymize.nested import transform_json
-
-        return transform_json(values, policy, ctx).cast(values.type)
 
 
 class Struct(Operator):
     """Nested Arrow columns are handled field by field by the engine; see nested.py."""
 
     name = "struct"
+    nested = "struct"
+    value_function = False  # struct arrays are not dictionary-encoded; their leaves are
+    takes_lists = True  # a list of structs is walked as a whole
 
     def validate(self, policy, typ):
         t = typ
@@ -388,16 +416,12 @@ class Struct(Operator):
         if not pa.types.is_struct(t):
             raise OperatorError(f"struct applies to struct (or list of struct) columns, not {typ}")
 
-    def operate(self, values, policy, ctx):
-        from datarefresh.anonymize.nested import transform_struct
-
-        return transform_struct(values, policy, ctx)
-
 
 class Drop(Operator):
     """Handled by the engine: the column is left out of the output."""
 
     name = "drop"
+    drops = True
 
     def operate(self, values, policy, ctx):  # pragma: no cover - never called
         raise AssertionError("drop is handled by the engine")

@@ -576,7 +576,7 @@ def _presidio_share(sample: list[str]) -> tuple[str, float, float] | None:
 
 
 def _classify_json(name, typ, sample, share, table, use_presidio) -> ColumnPolicy:
-    from datarefresh.anonymize.nested import _walk
+    from datarefresh.anonymize.nested import json_leaves as _walk
 
     by_path: dict[str, list[Any]] = {}
     for text in sample:

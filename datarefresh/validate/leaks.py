@@ -261,7 +261,7 @@ class LeakScanner:
         """String leaves of JSON documents that the policy transforms (or scrubs), sampled by hash."""
         import json
 
-        from datarefresh.anonymize.nested import _walk
+        from datarefresh.anonymize.nested import json_leaves as _walk
 
         fields = self.policy.columns[col].fields
         found: list[str] = []
@@ -382,7 +382,7 @@ class LeakScanner:
             return texts
         import json
 
-        from datarefresh.anonymize.nested import _walk
+        from datarefresh.anonymize.nested import json_leaves as _walk
 
         fields = self.policy.columns[col].fields
         out = []
