@@ -30,6 +30,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from pydantic import BaseModel, ConfigDict, Field
 
 from datarefresh.aws import Aws, s3_errors
 from datarefresh.config import Config, SamplingConfig, TableConfig
@@ -51,6 +52,77 @@ from datarefresh.validate.gates import evaluate, hold_back
 from datarefresh.validate.kanon import merge_reports
 
 UNIT_BYTES = 512 << 20  # a work unit is at most this much compressed input (or one bigger object)
+
+
+class _Typed(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class WorkUnit(_Typed):
+    """One process_unit: object versions of one table, within one partition, at most UNIT_BYTES."""
+
+    table: str
+    index: int  # per table, from 0
+    objects: list[ObjectVersion]
+
+
+class RunPlan(_Typed):
+    """What plan_run decided, handed to every process_unit and to publish_run (as JSON across
+    Airflow's XCom: model_dump(mode="json") / model_validate). Metadata only, never a value."""
+
+    snapshot_id: str
+    as_of: str  # ISO timestamp (UTC)
+    envs: list[str]
+    versioned_source: bool
+    allow_backwards: bool
+    allow_demo_key: bool
+    sampling: dict[str, SamplingConfig]  # per environment, as planned (dev_fraction applied)
+    skipped_tables: list[str] = Field(default_factory=list)
+    key_fingerprint: str
+    key_rotation: list[str] = Field(default_factory=list)  # environments this run re-keys
+    policies: dict[str, TableConfig]
+    source_columns: dict[str, list[str]]
+    prefixes: dict[str, str]  # table -> key prefix of its files in the prod bucket
+    partitions: dict[str, list[tuple[str, str]]]  # table -> hive partition columns (name, Arrow type)
+    levels: dict[str, int]  # table -> level: a table's parents are in lower levels
+    units: list[WorkUnit]
+
+    def unit(self, table: str, index: int) -> WorkUnit:
+        return next(u for u in self.units if u.table == table and u.index == index)
+
+    def units_at(self, level: int) -> list[WorkUnit]:
+        """The units of one level: they may run in parallel. The one grouping of units by level,
+        for `refresh` and the DAG's mapped tasks alike."""
+        return [u for u in self.units if self.levels[u.table] == level]
+
+    @property
+    def depth(self) -> int:
+        return max(self.levels.values(), default=0) + 1
+
+
+class EnvOutput(_Typed):
+    """What a unit wrote to one environment."""
+
+    rows: int
+    files: list[dict]
+    columns: list[str]
+    pk_nulls: int
+    k_anonymity: dict | None = None
+
+
+class UnitResult(_Typed):
+    """What process_unit returns: counts and findings, no values."""
+
+    table: str
+    index: int
+    rows_in: int
+    seconds: dict[str, float]
+    text_entities: dict[str, int]
+    prod_nulls: dict[str, int]
+    blanks: dict[str, list[int]]
+    leaks: dict | None
+    k_anonymity: dict | None
+    envs: dict[str, EnvOutput]
 
 
 def parse_as_of(value: str | None) -> dt.datetime:
@@ -91,7 +163,7 @@ def _say(progress: Progress | None):
 def plan_run(config: Config, aws: Aws, *, envs: tuple[str, ...] = ("dev", "staging"),
              tables: tuple[str, ...] | None = None, as_of: dt.datetime, allow_backwards: bool = False,
              dev_fraction: float | None = None, allow_demo_key: bool = False,
-             progress: Progress | None = None) -> dict:
+             progress: Progress | None = None) -> RunPlan:
     say = _say(progress)
     if config.source is None or not config.source.role:
         raise ConfigError("refresh needs source.uri and source.role", key="source")
@@ -125,9 +197,10 @@ def plan_run(config: Config, aws: Aws, *, envs: tuple[str, ...] = ("dev", "stagi
     sources = {t: TableSource(t, table_files(prod, role, bucket, snap.tables[t], prefixes[t]), chosen[t].encoding,
                               csv=chosen[t].csv) for t in chosen}
     policies = plan_tables(sources, config.model_copy(update={"tables": chosen}), progress=say)
-    sampling = {e: s.model_dump() for e, s in env_sampling(config, envs, dev_fraction).items()}
+    sampling = env_sampling(config, envs, dev_fraction)
     basis = json.dumps({"snapshot": snap.to_dict()["tables"], "policies": {t: p.model_dump() for t, p in policies.items()},
-                        "sampling": sampling, "key": fingerprint, "envs": sorted(envs)},
+                        "sampling": {e: s.model_dump() for e, s in sampling.items()}, "key": fingerprint,
+                        "envs": sorted(envs)},
                        sort_keys=True, default=str)
     snapshot_id = f"{as_of.astimezone(dt.timezone.utc).strftime('%Y%m%dT%H%M%SZ')}-" \
                   f"{hashlib.sha256(basis.encode()).hexdigest()[:12]}"
@@ -149,16 +222,15 @@ def plan_run(config: Config, aws: Aws, *, envs: tuple[str, ...] = ("dev", "stagi
             size += o.size
         units.append({"table": t, "index": len([u for u in units if u["table"] == t]), "objects": group})
     say(f"run {snapshot_id}: {len(units)} units in {max(level.values()) + 1} levels")
-    return {"snapshot_id": snapshot_id, "as_of": as_of.isoformat(), "envs": list(envs),
-            "versioned_source": snap.versioned, "allow_backwards": allow_backwards,
-            "allow_demo_key": allow_demo_key, "sampling": sampling, "skipped_tables": report_skipped,
-            "key_fingerprint": fingerprint, "key_rotation": rotation,
-            "policies": {t: p.model_dump(mode="json") for t, p in policies.items()},
-            "source_columns": {t: sources[t].first_schema().names for t in policies},
-            "prefixes": prefixes,
-            "partitions": {t: [[f.name, str(f.type)] for f in sources[t].files[0].partition_schema or []]
-                           for t in policies},
-            "levels": level, "units": units}
+    return RunPlan(snapshot_id=snapshot_id, as_of=as_of.isoformat(), envs=list(envs),
+                   versioned_source=snap.versioned, allow_backwards=allow_backwards,
+                   allow_demo_key=allow_demo_key, sampling=sampling, skipped_tables=report_skipped,
+                   key_fingerprint=fingerprint, key_rotation=rotation, policies=policies,
+                   source_columns={t: sources[t].first_schema().names for t in policies},
+                   prefixes=prefixes,
+                   partitions={t: [(f.name, str(f.type)) for f in sources[t].files[0].partition_schema or []]
+                               for t in policies},
+                   levels=level, units=units)
 
 
 def key_mismatch(env: str) -> str:
@@ -186,9 +258,9 @@ def _check_key_consistency(config: Config, aws: Aws, envs, fingerprint: str,
     return rotation
 
 
-def _sampled(plan: dict, env: str) -> bool:
+def _sampled(plan: RunPlan, env: str) -> bool:
     """An environment is written through the sampler when its sampling mode (as planned) is sample."""
-    return plan["sampling"][env]["mode"] == "sample"
+    return plan.sampling[env].mode == "sample"
 
 
 def _source_folders(client, role: str, source_uri: str) -> list[str]:
@@ -200,10 +272,6 @@ def _source_folders(client, role: str, source_uri: str) -> list[str]:
         for page in client.get_paginator("list_objects_v2").paginate(Bucket=src.bucket, Prefix=prefix, Delimiter="/"):
             names += [p["Prefix"][len(prefix):].rstrip("/") for p in page.get("CommonPrefixes", [])]
     return sorted(n for n in names if n and not n.startswith((".", "_")))
-
-
-def _policies(plan: dict) -> dict[str, TableConfig]:
-    return {t: TableConfig.model_validate(p) for t, p in plan["policies"].items()}
 
 
 def _part_prefix(env_uri: str, snapshot_id: str, table: str) -> tuple[str, str]:
@@ -254,35 +322,33 @@ def key_fingerprint(keyring: Keyring) -> str:
 
 
 @_local_disk_errors
-def process_unit(config: Config, aws: Aws, plan: dict, table: str, index: int,
-                 progress: Progress | None = None) -> dict:
+def process_unit(config: Config, aws: Aws, plan: RunPlan, table: str, index: int,
+                 progress: Progress | None = None) -> UnitResult:
     say = _say(progress)
-    unit = next(u for u in plan["units"] if u["table"] == table and u["index"] == index)
-    keyring = resolve_keyring(config.secret, allow_demo_key=plan["allow_demo_key"])
-    if key_fingerprint(keyring) != plan["key_fingerprint"]:  # a worker with another key would not join
+    unit = plan.unit(table, index)
+    keyring = resolve_keyring(config.secret, allow_demo_key=plan.allow_demo_key)
+    if key_fingerprint(keyring) != plan.key_fingerprint:  # a worker with another key would not join
         raise ConfigError("this worker's pseudonym key differs from the one the run was planned with; give every "
                           "worker the same key (secret in the config)", key="secret")
-    policies = _policies(plan)
+    policies = plan.policies
     role = config.source.role  # type: ignore[union-attr]
     prod = aws.s3(role)
     bucket = S3Uri.parse(config.source.uri).bucket  # type: ignore[union-attr]
-    objects = [ObjectVersion(**o) for o in unit["objects"]]
-    partitions = plan.get("partitions", {}).get(table) or []
-    files = table_files(prod, role, bucket, objects, plan["prefixes"][table] if "prefixes" in plan else None,
+    partitions = plan.partitions.get(table) or []
+    files = table_files(prod, role, bucket, unit.objects, plan.prefixes[table],
                         pa.schema([(n, pa.type_for_alias(t)) for n, t in partitions]) if partitions else None)
     source = TableSource(table, files, config.tables[table].encoding,
                          csv=policies[table].csv)  # the dialect (and partition types) the plan decided
     work = Path(tempfile.mkdtemp(prefix="datarefresh-unit-"))
     outputs = []
     try:
-        sampling = {e: SamplingConfig.model_validate(plan["sampling"][e]) for e in plan["envs"]}
+        sampling = {e: plan.sampling[e] for e in plan.envs}
         outputs = make_outputs(work, sampling, keyring, policies, load_parent_keys=lambda e, t, c:
-                               load_sampled_keys(config, aws, e, plan["snapshot_id"], t, c))
+                               load_sampled_keys(config, aws, e, plan.snapshot_id, t, c))
         rep = sanitize_table(table, source, policies[table], keyring, outputs, config, say)
-        result = {"table": table, "index": index, "rows_in": rep["rows_in"], "seconds": rep["seconds"],
-                  "text_entities": rep["text_entities"], "prod_nulls": rep["prod_nulls"],
-                  "blanks": rep["blanks"], "leaks": rep["leaks"],
-                  "k_anonymity": rep["k_anonymity"], "envs": {}}
+        result = UnitResult(table=table, index=index, rows_in=rep["rows_in"], seconds=rep["seconds"],
+                            text_entities=rep["text_entities"], prod_nulls=rep["prod_nulls"],
+                            blanks=rep["blanks"], leaks=rep["leaks"], k_anonymity=rep["k_anonymity"], envs={})
         pk = policies[table].primary_key
         for o in outputs:
             env_cfg = config.environments[o.env]
@@ -291,9 +357,9 @@ def process_unit(config: Config, aws: Aws, plan: dict, table: str, index: int,
             columns = (pq.read_schema(parts[0][1]).names + [k for k, _ in hive_pairs(parts[0][0])]) if parts else []
             nulls = read_parts(parts, columns=[pk]).column(pk).null_count if pk and pk in columns else 0
             pub = Publisher(aws.s3(env_cfg.writer_role), env_cfg.writer_role, env_cfg.bucket)
-            files = pub.upload_table(plan["snapshot_id"], table, folder, unit=index)
-            result["envs"][o.env] = {"rows": rep["rows_out"][o.env], "files": files, "columns": columns,
-                                     "pk_nulls": nulls, "k_anonymity": rep["k_anonymity_by_env"].get(o.env)}
+            files = pub.upload_table(plan.snapshot_id, table, folder, unit=index)
+            result.envs[o.env] = EnvOutput(rows=rep["rows_out"][o.env], files=files, columns=columns,
+                                           pk_nulls=nulls, k_anonymity=rep["k_anonymity_by_env"].get(o.env))
         return result
     finally:
         for o in outputs:  # a unit that failed half-way leaves no open writer behind
@@ -303,19 +369,20 @@ def process_unit(config: Config, aws: Aws, plan: dict, table: str, index: int,
 
 
 @_local_disk_errors
-def publish_run(config: Config, aws: Aws, plan: dict, results: list[dict], progress: Progress | None = None,
+def publish_run(config: Config, aws: Aws, plan: RunPlan, results: list[UnitResult],
+                progress: Progress | None = None,
                 docs_dir: Path | None = None) -> dict:
     """Gates, then publish per environment. Data Docs are built in `docs_dir` when given
     (kept), else in a temporary folder; either way they are stored with the run's report."""
     say = _say(progress)
-    policies = _policies(plan)
-    as_of = plan["as_of"]
-    snapshot_id = plan["snapshot_id"]
+    policies = plan.policies
+    as_of = plan.as_of
+    snapshot_id = plan.snapshot_id
     tables = _aggregate(results)
     missing = set(policies) - set(tables)
     if missing:
         raise ConfigError(f"no results for table(s) {', '.join(sorted(missing))}: a unit did not run")
-    report: dict = {"snapshot_id": snapshot_id, "as_of": as_of, "versioned_source": plan["versioned_source"],
+    report: dict = {"snapshot_id": snapshot_id, "as_of": as_of, "versioned_source": plan.versioned_source,
                     "tables": {t: {"rows_in": v["rows_in"], "rows_out": {e: x["rows"] for e, x in v["envs"].items()},
                                    "seconds": {k: round(x, 3) for k, x in v["seconds"].items()},
                                    "text_entities": v["text_entities"], "leaks": v["leaks"],
@@ -324,20 +391,20 @@ def publish_run(config: Config, aws: Aws, plan: dict, results: list[dict], progr
                                                for c, p in policies[t].columns.items()}}
                                for t, v in tables.items()},
                     "environments": {}}
-    if plan.get("skipped_tables"):
-        report["skipped_tables"] = plan["skipped_tables"]  # unknown_tables: skip, named in the report
-    if not plan["versioned_source"]:
+    if plan.skipped_tables:
+        report["skipped_tables"] = plan.skipped_tables  # unknown_tables: skip, named in the report
+    if not plan.versioned_source:
         report["warning"] = "the prod bucket has no versioning: read the current objects (pinned by ETag)"
-    if plan.get("key_rotation"):
-        report["key_rotation"] = (f"{', '.join(plan['key_rotation'])}: the published snapshot was made with another "
-                                  "key; this run re-keys every table, so every pseudonym changes")
+    if plan.key_rotation:
+        report["key_rotation"] = (f"{', '.join(plan.key_rotation)}: the published snapshot was made with "
+                                  "another key; this run re-keys every table, so every pseudonym changes")
     docs_root = Path(tempfile.mkdtemp(prefix="datarefresh-docs-"))
     docs = docs_dir or docs_root / "datadocs"
     try:
         validator = Validator(docs)
-        for env in plan["envs"]:
+        for env in plan.envs:
             meta = {t: {"rows_in": v["rows_in"], "rows": v["envs"][env]["rows"], "columns": v["envs"][env]["columns"],
-                        "expected_columns": expected_columns(policies[t], plan["source_columns"][t]),
+                        "expected_columns": expected_columns(policies[t], plan.source_columns[t]),
                         "pk_nulls": v["envs"][env]["pk_nulls"], "prod_nulls": v["prod_nulls"],
                         "blanks": v.get("blanks", {}), "leaks": v["leaks"],
                         "k_anonymity": v["envs"][env].get("k_anonymity")} for t, v in tables.items()}
@@ -354,7 +421,7 @@ def publish_run(config: Config, aws: Aws, plan: dict, results: list[dict], progr
             result["expectations"] = ge
             result["validation_seconds"] = round(time.perf_counter() - t0, 3)
             report["environments"][env] = result
-        for env in plan["envs"]:
+        for env in plan.envs:
             _store_report(config, aws, env, snapshot_id, report, docs)
         if docs_dir:
             report["datadocs"] = str(docs_dir / "index.html")
@@ -363,10 +430,10 @@ def publish_run(config: Config, aws: Aws, plan: dict, results: list[dict], progr
     return report
 
 
-def _aggregate(results: list[dict]) -> dict[str, dict]:
+def _aggregate(results: list[UnitResult]) -> dict[str, dict]:
     """Per table: the sum of its units' results."""
     tables: dict[str, dict] = {}
-    for r in sorted(results, key=lambda r: (r["table"], r["index"])):
+    for r in sorted((r.model_dump() for r in results), key=lambda r: (r["table"], r["index"])):
         t = tables.setdefault(r["table"], {"rows_in": 0, "seconds": {}, "text_entities": {}, "envs": {},
                                            "prod_nulls": {}, "leaks": None, "k_anonymity": None})
         t["rows_in"] += r["rows_in"]
@@ -458,7 +525,7 @@ def _publish_env(config, aws, env, plan, tables, checks, held, say) -> dict:
     which keep their published version; on any failure in environment mode, publish nothing."""
     failed = [c for c in checks if not c.ok]
     result: dict = {"validation": {"passed": not failed, "checks": [c.to_dict() for c in checks]},
-                    "snapshot_id": plan["snapshot_id"],
+                    "snapshot_id": plan.snapshot_id,
                     "tables": {t: v["envs"][env]["rows"] for t, v in tables.items()}}
     env_cfg = config.environments[env]
     role = env_cfg.writer_role
@@ -466,8 +533,8 @@ def _publish_env(config, aws, env, plan, tables, checks, held, say) -> dict:
     pointer = pub.read_pointer()
     current = pointer.data or {}
     current_manifest = _current_manifest(pub, current)
-    same_run = current.get("snapshot_id") == plan["snapshot_id"]
-    if current_manifest and current_manifest.get(KEY_FINGERPRINT) != plan["key_fingerprint"]:
+    same_run = current.get("snapshot_id") == plan.snapshot_id
+    if current_manifest and current_manifest.get(KEY_FINGERPRINT) != plan.key_fingerprint:
         # re-keying (or the pointer moved to another key's snapshot since the plan): nothing may be
         # carried over, not even a held-back table, or its pseudonyms would not join the fresh ones
         would_carry = (set(current_manifest.get("tables", {})) - set(tables)) | set(held)
@@ -481,7 +548,7 @@ def _publish_env(config, aws, env, plan, tables, checks, held, say) -> dict:
         result["published"] = False
         result["reason"] = "; ".join(f"{c.table}: {c.check} failed ({c.detail})" for c in failed)
         if not same_run:
-            pub.delete_snapshot(plan["snapshot_id"])  # nothing of a failed run stays behind
+            pub.delete_snapshot(plan.snapshot_id)  # nothing of a failed run stays behind
         say(f"{env}: NOT published: {result['reason']}")
         return result
     if held:
@@ -490,40 +557,40 @@ def _publish_env(config, aws, env, plan, tables, checks, held, say) -> dict:
             "; ".join(f"{t}: {why}" for t, why in held.items())
         say(f"{env}: {result['reason']}")
     if same_run and set(current_manifest.get("held_back", {})) == set(held):
-        say(f"{env}: snapshot {plan['snapshot_id']} is already published")
+        say(f"{env}: snapshot {plan.snapshot_id} is already published")
         return result | {"published": True, "unchanged": True}
-    if current.get("as_of") and current["as_of"] > plan["as_of"] and not plan["allow_backwards"]:
+    if current.get("as_of") and current["as_of"] > plan.as_of and not plan.allow_backwards:
         result.update(published=False, reason=f"the published snapshot is newer ({current['as_of']}); "
                                               "allow backwards to move the pointer back")
-        pub.delete_snapshot(plan["snapshot_id"])
+        pub.delete_snapshot(plan.snapshot_id)
         say(f"{env}: not published: {result['reason']}")
         return result
     created = dt.datetime.now(dt.timezone.utc).isoformat()
-    fresh = {t: {"rows": v["envs"][env]["rows"], "files": v["envs"][env]["files"], "as_of": plan["as_of"]}
+    fresh = {t: {"rows": v["envs"][env]["rows"], "files": v["envs"][env]["files"], "as_of": plan.as_of}
              for t, v in tables.items() if t not in held}
     # Tables not in the run, and those held back, are carried over from the current snapshot
     # (their files stay where they are), so readers always resolve every table.
     carried = {t: {**v, "as_of": v.get("as_of", current.get("as_of"))}
                for t, v in current_manifest.get("tables", {}).items() if t not in fresh}
-    manifest = {"snapshot_id": plan["snapshot_id"], "as_of": plan["as_of"], "environment": env,
+    manifest = {"snapshot_id": plan.snapshot_id, "as_of": plan.as_of, "environment": env,
                 "created_at": created, "validation": result["validation"], "tables": fresh | carried,
-                "carried_over": sorted(carried), "held_back": held, KEY_FINGERPRINT: plan["key_fingerprint"]}
+                "carried_over": sorted(carried), "held_back": held, KEY_FINGERPRINT: plan.key_fingerprint}
     named = frozenset(f["key"] for t in manifest["tables"].values() for f in t["files"])
     for t in held:  # a held-back table's new files go; a rerun's published ones are still named
-        pub.delete_snapshot(plan["snapshot_id"], t, keep=named)
-    manifest_key = pub.write_manifest(plan["snapshot_id"], manifest)
-    new_pointer = {"snapshot_id": plan["snapshot_id"], "as_of": plan["as_of"], "manifest": manifest_key,
+        pub.delete_snapshot(plan.snapshot_id, t, keep=named)
+    manifest_key = pub.write_manifest(plan.snapshot_id, manifest)
+    new_pointer = {"snapshot_id": plan.snapshot_id, "as_of": plan.as_of, "manifest": manifest_key,
                    "published_at": created,
                    "tables": {t: v["rows"] for t, v in sorted(manifest["tables"].items())}}
     try:
         pub.move_pointer(pointer, new_pointer)
     except PublishConflictError:
-        if (pub.read_pointer().data or {}).get("snapshot_id") == plan["snapshot_id"]:
+        if (pub.read_pointer().data or {}).get("snapshot_id") == plan.snapshot_id:
             return result | {"published": True, "unchanged": True}  # a concurrent run published the same bytes
-        pub.delete_snapshot(plan["snapshot_id"])  # leave nothing of the losing run behind
+        pub.delete_snapshot(plan.snapshot_id)  # leave nothing of the losing run behind
         raise
-    deleted = pub.retain(env_cfg.keep_snapshots, plan["snapshot_id"], keep_also=_referenced(manifest))
-    say(f"{env}: published {plan['snapshot_id']} to {env_cfg.bucket} (role {role_name(role)})")
+    deleted = pub.retain(env_cfg.keep_snapshots, plan.snapshot_id, keep_also=_referenced(manifest))
+    say(f"{env}: published {plan.snapshot_id} to {env_cfg.bucket} (role {role_name(role)})")
     return result | {"published": True, "manifest": manifest_key, "deleted_snapshots": deleted}
 
 
@@ -538,10 +605,9 @@ def _referenced(manifest: dict) -> set[str]:
             for t in manifest["tables"].values() for f in t["files"] if marker in "/" + f["key"]}
 
 
-def run_levels(plan: dict) -> list[list[dict]]:
-    """Units grouped by level: every unit of a level may run in parallel."""
-    depth = max(plan["levels"].values()) + 1
-    return [[u for u in plan["units"] if plan["levels"][u["table"]] == lv] for lv in range(depth)]
+def run_levels(plan: RunPlan) -> list[list[WorkUnit]]:
+    """Units grouped by level, lowest first (RunPlan.units_at)."""
+    return [plan.units_at(lv) for lv in range(plan.depth)]
 
 
 def refresh(config: Config, aws: Aws, *, envs: tuple[str, ...] = ("dev", "staging"),
@@ -553,7 +619,7 @@ def refresh(config: Config, aws: Aws, *, envs: tuple[str, ...] = ("dev", "stagin
     as_of = as_of or parse_as_of(None)
     plan = plan_run(config, aws, envs=envs, tables=tables, as_of=as_of, allow_backwards=allow_backwards,
                     dev_fraction=dev_fraction, allow_demo_key=allow_demo_key, progress=progress)
-    results = [process_unit(config, aws, plan, u["table"], u["index"], progress)
+    results = [process_unit(config, aws, plan, u.table, u.index, progress)
                for level in run_levels(plan) for u in level]
     report = publish_run(config, aws, plan, results, progress, docs_dir)
     report["seconds"] = round(time.perf_counter() - started, 3)

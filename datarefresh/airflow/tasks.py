@@ -2,7 +2,8 @@
 
 Terminal errors (a failed gate, bad input, access denied) raise AirflowFailException so
 the task fails without retrying; transient ones propagate and Airflow retries them.
-Only metadata crosses XCom: object versions, policies, file keys and counts.
+Only metadata crosses XCom: object versions, policies, file keys and counts, as the JSON of
+runs.RunPlan and runs.UnitResult (serialized here, at the XCom boundary, and nowhere else).
 """
 
 from __future__ import annotations
@@ -85,31 +86,36 @@ def plan(**context) -> dict:
     check_run_conf(getattr(context.get("dag_run"), "conf", None), list(RUN_PARAMS))
     config, aws = _setup()
     p = context["params"]
-    return plan_run(config, aws, envs=tuple(p["envs"]), tables=tuple(p["tables"]) or None, as_of=run_as_of(context),
-                    allow_backwards=bool(p["allow_backwards"]), dev_fraction=p.get("dev_fraction"), progress=_log)
+    run = plan_run(config, aws, envs=tuple(p["envs"]), tables=tuple(p["tables"]) or None,
+                   as_of=run_as_of(context), allow_backwards=bool(p["allow_backwards"]),
+                   dev_fraction=p.get("dev_fraction"), progress=_log)
+    return run.model_dump(mode="json")
 
 
 def units_of_level(plan: dict, level: int) -> list[dict]:
-    return [{"table": u["table"], "index": u["index"]} for u in plan["units"]
-            if plan["levels"][u["table"]] == level]
+    from datarefresh.runs import RunPlan
+
+    return [{"table": u.table, "index": u.index} for u in RunPlan.model_validate(plan).units_at(level)]
 
 
 @_terminal_fails_fast
 def process(plan: dict, unit: dict) -> dict:
-    from datarefresh.runs import process_unit
+    from datarefresh.runs import RunPlan, process_unit
 
     config, aws = _setup()
-    return process_unit(config, aws, plan, unit["table"], unit["index"], progress=_log)
+    result = process_unit(config, aws, RunPlan.model_validate(plan), unit["table"], unit["index"],
+                          progress=_log)
+    return result.model_dump(mode="json")
 
 
 @_terminal_fails_fast
 def publish(plan: dict, results: list) -> dict:
     from datarefresh.errors import TerminalError
-    from datarefresh.runs import publish_run
+    from datarefresh.runs import RunPlan, UnitResult, publish_run
 
     config, aws = _setup()
-    flat = [r for level in results if level for r in level]
-    report = publish_run(config, aws, plan, flat, progress=_log)
+    flat = [UnitResult.model_validate(r) for level in results if level for r in level]
+    report = publish_run(config, aws, RunPlan.model_validate(plan), flat, progress=_log)
     failed = [e for e, r in report["environments"].items() if not r["validation"]["passed"]]
     if failed:
         raise TerminalError("validation failed for " + ", ".join(

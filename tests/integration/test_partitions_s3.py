@@ -48,10 +48,10 @@ def test_partitions_are_units_columns_and_folders_on_s3(partitioned, aws, admin_
     # staging only: dev reads its outputs back the same way (_read_outputs), only sampled
     plan = plan_run(cfg, aws, envs=("staging",), tables=("customers", "events"),
                     as_of=parse_as_of("2099-06-01T00:00:00Z"))
-    units = [u for u in plan["units"] if u["table"] == "events"]
-    assert [[o["key"].split("/")[-2] for o in u["objects"]] for u in units] == [[f"dt={d}"] for d in DAYS]
-    assert plan["source_columns"]["events"][-1] == "dt" and plan["partitions"]["events"] == [["dt", "string"]]
-    results = [process_unit(cfg, aws, plan, u["table"], u["index"]) for level in run_levels(plan) for u in level]
+    units = [u for u in plan.units if u.table == "events"]
+    assert [[o.key.split("/")[-2] for o in u.objects] for u in units] == [[f"dt={d}"] for d in DAYS]
+    assert plan.source_columns["events"][-1] == "dt" and plan.partitions["events"] == [("dt", "string")]
+    results = [process_unit(cfg, aws, plan, u.table, u.index) for level in run_levels(plan) for u in level]
     report = publish_run(cfg, aws, plan, results)
     for env in ("staging",):
         r = report["environments"][env]
