@@ -277,7 +277,7 @@ class Generalize(Operator):
             digits = int(policy.params.get("digits", 1))
             if pa.types.is_decimal(t):
                 return _decimal_map(values, lambda v: _round_decimal(v, digits, t))
-            return pc.round(values, digits)
+            return _round_float(values, digits)
         if pa.types.is_integer(t):  # a year (1982) or a compact date (19820329) stored as a number
             v = values.to_numpy(zero_copy_only=False) if not values.null_count else \
                 pc.fill_null(values, 0).to_numpy(zero_copy_only=False)
@@ -304,6 +304,19 @@ def _band(values: pa.Array, width: int) -> pa.Array:
         return _decimal_map(values, lambda v: (v / width).to_integral_value(decimal.ROUND_DOWN) * width)
     return pc.cast(pc.multiply(pc.trunc(pc.divide(pc.cast(values, pa.float64()), float(width))),
                                float(width)), t)
+
+
+# Past 2**53 a double has no fractional digits to round, and rounding there can overflow
+_EXACT_FLOAT = 2.0 ** 53
+
+
+def _round_float(values: pa.Array, digits: int) -> pa.Array:
+    """Arrow's round, except where |value| >= 2**53 (or inf/nan), which is already as coarse
+    as a double gets; Arrow raises 'overflow occurred during rounding' there."""
+    values = pc.cast(values, pa.float64()) if not pa.types.is_floating(values.type) else values
+    small = pc.fill_null(pc.less(pc.abs(values), pa.scalar(_EXACT_FLOAT, values.type)), False)
+    safe = pc.if_else(small, values, pa.scalar(0, values.type))
+    return pc.if_else(small, pc.round(safe, digits), values)
 
 
 def _round_decimal(v: decimal.Decimal, digits: int, t: pa.DataType) -> decimal.Decimal:
@@ -372,9 +385,10 @@ def _generalize_text(values: pa.Array, to: str, params: dict) -> pa.Array:
         return pc.if_else(ok, text, pa.nulls(len(values), pa.string()))
     number = pc.cast(pc.replace_substring(_group(values, _NUMBER_TEXT, "n"), ",", "."), pa.float64())
     if to == "round":
-        return pc.cast(pc.round(number, int(params.get("digits", 1))), pa.string())
-    # age_band: '34' -> '30-39'
+        return pc.cast(_round_float(number, int(params.get("digits", 1))), pa.string())
+    # age_band: '34' -> '30-39'; a number no age can be ('1e300') does not parse as one
     width = int(params.get("width", 10))
+    number = pc.if_else(pc.less(pc.abs(number), _EXACT_FLOAT), number, pa.scalar(None, pa.float64()))
     low = pc.cast(pc.multiply(pc.floor(pc.divide(number, width)), width), pa.int64())
     return pc.binary_join_element_wise(pc.cast(low, pa.string()),
                                        pc.cast(pc.add(low, width - 1), pa.string()), "-")

@@ -143,6 +143,8 @@ def test_generalize_never_overflows_the_column_type(keyring):
     assert gen(pa.array([d("9" * 38)], pa.decimal128(38, 0)), to="age_band") == [d("9" * 37 + "0")]
     assert gen(pa.array([-128, 127], pa.int8()), to="age_band") == [-120, 120]
     assert gen(pa.array([-15.0, 1e308]), to="age_band") == [-10.0, 1e308]
+    assert gen(pa.array([1.797693134862316e307, 42.36]), to="round", digits=1) == [1.797693134862316e307, 42.4]
+    assert gen(pa.array(["9" * 400, "34"]), to="age_band") == [None, "30-39"]
     assert gen(pa.array([d("90210.0")], pa.decimal128(6, 1)), to="zip3") == [d("90200")]
 
 
