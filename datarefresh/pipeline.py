@@ -33,7 +33,7 @@ from datarefresh.graph import processing_order
 from datarefresh.sample import DevSampler, key_anonymizer
 from datarefresh.validate.checks import count_blanks
 from datarefresh.validate.kanon import DevGeneralizer
-from datarefresh.validate.leaks import LeakScanner
+from datarefresh.validate.leaks import LeakScanner, cross_table_findings
 
 Progress = Callable[[str], None]
 
@@ -342,6 +342,7 @@ def run_tables(sources: dict[str, TableSource], tables: dict[str, TableConfig], 
     report = {}
     for name in processing_order(tables):
         report[name] = sanitize_table(name, sources[name], tables[name], keyring, outputs, config, progress)
+    cross_table_findings([(n, r["leaks"]) for n, r in report.items()])  # one table's originals in another's output
     return report
 
 
@@ -465,7 +466,8 @@ def sanitize_table(name: str, src: TableSource, policy: TableConfig, keyring: Ke
         leaks = {"findings": scanner.report(generated), "scanned": len(scanner.entity),
                  "originals": sum(len(v) for v in scanner.originals.values()),
                  "text_rescan": scanner.rescan_text(transformer.stats.get("generated", set()),
-                                                    validation.text_rescan_max_hit_rate)}
+                                                    validation.text_rescan_max_hit_rate),
+                 "sketch": scanner.run_sketch(keyring.subkey("leak-sketch"))}  # for cross_table_findings
         timings["leak_scan"] = timings.get("leak_scan", 0.0) + time.perf_counter() - t
     pk = policy.primary_key
     if pk and pk in transformer.schema.names and not _unique_by_construction(transformer.schema.field(pk).type,

@@ -50,6 +50,7 @@ from datarefresh.validate.checks import Check, expected_columns
 from datarefresh.validate.expectations import Validator
 from datarefresh.validate.gates import evaluate, hold_back
 from datarefresh.validate.kanon import merge_reports
+from datarefresh.validate.leaks import cross_table_findings
 
 UNIT_BYTES = 512 << 20  # a work unit is at most this much compressed input (or one bigger object)
 
@@ -378,6 +379,7 @@ def publish_run(config: Config, aws: Aws, plan: RunPlan, results: list[UnitResul
     policies = plan.policies
     as_of = plan.as_of
     snapshot_id = plan.snapshot_id
+    cross_table_findings([(r.table, r.leaks) for r in results])  # one table's originals in another's output
     tables = _aggregate(results)
     missing = set(policies) - set(tables)
     if missing:

@@ -16,7 +16,7 @@ from datarefresh.anonymize import nested
 from datarefresh.anonymize.keyed import Keyring
 from datarefresh.anonymize.operators import OpContext, Operator, OperatorError, get_operator
 from datarefresh.config import ColumnPolicy, TableConfig
-from datarefresh.errors import PolicyError
+from datarefresh.errors import ConfigError, PolicyError
 
 def apply_column(values: pa.Array, policy: ColumnPolicy, ctx: OpContext, *, where: str = "",
                  dedupe: bool = True) -> pa.Array:
@@ -100,6 +100,14 @@ class TableTransformer:
             if col not in schema.names:
                 raise PolicyError("configured column is missing from the data (renamed or dropped in prod?)",
                                   table=name, column=col)
+        for q in table.quasi_identifiers:  # left out, it would go unprotected in dev without a word
+            if q not in schema.names:
+                raise ConfigError(f"table {name}, column {q}: quasi-identifier is not a column of the data "
+                                  "(misspelt, renamed or dropped in prod?)", key=f"tables.{name}.quasi_identifiers")
+        pk = table.primary_key
+        if pk and pk in schema.names and pa.types.is_nested(schema.field(pk).type):
+            raise PolicyError(f"a {schema.field(pk).type} column cannot be the primary key (a key is an integer "
+                              "or text column)", table=name, column=pk)
         self.plan: list[tuple[pa.Field, ColumnPolicy]] = []
         for f in schema:
             policy = columns.get(f.name)

@@ -409,7 +409,7 @@ def _classify(name: str, typ: pa.DataType, values: list[Any], table: str, use_pr
     if pa.types.is_integer(base) or pa.types.is_floating(base) or pa.types.is_decimal(base):
         return _classify_number(typ, base, values)
     if not text:
-        return _policy("keep", None, typ, "type")
+        return _classify_other(typ, base, present)
     return _classify_text(name, typ, values, table, use_presidio)
 
 
@@ -503,6 +503,51 @@ def _classify_number(typ: pa.DataType, base: pa.DataType, values: list[Any]) -> 
         return _policy("fake", entity, typ, f"values:{entity}", share)
     return _policy("null", entity, typ, f"values:{entity};type", share,
                    detail=f"{entity} stored as {base}: fake cannot apply; nulled")
+
+
+# Dates of birth / death: years spread over decades, most of them decades before the latest one.
+LIFE_SPAN_YEARS = 40  # 5th-95th percentile spread of years
+LIFE_AGE_YEARS = 20  # median this many years before the column's latest date
+MIN_DATES = 20  # distinct dates needed before the values decide
+
+
+def _classify_other(typ: pa.DataType, base: pa.DataType, present: list[Any]) -> ColumnPolicy:
+    """Columns that are neither text nor numbers, decided from their values and type, with evidence."""
+    if pa.types.is_date(base) or pa.types.is_timestamp(base):
+        return _classify_dates(typ, present)
+    if pa.types.is_boolean(base):
+        return _policy("keep", None, typ, "type:boolean", detail="two values identify no one on their own; kept")
+    if pa.types.is_binary(base) or pa.types.is_large_binary(base) or pa.types.is_fixed_size_binary(base):
+        # bytes can hold anything (a scanned passport, a photo): not scannable, so not published unless
+        # a config says keep
+        return _policy("redact", None, typ, "type:binary",
+                       detail="binary values cannot be scanned for personal data; redacted (null) unless a "
+                              "config says keep")
+    return _policy("keep", None, typ, f"type:{base}", detail=f"{base} values (times, durations) are kept")
+
+
+def _classify_dates(typ: pa.DataType, present: list[Any]) -> ColumnPolicy:
+    """Birth and death dates spread over decades, most of them long before the latest date, with no time
+    of day; event dates (orders, visits, logins) are recent, narrow, and often carry a time."""
+    import datetime as dt
+
+    dates = [v for v in present if isinstance(v, (dt.date, dt.datetime))]
+    distinct = len(set(dates))
+    if distinct < MIN_DATES:
+        return _policy("keep", None, typ, "values:dates", detail=f"{distinct} distinct dates: too few to tell "
+                                                                     "dates of birth from event dates; kept")
+    timed = sum(1 for v in dates if isinstance(v, dt.datetime) and v.time() != dt.time(0)) / len(dates)
+    years = sorted(v.year + (v.timetuple().tm_yday - 1) / 366 for v in dates)
+    q = lambda p: years[min(len(years) - 1, int(p * len(years)))]  # noqa: E731
+    span, age = q(0.95) - q(0.05), years[-1] - q(0.5)
+    facts = (f"{distinct} distinct dates, years spread over {span:.0f} (5th-95th percentile), median "
+             f"{age:.0f} years before the latest, {timed:.0%} with a time of day")
+    if timed < 0.05 and span >= LIFE_SPAN_YEARS and age >= LIFE_AGE_YEARS:
+        policy = _policy("generalize", "DATE_OF_BIRTH", typ, "values:DATE_OF_BIRTH", 1 - timed, params={"to": "year"},
+                         detail=f"{facts}: dates of birth or death; generalized to the year")
+        return policy
+    return _policy("keep", None, typ, "values:event_dates", 1 - timed,
+                   detail=f"{facts}: event dates (recent, narrow or timed); kept")
 
 
 def _classify_text(name: str, typ: pa.DataType, values: list[Any], table: str, use_presidio: bool) -> ColumnPolicy:
@@ -651,6 +696,45 @@ def _card_context(columns: dict[str, ColumnPolicy], sample: pa.Table) -> None:
                 update={"detector": "name+card_context"})}), typ)
 
 
+GEO_DECIMALS = 4  # coordinates to 4 decimals locate a person to about 10 m
+GEO_SHARE = 0.9
+
+
+def _coordinates(values: list[Any]) -> tuple[float, float] | None:
+    """(largest magnitude, share with >= GEO_DECIMALS decimals) of a float column that could hold
+    latitudes or longitudes, or None."""
+    nums = [float(v) for v in values if isinstance(v, (float, Decimal)) and math.isfinite(v)]
+    if len(set(nums)) < MIN_DATES:
+        return None
+    top = max(abs(v) for v in nums)
+    if top > 180 or top <= 1:  # beyond any coordinate, or a share / probability
+        return None
+    fine = sum(1 for v in nums if abs(v * 10 ** (GEO_DECIMALS - 1) - round(v * 10 ** (GEO_DECIMALS - 1))) > 1e-6)
+    return top, fine / len(nums)
+
+
+def _geo_context(columns: dict[str, ColumnPolicy], sample: pa.Table) -> None:
+    """Two float columns under names that say nothing, one within -90..90 and the other within
+    -180..180, both with 4 or more decimals: a latitude/longitude pair, rounded like a named one."""
+    found = {}
+    for col, pol in columns.items():
+        typ = sample.schema.field(col).type
+        if pol.action != "keep" or not (pa.types.is_floating(typ) or pa.types.is_decimal(typ)):
+            continue
+        got = _coordinates(sample.column(col).to_pylist())
+        if got and got[1] >= GEO_SHARE:
+            found[col] = got
+    if len(found) < 2 or not any(top <= 90 for top, _ in found.values()):
+        return
+    for col, (top, fine) in found.items():
+        typ = sample.schema.field(col).type
+        columns[col] = _applicable(_policy(
+            "generalize", "GEO_COORDINATE", typ, "values:GEO_COORDINATE", fine, params={"to": "round", "digits": 1},
+            detail=f"floats within +/-{'90' if top <= 90 else '180'}, {fine:.0%} with {GEO_DECIMALS}+ decimals, "
+                   f"beside another such column: a latitude/longitude pair; rounded to 1 decimal (about 11 km)"),
+            typ)
+
+
 def classify_table(name: str, sample: pa.Table, *, use_presidio: bool = True,
                    find_keys: bool = True) -> TableConfig:
     """A table policy from a sample of its rows (and its primary key, from the sample's values,
@@ -660,6 +744,7 @@ def classify_table(name: str, sample: pa.Table, *, use_presidio: bool = True,
         values = sample.column(field.name).to_pylist()
         columns[field.name] = classify_values(field.name, field.type, values, table=name, use_presidio=use_presidio)
     _card_context(columns, sample)
+    _geo_context(columns, sample)
     table = TableConfig(columns=columns)
     if find_keys:
         from datarefresh.detect import keys

@@ -178,8 +178,10 @@ def key_candidates(schema: pa.Schema, columns: dict[str, ColumnPolicy]) -> list[
 def profile_batches(
     schema: pa.Schema, batches: Iterable[pa.RecordBatch], columns: list[str]
 ) -> dict[str, ColumnProfile]:
-    """One streaming pass over a table's batches, sketching only `columns`."""
-    profiles = {c: ColumnProfile(_kind(schema.field(c).type)) for c in columns}
+    """One streaming pass over a table's batches, sketching only `columns` (those that can be keys: a
+    list, struct or map column, even one named `id` or configured as the key, is never a candidate)."""
+    kinds = {c: _kind(schema.field(c).type) for c in columns}
+    profiles = {c: ColumnProfile(k) for c, k in kinds.items() if k is not None}
     for batch in batches:
         for c, prof in profiles.items():
             prof.add(batch.column(c))

@@ -42,10 +42,12 @@ from datarefresh.config import TableConfig
 SAMPLE_PER_COLUMN = 1000  # originals per high-entropy column (bottom-k by hash, across the table)
 OUTPUT_SKETCH = 4096  # bottom-k hashes kept per scanned output column
 MIN_LENGTH = 5  # shorter strings ("US", "M", "free") are not identifying on their own
-TEXT_SAMPLE = 200
-TEXT_PER_BATCH = 50  # free text / JSON sampled from every batch, up to TEXT_SAMPLE
-KEPT_SAMPLE = 4000  # values of each kept column re-classified, taken from every batch
-KEPT_PER_BATCH = 200
+TEXT_SAMPLE = 200  # output texts re-scanned per free-text / JSON column: rows sampled across the table
+JSON_DOCS = 200  # JSON documents per column whose transformed string leaves are sampled as originals
+KEPT_SAMPLE = 4000  # rows of each kept column re-classified, sampled across the table
+CROSS_SKETCH = 1024  # hashes per column a table hands to the run's cross-table check
+# Originals looked for in the other tables of a run (identifying wherever they turn up).
+CROSS_TABLE = {"EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "US_SSN", "NATIONAL_ID", "IBAN_CODE", "PERSON"}
 FIXED_POINT_P = 1e-4  # own-row fixed points this unlikely under chance are a leak
 CHANCE_ROWS = 8192  # rows of each batch the chance rate of own-row equality is measured on
 PLACEHOLDERS = {"", "n/a", "na", "none", "null", "nil", "-", "--", "?", "unknown", "redacted", "[redacted]",
@@ -147,6 +149,27 @@ class _BottomK:
         return entered
 
 
+def _row_hashes(first: int, n: int) -> np.ndarray:
+    """Hashes of row positions: the rows with the smallest ones are a uniform sample of the whole
+    table (every batch competes), not the first rows of each batch."""
+    return pd.util.hash_array(np.arange(first, first + n, dtype=np.int64))
+
+
+def _sample_rows(sample: _BottomK, h: np.ndarray, first: int, values: pa.Array, ok: np.ndarray) -> None:
+    """Offer the rows of one batch where `ok` to a bottom-k row sample (values: (row, value))."""
+    cand = np.flatnonzero(ok & (h <= sample.threshold))
+    if len(cand) > sample.k:
+        cand = cand[np.argpartition(h[cand], sample.k - 1)[: sample.k]]
+    if len(cand):
+        picked = values.take(pa.array(cand)).to_pylist()
+        sample.add(h[cand], [(first + int(i), v) for i, v in zip(cand, picked)])
+
+
+def _keyed(hashes: np.ndarray, key: bytes) -> list[int]:
+    """Keyed digests of value hashes: comparable between tables of one run, useless without the key."""
+    return [int.from_bytes(hashlib.blake2b(x.tobytes(), key=key, digest_size=8).digest(), "big") for x in hashes]
+
+
 class LeakScanner:
     def __init__(self, table: str, policy: TableConfig, first_batch: pa.RecordBatch):
         self.table, self.policy = table, policy
@@ -179,18 +202,37 @@ class LeakScanner:
         self.fixed: dict[str, set[int]] = defaultdict(set)
         self.chance: dict[str, float] = defaultdict(float)  # expected fixed points under chance
         self.rows = 0
-        self.text_samples: dict[str, list[tuple[int, str]]] = defaultdict(list)  # (row index, scrubbed text)
-        self.kept_samples: dict[str, list] = defaultdict(list)
+        # rows sampled across the table (bottom-k of row-position hashes): values are (row index, value)
+        self.text_rows = {c: _BottomK(TEXT_SAMPLE, keep_values=True) for c in self.text_columns}
+        self.kept_rows = {c: _BottomK(KEPT_SAMPLE, keep_values=True) for c in self.kept}
+        self.json_docs = {c: _BottomK(JSON_DOCS, keep_values=True) for c in self.json_columns if c in self.entity}
+        self._json_done = False
+
+    @property
+    def text_samples(self) -> dict[str, list[tuple[int, str]]]:
+        """(row index, output text) of the sampled rows, in table order."""
+        return {c: sorted(s.values.values()) for c, s in self.text_rows.items()}
+
+    @property
+    def kept_samples(self) -> dict[str, list]:
+        return {c: [v for _, v in sorted(s.values.values())] for c, s in self.kept_rows.items()}
 
     @property
     def originals(self) -> dict[str, list[str]]:
+        self._json_originals()
         return {c: list(s.values.values()) for c, s in self.samples.items()}
 
     def observe(self, raw: pa.RecordBatch, clean: pa.RecordBatch) -> None:
         """`clean` must be the anonymization of `raw`, row for row (before any sampling)."""
+        first = self.rows
         self.rows += raw.num_rows
+        rows_h = _row_hashes(first, raw.num_rows)
         for col in self.entity:
-            self._sample_originals(col, raw.column(col))
+            if col in self.json_columns:  # whole documents, sampled across the table; parsed at the end
+                values = raw.column(col)
+                _sample_rows(self.json_docs[col], rows_h, first, values, pc.is_valid(values).to_numpy(False))
+            else:
+                self._sample_originals(col, raw.column(col))
         for col in self.rowwise:
             if col in clean.schema.names:
                 self._own_row(col, raw.column(col), clean.column(col))
@@ -198,11 +240,8 @@ class LeakScanner:
             if col in clean.schema.names:
                 self._generalized(col, clean.column(col))
         for col in self.kept:
-            have = self.kept_samples[col]
-            if len(have) < KEPT_SAMPLE:
-                values = raw.column(col)
-                vals = values.filter(_meaningful(values)).slice(0, KEPT_PER_BATCH).to_pylist()
-                have.extend(vals[: KEPT_SAMPLE - len(have)])
+            values = raw.column(col)
+            _sample_rows(self.kept_rows[col], rows_h, first, values, _meaningful(values).to_numpy(False))
         digests = {c: np.array(sorted(d), np.uint64) for c, d in self.digests.items() if d}
         current = {c: s.hashes for c, s in self.samples.items()
                    if c not in self.json_columns and len(s.hashes)}
@@ -225,16 +264,12 @@ class LeakScanner:
                 if n:
                     self.findings[(col, src, self.entity[src], "unkeyed hash of an original")] += n
         for col in self.text_columns:
-            if col in clean.schema.names and len(self.text_samples[col]) < TEXT_SAMPLE:
-                first = self.rows - raw.num_rows
-                rows = [(first + i, t) for i, t in enumerate(clean.column(col).slice(0, TEXT_PER_BATCH).to_pylist())
-                        if t]
-                self.text_samples[col].extend(rows[: TEXT_SAMPLE - len(self.text_samples[col])])
+            if col in clean.schema.names:
+                out = clean.column(col)
+                ok = pc.fill_null(pc.not_equal(_as_text(out), ""), False).to_numpy(False)
+                _sample_rows(self.text_rows[col], rows_h, first, out, ok)
 
     def _sample_originals(self, col: str, values: pa.Array) -> None:
-        if col in self.json_columns:
-            self._json_originals(col, values)
-            return
         values = _as_text(values.drop_null())  # blanks and placeholders: _identifying drops them
         if not len(values):
             return
@@ -257,15 +292,23 @@ class LeakScanner:
             hexes += [hashlib.md5(v.encode()).hexdigest() for v in entered]
             self.digests[col].update(int(x) for x in _hashes(pa.array(hexes, pa.string())))
 
-    def _json_originals(self, col: str, values: pa.Array) -> None:
-        """String leaves of JSON documents that the policy transforms (or scrubs), sampled by hash."""
+    def _json_originals(self) -> None:
+        """String leaves of the sampled JSON documents that the policy transforms (or scrubs)."""
+        if self._json_done:
+            return
+        self._json_done = True
+        for col, docs in self.json_docs.items():
+            self._json_leaves(col, [t for _, t in sorted(docs.values.values())])
+            docs.values.clear()  # the originals live on in the bottom-k sample only
+
+    def _json_leaves(self, col: str, texts: list[str]) -> None:
         import json
 
         from datarefresh.anonymize.nested import json_leaves as _walk
 
         fields = self.policy.columns[col].fields
         found: list[str] = []
-        for text in values.drop_null().slice(0, TEXT_PER_BATCH).to_pylist():
+        for text in texts:
             try:
                 doc = json.loads(text)
             except (ValueError, TypeError):
@@ -346,6 +389,7 @@ class LeakScanner:
 
     def report(self, generated: set[str] | None = None) -> list[dict]:
         generated = generated or set()
+        self._json_originals()
         for col in self.rowwise:  # own-row fixed points beyond chance
             k = len(self.fixed.get(col, ()))
             if k and _poisson_sf(k, self.chance[col]) < FIXED_POINT_P:
@@ -374,6 +418,15 @@ class LeakScanner:
         self._kept_findings()
         return [{"table": self.table, "column": out_col, "source_column": src, "entity": entity, "kind": kind,
                  "count": n} for (out_col, src, entity, kind), n in sorted(self.findings.items())]
+
+    def run_sketch(self, key: bytes) -> dict:
+        """What the run's cross-table check needs from this table (see cross_table_findings): keyed digests
+        of the smallest hashes of its sampled high-entropy originals and of each scanned output column.
+        No value, and no digest anyone without the run's key could test a guess against."""
+        originals = {c: [self.entity[c], _keyed(s.hashes[:CROSS_SKETCH], key)] for c, s in self.samples.items()
+                     if self.entity[c] in CROSS_TABLE and c not in self.json_columns and len(s.hashes)}
+        outputs = {c: _keyed(s.hashes[:CROSS_SKETCH], key) for c, s in self.out_sketch.items() if len(s.hashes)}
+        return {"originals": originals, "outputs": outputs}
 
     def _scan_strings(self, col: str) -> list[str]:
         """Sampled output text of a column, without the leaves our fake/hmac operators wrote."""
@@ -431,3 +484,32 @@ class LeakScanner:
             results.append({"table": self.table, "column": col, "texts": len(texts), "hit_rate": round(rate, 4),
                             "entities": sorted(entities), "rows": rows, "passed": rate <= max_hit_rate})
         return results
+
+
+def cross_table_findings(scans: list[tuple[str, dict | None]]) -> None:
+    """A verbatim original of one table's e-mail, phone, card, national id, IBAN or full name column in
+    another table's output (a kept, masked or generalized column, not one our fakes wrote) is a leak the
+    per-table scan cannot see. `scans` are (table, leaks report) pairs of one run, several per table when
+    a table ran as several units; each report's `sketch` (LeakScanner.run_sketch) is removed, and a
+    finding naming both tables and the columns, never a value, is added to the output table's report.
+    Memory: CROSS_SKETCH digests per column and unit. Hashes are coordinated (the smallest of each side),
+    so a systematic copy is certain to show; a single copied cell only with probability ~ k / distinct."""
+    originals: dict[tuple[str, str], tuple[str, set[int]]] = {}
+    outputs: dict[tuple[str, str], set[int]] = {}
+    reports: dict[str, dict] = {}
+    for table, leaks in scans:
+        sketch = leaks.pop("sketch", None) if leaks else None
+        if not sketch:
+            continue
+        reports.setdefault(table, leaks)
+        for col, (entity, digests) in sketch["originals"].items():
+            originals.setdefault((table, col), (entity, set()))[1].update(digests)
+        for col, digests in sketch["outputs"].items():
+            outputs.setdefault((table, col), set()).update(digests)
+    for (table, col), out in sorted(outputs.items()):
+        for (src_table, src), (entity, digests) in sorted(originals.items()):
+            n = len(out & digests) if src_table != table else 0
+            if n:
+                reports[table]["findings"].append({
+                    "table": table, "column": col, "source_table": src_table, "source_column": f"{src_table}.{src}",
+                    "entity": entity, "kind": "original value of another table", "count": n})
