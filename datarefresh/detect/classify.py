@@ -497,7 +497,8 @@ def _classify_number(typ: pa.DataType, base: pa.DataType, values: list[Any]) -> 
     present = [v for v in values if v is not None]
     found = _number_entity(digits, max(examined, 1), NUMBER_SHARE, len(set(present)) / max(len(present), 1))
     if found is None:
-        return _policy("keep", None, typ, "values:number")
+        return _policy("keep", None, typ, "values:number",
+                       detail=f"{examined} distinct numbers looked at: not phones, SSNs or cards; kept")
     entity, share = found
     if pa.types.is_integer(base) and _int_digits_fit(base, [int(d) for d in digits]):
         return _policy("fake", entity, typ, f"values:{entity}", share)
@@ -543,11 +544,9 @@ def _classify_dates(typ: pa.DataType, present: list[Any]) -> ColumnPolicy:
     facts = (f"{distinct} distinct dates, years spread over {span:.0f} (5th-95th percentile), median "
              f"{age:.0f} years before the latest, {timed:.0%} with a time of day")
     if timed < 0.05 and span >= LIFE_SPAN_YEARS and age >= LIFE_AGE_YEARS:
-        policy = _policy("generalize", "DATE_OF_BIRTH", typ, "values:DATE_OF_BIRTH", 1 - timed, params={"to": "year"},
-                         detail=f"{facts}: dates of birth or death; generalized to the year")
-        return policy
-    return _policy("keep", None, typ, "values:event_dates", 1 - timed,
-                   detail=f"{facts}: event dates (recent, narrow or timed); kept")
+        return _policy("generalize", "DATE_OF_BIRTH", typ, "values:DATE_OF_BIRTH", params={"to": "year"},
+                       detail=f"{facts}: dates of birth or death; generalized to the year")
+    return _policy("keep", None, typ, "values:event_dates", detail=f"{facts}: event dates (recent, narrow or timed); kept")
 
 
 def _classify_text(name: str, typ: pa.DataType, values: list[Any], table: str, use_presidio: bool) -> ColumnPolicy:

@@ -512,4 +512,4 @@ def cross_table_findings(scans: list[tuple[str, dict | None]]) -> None:
             if n:
                 reports[table]["findings"].append({
                     "table": table, "column": col, "source_table": src_table, "source_column": f"{src_table}.{src}",
-                    "entity": entity, "kind": "original value of another table", "count": n})
+                    "entity": entity, "kind": "original value", "count": n})
