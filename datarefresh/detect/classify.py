@@ -718,7 +718,8 @@ def _geo_context(columns: dict[str, ColumnPolicy], sample: pa.Table) -> None:
     found = {}
     for col, pol in columns.items():
         typ = sample.schema.field(col).type
-        if pol.action != "keep" or not (pa.types.is_floating(typ) or pa.types.is_decimal(typ)):
+        if not (pol.evidence and pol.evidence.detector == "values:number") or not (
+                pa.types.is_floating(typ) or pa.types.is_decimal(typ)):  # kept by a name (price, score): stays
             continue
         got = _coordinates(sample.column(col).to_pylist())
         if got and got[1] >= GEO_SHARE:

@@ -13,7 +13,7 @@ from datarefresh.anonymize.keyed import Keyring
 from datarefresh.config import ColumnPolicy, Config, TableConfig
 from datarefresh.errors import PolicyError
 from datarefresh.pipeline import dev_sampling, discover_local, make_outputs, plan_tables, run_tables, sanitize_folder
-from datarefresh.validate.leaks import LeakScanner
+from datarefresh.validate.leaks import LeakScanner, cross_table_findings
 
 KEY = Keyring(b"leak-across-test-key-0123456789abcdef")
 
@@ -99,3 +99,17 @@ def test_no_cross_table_finding_without_a_copy(tmp_path):
     notes = [["no answer", "callback", "voicemail"][i % 3] + f" {i % 40}" for i in range(N)]
     report = _run(tmp_path, _two_tables(tmp_path, notes))
     assert report["calls"]["leaks"]["findings"] == [] and report["customers"]["leaks"]["findings"] == []
+
+
+def test_units_of_a_distributed_run_combine_per_table_and_a_table_is_not_its_own_other_table():
+    """publish_run hands every unit's leak report (several per table) to cross_table_findings."""
+    def unit(originals, outputs):
+        return {"findings": [], "sketch": {"originals": {"email": ["EMAIL_ADDRESS", originals]},
+                                          "outputs": {"notes": outputs}}}
+    a0, a1 = unit([1, 2], [1, 2, 9]), unit([3], [7])  # table a's own originals in its output: per-table business
+    b0, b1 = unit([], [8]), unit([], [3, 5])  # table b's second unit holds a's original 3
+    cross_table_findings([("a", a0), ("a", a1), ("b", b0), ("b", b1)])
+    assert a0["findings"] == a1["findings"] == b1["findings"] == []
+    assert b0["findings"] == [{"table": "b", "column": "notes", "source_table": "a", "source_column": "a.email",
+                               "entity": "EMAIL_ADDRESS", "kind": "original value", "count": 1}]
+    assert not any("sketch" in u for u in (a0, a1, b0, b1))
