@@ -27,6 +27,7 @@ name table, column and entity type, never a value.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import math
 import re
@@ -45,7 +46,8 @@ MIN_LENGTH = 5  # shorter strings ("US", "M", "free") are not identifying on the
 TEXT_SAMPLE = 200  # output texts re-scanned per free-text / JSON column: rows sampled across the table
 JSON_DOCS = 200  # JSON documents per column whose transformed string leaves are sampled as originals
 KEPT_SAMPLE = 4000  # rows of each kept column re-classified, sampled across the table
-CROSS_SKETCH = 1024  # hashes per column a table hands to the run's cross-table check
+CROSS_SKETCH = 256  # hashes per column a table hands to the run's cross-table check (it crosses XCom: small)
+DIGEST_BYTES = 8
 # Originals looked for in the other tables of a run (identifying wherever they turn up).
 CROSS_TABLE = {"EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "US_SSN", "NATIONAL_ID", "IBAN_CODE", "PERSON"}
 FIXED_POINT_P = 1e-4  # own-row fixed points this unlikely under chance are a leak
@@ -165,9 +167,16 @@ def _sample_rows(sample: _BottomK, h: np.ndarray, first: int, values: pa.Array, 
         sample.add(h[cand], [(first + int(i), v) for i, v in zip(cand, picked)])
 
 
-def _keyed(hashes: np.ndarray, key: bytes) -> list[int]:
-    """Keyed digests of value hashes: comparable between tables of one run, useless without the key."""
-    return [int.from_bytes(hashlib.blake2b(x.tobytes(), key=key, digest_size=8).digest(), "big") for x in hashes]
+def _keyed(hashes: np.ndarray, key: bytes) -> str:
+    """Keyed digests of value hashes, packed in base64: comparable between tables of one run, useless
+    without the key."""
+    raw = b"".join(hashlib.blake2b(x.tobytes(), key=key, digest_size=DIGEST_BYTES).digest() for x in hashes)
+    return base64.b64encode(raw).decode("ascii")
+
+
+def _unpack(packed: str) -> set[bytes]:
+    raw = base64.b64decode(packed)
+    return {raw[i:i + DIGEST_BYTES] for i in range(0, len(raw), DIGEST_BYTES)}
 
 
 class LeakScanner:
@@ -494,8 +503,8 @@ def cross_table_findings(scans: list[tuple[str, dict | None]]) -> None:
     finding naming both tables and the columns, never a value, is added to the output table's report.
     Memory: CROSS_SKETCH digests per column and unit. Hashes are coordinated (the smallest of each side),
     so a systematic copy is certain to show; a single copied cell only with probability ~ k / distinct."""
-    originals: dict[tuple[str, str], tuple[str, set[int]]] = {}
-    outputs: dict[tuple[str, str], set[int]] = {}
+    originals: dict[tuple[str, str], tuple[str, set[bytes]]] = {}
+    outputs: dict[tuple[str, str], set[bytes]] = {}
     reports: dict[str, dict] = {}
     for table, leaks in scans:
         sketch = leaks.pop("sketch", None) if leaks else None
@@ -503,9 +512,9 @@ def cross_table_findings(scans: list[tuple[str, dict | None]]) -> None:
             continue
         reports.setdefault(table, leaks)
         for col, (entity, digests) in sketch["originals"].items():
-            originals.setdefault((table, col), (entity, set()))[1].update(digests)
+            originals.setdefault((table, col), (entity, set()))[1].update(_unpack(digests))
         for col, digests in sketch["outputs"].items():
-            outputs.setdefault((table, col), set()).update(digests)
+            outputs.setdefault((table, col), set()).update(_unpack(digests))
     for (table, col), out in sorted(outputs.items()):
         for (src_table, src), (entity, digests) in sorted(originals.items()):
             n = len(out & digests) if src_table != table else 0
