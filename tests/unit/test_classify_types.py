@@ -88,3 +88,14 @@ def test_plan_then_sanitize_generalizes_opaque_birth_dates_and_rounds_coordinate
     assert all(round(v, 1) == v for v in out.column("col_11").to_pylist())
     assert set(out.column("col_15").to_pylist()) == {None}
     assert sorted(out.column("col_10").to_pylist()) == sorted(table.column("col_10").to_pylist())  # kept
+
+
+def test_rounding_a_coordinate_column_holding_a_huge_float_does_not_overflow(keyring):
+    """Found by the plan property test: Arrow's round overflows scaling 1.8e307 by 10."""
+    from datarefresh.anonymize.engine import TableTransformer
+
+    t = pa.table({"LAT": pa.array([1.797693134862316e307, 42.36789, None])})
+    cfg = classify_table("t", t, use_presidio=False)
+    assert cfg.columns["LAT"].params == {"to": "round", "digits": 1}
+    out = TableTransformer("t", cfg, t.schema, keyring).transform(t.to_batches()[0])
+    assert out.column("LAT").to_pylist() == [1.797693134862316e307, 42.4, None]
