@@ -13,7 +13,7 @@ import pytest
 from datarefresh.anonymize.keyed import Keyring
 from datarefresh.config import ColumnPolicy, Config, TableConfig
 from datarefresh.errors import PolicyError
-from datarefresh.pipeline import dev_sampling, discover_local, make_outputs, plan_tables, run_tables, sanitize_folder
+from datarefresh.pipeline import discover_local, env_sampling, make_outputs, plan_tables, run_tables, sanitize_folder
 from datarefresh.validate.leaks import LeakScanner, cross_table_findings
 
 KEY = Keyring(b"leak-across-test-key-0123456789abcdef")
@@ -74,7 +74,7 @@ def _two_tables(tmp_path, notes: list[str]):
 def _run(tmp_path, config) -> dict:
     sources = discover_local(tmp_path / "src", config)
     tables = plan_tables(sources, config, use_presidio=False)
-    outputs = make_outputs(tmp_path / "out", ("staging",), KEY, tables, dev_sampling(config))
+    outputs = make_outputs(tmp_path / "out", env_sampling(config, ("staging",)), KEY, tables)
     return run_tables(sources, tables, KEY, outputs, config)
 
 
