@@ -43,7 +43,7 @@ from datarefresh.graph import levels as table_levels
 from datarefresh.io.tables import hive_pairs, infer_partition_schema, read_parts
 from datarefresh.graph import processing_order
 from datarefresh.secret import resolve_keyring
-from datarefresh.storage.publish import KEY_FINGERPRINT, REPORTS, SNAPSHOTS, Publisher
+from datarefresh.storage.publish import KEY_FINGERPRINT, REPORTS, SNAPSHOTS, Publisher, discards_blocked_run
 from datarefresh.storage.snapshot import ObjectVersion, table_files, take_snapshot
 from datarefresh.storage.uri import S3Uri
 from datarefresh.validate.checks import Check, expected_columns
@@ -368,6 +368,7 @@ def process_unit(config: Config, aws: Aws, plan: RunPlan, table: str, index: int
         shutil.rmtree(work, ignore_errors=True)
 
 
+@discards_blocked_run
 @_local_disk_errors
 def publish_run(config: Config, aws: Aws, plan: RunPlan, results: list[UnitResult],
                 progress: Progress | None = None,
@@ -547,8 +548,7 @@ def _publish_env(config, aws, env, plan, tables, checks, held, say) -> dict:
     if failed and (config.validation.on_failure == "environment" or set(held) >= set(tables)):
         result["published"] = False
         result["reason"] = "; ".join(f"{c.table}: {c.check} failed ({c.detail})" for c in failed)
-        if not same_run:
-            pub.delete_snapshot(plan.snapshot_id)  # nothing of a failed run stays behind
+        pub.discard_run(plan.snapshot_id)  # no data file of a blocked run stays; a published one does
         say(f"{env}: NOT published: {result['reason']}")
         return result
     if held:
@@ -562,7 +562,7 @@ def _publish_env(config, aws, env, plan, tables, checks, held, say) -> dict:
     if current.get("as_of") and current["as_of"] > plan.as_of and not plan.allow_backwards:
         result.update(published=False, reason=f"the published snapshot is newer ({current['as_of']}); "
                                               "allow backwards to move the pointer back")
-        pub.delete_snapshot(plan.snapshot_id)
+        pub.discard_run(plan.snapshot_id)
         say(f"{env}: not published: {result['reason']}")
         return result
     created = dt.datetime.now(dt.timezone.utc).isoformat()
