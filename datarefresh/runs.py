@@ -178,7 +178,7 @@ def plan_run(config: Config, aws: Aws, *, envs: tuple[str, ...] = ("dev", "stagi
     if unknown:
         raise ConfigError(f"unknown table(s): {', '.join(sorted(unknown))}; valid tables: "
                           f"{', '.join(sorted(config.tables))} (or all)", key="tables")
-    keyring = resolve_keyring(config.secret, allow_demo_key=allow_demo_key)
+    keyring = resolve_keyring(config.secret, allow_demo_key=allow_demo_key, config=config)
     chosen = {t: c for t, c in config.tables.items() if not tables or t in tables}
     role = config.source.role
     prod = aws.s3(role)
@@ -326,7 +326,7 @@ def process_unit(config: Config, aws: Aws, plan: RunPlan, table: str, index: int
                  progress: Progress | None = None) -> UnitResult:
     say = _say(progress)
     unit = plan.unit(table, index)
-    keyring = resolve_keyring(config.secret, allow_demo_key=plan.allow_demo_key)
+    keyring = resolve_keyring(config.secret, allow_demo_key=plan.allow_demo_key, config=config)
     if key_fingerprint(keyring) != plan.key_fingerprint:  # a worker with another key would not join
         raise ConfigError("this worker's pseudonym key differs from the one the run was planned with; give every "
                           "worker the same key (secret in the config)", key="secret")
