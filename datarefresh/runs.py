@@ -402,7 +402,7 @@ def publish_run(config: Config, aws: Aws, plan: RunPlan, results: list[UnitResul
     docs_root = Path(tempfile.mkdtemp(prefix="datarefresh-docs-"))
     docs = docs_dir or docs_root / "datadocs"
     try:
-        validator = Validator(docs)
+        validator = Validator(docs, run_name=snapshot_id)
         for env in plan.envs:
             meta = {t: {"rows_in": v["rows_in"], "rows": v["envs"][env]["rows"], "columns": v["envs"][env]["columns"],
                         "expected_columns": expected_columns(policies[t], plan.source_columns[t]),
@@ -422,6 +422,7 @@ def publish_run(config: Config, aws: Aws, plan: RunPlan, results: list[UnitResul
             result["expectations"] = ge
             result["validation_seconds"] = round(time.perf_counter() - t0, 3)
             report["environments"][env] = result
+        validator.build_docs()  # once per run: GX rebuilds the whole site each time
         for env in plan.envs:
             _store_report(config, aws, env, snapshot_id, report, docs)
         if docs_dir:

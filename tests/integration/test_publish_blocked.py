@@ -5,6 +5,7 @@ and Data Docs hold no value from the data, whatever the expectation type."""
 from __future__ import annotations
 
 import json
+import re
 
 import pyarrow.parquet as pq
 import pytest
@@ -16,6 +17,9 @@ from datarefresh.runs import parse_as_of, refresh
 from tests.conftest import TEST_KEY
 
 DEV = "datarefresh-dev"
+# what a page would load from the network: a remote script, stylesheet, image or CSS url(), or a CDN host
+REMOTE = re.compile(r"""<script[^>]*src=["']https?:|<link[^>]*href=["']https?:|src=["']https?:|url\(["']?https?:"""
+                    r"|cdn\.jsdelivr|cdnjs\.|unpkg\.com|code\.jquery|bootstrapcdn|great-expectations-web-assets")
 READER = "datarefresh-dev-reader"
 
 
@@ -89,6 +93,13 @@ def test_leak_blocked_run_leaves_no_data_file_and_no_value_in_its_reports(aws, c
         assert user.encode() not in body, key
     for path in (tmp_path / "docs").rglob("*"):
         assert not path.is_file() or user.encode() not in path.read_bytes(), path
+    # the Data Docs open offline, and name the run and the table
+    pages = {p.relative_to(tmp_path / "docs").as_posix(): p.read_text() for p in (tmp_path / "docs").rglob("*.html")}
+    assert all(not REMOTE.search(html) for html in pages.values()), [k for k, v in pages.items() if REMOTE.search(v)]
+    assert "static/offline/datadocs.js" in pages["index.html"] and (tmp_path / "docs/static/offline/datadocs.js").exists()
+    assert f"'run_name': '{report['snapshot_id']}'" in pages["index.html"]
+    validation = next(v for k, v in pages.items() if k.startswith(f"validations/dev/customers/{report['snapshot_id']}/"))
+    assert re.search(r"Data asset:\s*customers \(dev\)", validation) and "__none__" not in validation
 
 
 def test_suite_error_while_publishing_leaves_no_data_file(aws, config, prod, tmp_path, monkeypatch):
