@@ -403,6 +403,7 @@ def publish_run(config: Config, aws: Aws, plan: RunPlan, results: list[UnitResul
     docs = docs_dir or docs_root / "datadocs"
     try:
         validator = Validator(docs, run_name=snapshot_id)
+        gated = {}
         for env in plan.envs:
             meta = {t: {"rows_in": v["rows_in"], "rows": v["envs"][env]["rows"], "columns": v["envs"][env]["columns"],
                         "expected_columns": expected_columns(policies[t], plan.source_columns[t]),
@@ -418,11 +419,13 @@ def publish_run(config: Config, aws: Aws, plan: RunPlan, results: list[UnitResul
                                   sampled=_sampled(plan, env))
             extra, held = hold_back(env, config.validation.on_failure, checks, set(tables), config.tables, load,
                                     sampled=_sampled(plan, env))
-            result = _publish_env(config, aws, env, plan, tables, checks + extra, held, say)
+            gated[env] = (checks + extra, held, ge, round(time.perf_counter() - t0, 3))
+        validator.build_docs()  # once per run (GX rebuilds the whole site each time), before any pointer moves
+        for env, (checks, held, ge, seconds) in gated.items():
+            result = _publish_env(config, aws, env, plan, tables, checks, held, say)
             result["expectations"] = ge
-            result["validation_seconds"] = round(time.perf_counter() - t0, 3)
+            result["validation_seconds"] = seconds
             report["environments"][env] = result
-        validator.build_docs()  # once per run: GX rebuilds the whole site each time
         for env in plan.envs:
             _store_report(config, aws, env, snapshot_id, report, docs)
         if docs_dir:
