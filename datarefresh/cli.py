@@ -120,7 +120,7 @@ def sanitize(source: str, dest: str, config_path: str | None, env: str, report: 
     if config and config.environments and env not in config.environments:  # a typo would mean a full copy
         raise click.BadParameter(f"{env!r} is not an environment of {config_path} "
                                  f"({', '.join(sorted(config.environments))})", param_hint="--env")
-    keyring = resolve_keyring(config.secret if config else None, allow_demo_key=demo_key)
+    keyring = resolve_keyring(config.secret if config else None, allow_demo_key=demo_key, config=config)
     result = sanitize_folder(source, dest, keyring=keyring, config=config, envs=(env,), progress=_echo_err)
     if report:
         write_report(result, report)

@@ -43,7 +43,7 @@ from datarefresh.graph import levels as table_levels
 from datarefresh.io.tables import hive_pairs, infer_partition_schema, read_parts
 from datarefresh.graph import processing_order
 from datarefresh.secret import resolve_keyring
-from datarefresh.storage.publish import KEY_FINGERPRINT, REPORTS, SNAPSHOTS, Publisher
+from datarefresh.storage.publish import KEY_FINGERPRINT, REPORTS, SNAPSHOTS, Publisher, discards_blocked_run
 from datarefresh.storage.snapshot import ObjectVersion, table_files, take_snapshot
 from datarefresh.storage.uri import S3Uri
 from datarefresh.validate.checks import Check, expected_columns
@@ -179,7 +179,7 @@ def plan_run(config: Config, aws: Aws, *, envs: tuple[str, ...] = ("dev", "stagi
     if unknown:
         raise ConfigError(f"unknown table(s): {', '.join(sorted(unknown))}; valid tables: "
                           f"{', '.join(sorted(config.tables))} (or all)", key="tables")
-    keyring = resolve_keyring(config.secret, allow_demo_key=allow_demo_key)
+    keyring = resolve_keyring(config.secret, allow_demo_key=allow_demo_key, config=config)
     chosen = {t: c for t, c in config.tables.items() if not tables or t in tables}
     role = config.source.role
     prod = aws.s3(role)
@@ -327,7 +327,7 @@ def process_unit(config: Config, aws: Aws, plan: RunPlan, table: str, index: int
                  progress: Progress | None = None) -> UnitResult:
     say = _say(progress)
     unit = plan.unit(table, index)
-    keyring = resolve_keyring(config.secret, allow_demo_key=plan.allow_demo_key)
+    keyring = resolve_keyring(config.secret, allow_demo_key=plan.allow_demo_key, config=config)
     if key_fingerprint(keyring) != plan.key_fingerprint:  # a worker with another key would not join
         raise ConfigError("this worker's pseudonym key differs from the one the run was planned with; give every "
                           "worker the same key (secret in the config)", key="secret")
@@ -369,6 +369,7 @@ def process_unit(config: Config, aws: Aws, plan: RunPlan, table: str, index: int
         shutil.rmtree(work, ignore_errors=True)
 
 
+@discards_blocked_run
 @_local_disk_errors
 def publish_run(config: Config, aws: Aws, plan: RunPlan, results: list[UnitResult],
                 progress: Progress | None = None,
@@ -403,7 +404,8 @@ def publish_run(config: Config, aws: Aws, plan: RunPlan, results: list[UnitResul
     docs_root = Path(tempfile.mkdtemp(prefix="datarefresh-docs-"))
     docs = docs_dir or docs_root / "datadocs"
     try:
-        validator = Validator(docs)
+        validator = Validator(docs, run_name=snapshot_id)
+        gated = {}
         for env in plan.envs:
             meta = {t: {"rows_in": v["rows_in"], "rows": v["envs"][env]["rows"], "columns": v["envs"][env]["columns"],
                         "expected_columns": expected_columns(policies[t], plan.source_columns[t]),
@@ -419,9 +421,12 @@ def publish_run(config: Config, aws: Aws, plan: RunPlan, results: list[UnitResul
                                   sampled=_sampled(plan, env))
             extra, held = hold_back(env, config.validation.on_failure, checks, set(tables), config.tables, load,
                                     sampled=_sampled(plan, env))
-            result = _publish_env(config, aws, env, plan, tables, checks + extra, held, say)
+            gated[env] = (checks + extra, held, ge, round(time.perf_counter() - t0, 3))
+        validator.build_docs()  # once per run (GX rebuilds the whole site each time), before any pointer moves
+        for env, (checks, held, ge, seconds) in gated.items():
+            result = _publish_env(config, aws, env, plan, tables, checks, held, say)
             result["expectations"] = ge
-            result["validation_seconds"] = round(time.perf_counter() - t0, 3)
+            result["validation_seconds"] = seconds
             report["environments"][env] = result
         for env in plan.envs:
             _store_report(config, aws, env, snapshot_id, report, docs)
@@ -549,8 +554,7 @@ def _publish_env(config, aws, env, plan, tables, checks, held, say) -> dict:
     if failed and (config.validation.on_failure == "environment" or set(held) >= set(tables)):
         result["published"] = False
         result["reason"] = "; ".join(f"{c.table}: {c.check} failed ({c.detail})" for c in failed)
-        if not same_run:
-            pub.delete_snapshot(plan.snapshot_id)  # nothing of a failed run stays behind
+        pub.discard_run(plan.snapshot_id)  # no data file of a blocked run stays; a published one does
         say(f"{env}: NOT published: {result['reason']}")
         return result
     if held:
@@ -564,7 +568,7 @@ def _publish_env(config, aws, env, plan, tables, checks, held, say) -> dict:
     if current.get("as_of") and current["as_of"] > plan.as_of and not plan.allow_backwards:
         result.update(published=False, reason=f"the published snapshot is newer ({current['as_of']}); "
                                               "allow backwards to move the pointer back")
-        pub.delete_snapshot(plan.snapshot_id)
+        pub.discard_run(plan.snapshot_id)
         say(f"{env}: not published: {result['reason']}")
         return result
     created = dt.datetime.now(dt.timezone.utc).isoformat()

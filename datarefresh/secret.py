@@ -9,20 +9,36 @@ from pathlib import Path
 from typing import Callable
 
 from datarefresh.anonymize.keyed import Keyring
-from datarefresh.config import SecretConfig
+from datarefresh.config import Config, SecretConfig
 from datarefresh.errors import SecretError
 
 # Published on purpose so that demos and tests run anywhere; outputs made with it are
 # reversible by anyone, so it must never be used on real data.
 DEMO_KEY = b"datarefresh-published-demo-key--not-secret--never-use-on-real-data"
 # Set by the demo's own Airflow run (`datarefresh demo --airflow`), which passes DEMO_KEY to
-# the DAG through the environment: the DAG cannot take --demo-key.
+# the DAG through the environment: the DAG cannot take --demo-key. It applies only to a config
+# whose buckets are all the embedded local demo's (an environment variable left set on a real
+# worker must not turn a missing key into a published one); anywhere else it is refused.
 DEMO_KEY_ENV = "DATAREFRESH_ALLOW_DEMO_KEY"
 
 MIN_KEY_BITS = 128
 MAKE_KEY = "python -c 'import secrets; print(secrets.token_hex(32))'"
 _HEX = frozenset(string.hexdigits)
 _B64 = frozenset(string.ascii_letters + string.digits + "+/-_=")
+
+
+def demo_buckets(config: Config | None) -> bool:
+    """Whether every bucket the config reads or writes is one of the embedded local demo's."""
+    from datarefresh.config import bundled_demo_config
+
+    used = _buckets(config) if config is not None else set()
+    return bool(used) and used <= _buckets(bundled_demo_config())
+
+
+def _buckets(config: Config) -> set[str]:
+    uris = [config.source.uri] if config.source is not None and config.source.uri else []
+    uris += [e.bucket for e in config.environments.values() if e.bucket]
+    return {u[len("s3://"):].split("/", 1)[0] if u.startswith("s3://") else f"local folder {u}" for u in uris}
 
 
 # Reads `secret.airflow_variable`: registered by datarefresh.airflow (the only package that imports
@@ -38,9 +54,11 @@ def register_variable_getter(getter: VariableGetter | None) -> None:
 
 
 def resolve_keyring(secret: SecretConfig | None = None, *, allow_demo_key: bool = False,
-                    variable_getter: VariableGetter | None = None) -> Keyring:
+                    variable_getter: VariableGetter | None = None, config: Config | None = None) -> Keyring:
     """The one way to get the pseudonym key: from the file, the Airflow Variable (through
-    `variable_getter`, default: the registered one) or the environment variable the config names."""
+    `variable_getter`, default: the registered one) or the environment variable the config names.
+    `allow_demo_key` (`--demo-key`, asked for explicitly) accepts the published demo key;
+    DATAREFRESH_ALLOW_DEMO_KEY=1 does too, but only for a `config` whose buckets are the local demo's."""
     secret = secret or SecretConfig()
     value: bytes | None = None
     if secret.file:
@@ -63,7 +81,12 @@ def resolve_keyring(secret: SecretConfig | None = None, *, allow_demo_key: bool 
     elif secret.env:
         env_value = os.environ.get(secret.env)
         value = env_value.encode("utf-8") if env_value else None
-    allow_demo_key = allow_demo_key or os.environ.get(DEMO_KEY_ENV) == "1"
+    if not allow_demo_key and os.environ.get(DEMO_KEY_ENV) == "1" and (value is None or value == DEMO_KEY):
+        if not demo_buckets(config):
+            raise SecretError(f"{DEMO_KEY_ENV}=1 is set, but it applies only to the embedded local demo (its "
+                              "buckets datarefresh-prod, -dev and -staging), not to this config's buckets: set the "
+                              f"{_where(secret)} to a real key (make one with: {MAKE_KEY}), and unset {DEMO_KEY_ENV}")
+        allow_demo_key = True
     if value == DEMO_KEY:
         if not allow_demo_key:
             raise SecretError("the key is the published demo key, which protects nothing; it is accepted only "

@@ -519,21 +519,32 @@ def _find_bad_csv_value(f: TableFile, encoding: str, index: int, typ: str) -> tu
         target = pa.type_for_alias(typ)
     except ValueError:
         target = None
+    d, args = _rescan_dialect(f)
     with _open_stream(f) as raw:
-        reader = csv.reader(_text_lines(raw, f.name, encoding))
+        reader = csv.reader(_text_lines(raw, f.name, encoding), **args)
         header = next(reader, [])
         name = header[index] if index < len(header) else f"#{index + 1}"
         if target is None:
             return name, None
         for fields in reader:
             cell = fields[index] if index < len(fields) else ""
-            if cell == "":
+            if cell in d.null_values:
                 continue
+            if d.decimal == "," and pa.types.is_floating(target):
+                cell = cell.replace(",", ".")  # as pyarrow read it (decimal_point)
             try:
                 pc.cast(pa.array([cell]), target)
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
                 return name, reader.line_num
     return name, None
+
+
+def _rescan_dialect(f: TableFile) -> tuple[CsvDialect, dict]:
+    """The dialect pyarrow read the file with (`_csv_options`), as csv.reader arguments, so an
+    error path's rescan splits the lines as the read did (a `;` file names the right column)."""
+    d = _csv_options(f, None)[0]
+    quoting = {"quotechar": d.quote} if d.quote else {"quoting": csv.QUOTE_NONE}
+    return d, {"delimiter": d.delimiter or ",", **quoting}
 
 
 def _text_lines(raw: BinaryIO, name: str, encoding: str) -> io.TextIOWrapper:
@@ -560,8 +571,7 @@ def _without_values(msg: str) -> str:
 def _find_bad_csv_row(f: TableFile, encoding: str) -> int | None:
     """Error path only: rescan with the csv module to report the line of the bad row."""
     with _open_stream(f) as raw:
-        text = io.TextIOWrapper(raw, encoding=encoding, newline="")
-        reader = csv.reader(text, delimiter=(f.csv.delimiter if f.csv else None) or ",")
+        reader = csv.reader(_text_lines(raw, f.name, encoding), **_rescan_dialect(f)[1])
         width = None
         for fields in reader:
             if width is None:
@@ -723,7 +733,12 @@ class PartWriter:
 
     def discard(self) -> None:
         """After a failed run (a full disk): let the file go without a second error when the
-        writer is garbage collected (pyarrow retries close() in __del__ and prints the failure)."""
+        writer is garbage collected (pyarrow retries close() in __del__ and prints the failure), and
+        remove the spilled rows (sanitized, but not a finished output: nothing may be left behind)."""
+        import shutil
+
+        self._held = []
+        shutil.rmtree(self.folder / ".spill", ignore_errors=True)
         writer, self._writer = self._writer, None
         if writer is None:
             return

@@ -9,10 +9,18 @@ The pointer moves with an S3 conditional write: If-Match on the ETag it had when
 the run started (If-None-Match: * for the first publish), so of two concurrent
 publishes one wins and the other fails cleanly; a crash before the pointer moves
 leaves readers on the previous complete snapshot.
+
+A run that is blocked (a failed gate, the leak scan, Great Expectations, a terminal error
+while publishing) leaves no data file behind (`discard_run`), in a versioned bucket not even
+a noncurrent version: its files sat under a prefix the environment's readers can read. Its
+report stays (under `reports/`, counts and reasons only). A published snapshot (the current
+one, one whose files the current manifest still names, or any with a manifest, kept for
+rollback) is never touched, so a blocked rerun of an earlier date loses nothing.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
@@ -22,13 +30,14 @@ import pyarrow.parquet as pq
 from botocore.exceptions import ClientError
 
 from datarefresh.aws import s3_errors
-from datarefresh.errors import PublishConflictError
+from datarefresh.errors import PublishConflictError, TerminalError
 from datarefresh.storage.uri import S3Uri
 
 POINTER = "current.json"
 SNAPSHOTS = "snapshots"
 REPORTS = "reports"  # run reports and Data Docs, kept for failed runs too
 KEY_FINGERPRINT = "key_fingerprint"  # manifest field: which key made the pseudonyms
+MANIFEST = "_manifest.json"
 
 
 @dataclass
@@ -85,7 +94,19 @@ class Publisher:
         return files
 
     def write_manifest(self, snapshot_id: str, manifest: dict) -> str:
-        key = self.uri.key(SNAPSHOTS, snapshot_id, "_manifest.json")
+        """Refuses (TerminalError) when a file the manifest names under this run's prefix is gone: the
+        run was blocked and discarded before (an Airflow publish task cleared and rerun), so only a
+        whole new run can publish it."""
+        own = self.uri.key(SNAPSHOTS, snapshot_id) + "/"
+        named = {f["key"] for t in manifest.get("tables", {}).values() for f in t.get("files", [])
+                 if f["key"].startswith(own)}
+        if named:
+            missing = named - set(self._keys(own))
+            if missing:
+                raise TerminalError(f"{len(missing)} file(s) of run {snapshot_id} are no longer in "
+                                   f"s3://{self.uri.bucket}/{own} (the run was blocked and its files removed); "
+                                   "start a new run instead of repeating its publish step")
+        key = self.uri.key(SNAPSHOTS, snapshot_id, MANIFEST)
         with s3_errors(self.role, self.uri.bucket, key, action="write"):
             self.client.put_object(Bucket=self.uri.bucket, Key=key, Body=json.dumps(manifest, indent=2).encode(),
                                    ContentType="application/json")
@@ -119,13 +140,46 @@ class Publisher:
         return sorted(ids)
 
     def delete_snapshot(self, snapshot_id: str, table: str | None = None, keep: frozenset[str] = frozenset()) -> None:
-        """Delete a snapshot's files, or one table's, except the keys in `keep`."""
+        """Delete a snapshot's files, or one table's, except the keys in `keep`; in a versioned
+        bucket every version of them (a noncurrent version is still readable with GetObjectVersion)."""
         prefix = self.uri.key(SNAPSHOTS, snapshot_id, *([table] if table else [])) + "/"
         with s3_errors(self.role, self.uri.bucket, prefix, action="delete"):
-            for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.uri.bucket, Prefix=prefix):
-                keys = [o["Key"] for o in page.get("Contents", []) if o["Key"] not in keep]
-                for k in keys:  # one by one: DeleteObjects needs Content-MD5 handling that differs across servers
-                    self.client.delete_object(Bucket=self.uri.bucket, Key=k)
+            for page in self.client.get_paginator("list_object_versions").paginate(Bucket=self.uri.bucket,
+                                                                                  Prefix=prefix):
+                for v in page.get("Versions", []) + page.get("DeleteMarkers", []):
+                    if v["Key"] in keep:
+                        continue
+                    # one by one: DeleteObjects needs Content-MD5 handling that differs across servers
+                    self.client.delete_object(Bucket=self.uri.bucket, Key=v["Key"],
+                                              **({"VersionId": v["VersionId"]} if v.get("VersionId") else {}))
+
+    def _keys(self, prefix: str) -> list[str]:
+        with s3_errors(self.role, self.uri.bucket, prefix, action="list"):
+            return [o["Key"] for page in self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.uri.bucket, Prefix=prefix) for o in page.get("Contents", [])]
+
+    def published_ids(self) -> set[str]:
+        """Snapshot ids readers may still resolve: the pointer's and those whose files its manifest
+        names (carried-over tables live in older snapshots' prefixes)."""
+        pointer = self.read_pointer().data or {}
+        ids = {pointer["snapshot_id"]} if pointer.get("snapshot_id") else set()
+        if pointer.get("manifest"):
+            marker = f"/{SNAPSHOTS}/"
+            ids |= {("/" + f["key"]).split(marker, 1)[1].split("/", 1)[0]
+                    for t in self.read_json(pointer["manifest"]).get("tables", {}).values()
+                    for f in t.get("files", []) if marker in "/" + f["key"]}
+        return ids
+
+    def discard_run(self, snapshot_id: str) -> bool:
+        """Remove the data files of a run that was not published, every version of them, so the
+        environment's readers can neither list nor read them. A snapshot that was published (the
+        current one, one the current manifest names, or one with a manifest: a rerun of an earlier
+        date writes to the same keys) is left as it is. True when something was removed."""
+        prefix = self.uri.key(SNAPSHOTS, snapshot_id) + "/"
+        if snapshot_id in self.published_ids() or prefix + MANIFEST in self._keys(prefix):
+            return False
+        self.delete_snapshot(snapshot_id)
+        return True
 
     def retain(self, keep: int, current_id: str | None, keep_also: set[str] = frozenset()) -> list[str]:
         """Delete all but the newest `keep` snapshots; never the current one, nor those whose
@@ -135,3 +189,24 @@ class Publisher:
         for s in doomed:
             self.delete_snapshot(s)
         return doomed
+
+
+def discards_blocked_run(step):
+    """For `publish_run(config, aws, plan, ...)`: a terminal error while validating or publishing
+    (a gate or suite that raised, access denied) removes the run's data files from every
+    environment before it propagates. Transient errors leave them, so a retry can still publish."""
+    @functools.wraps(step)
+    def run(config, aws, plan, *args, **kwargs):
+        try:
+            return step(config, aws, plan, *args, **kwargs)
+        except TerminalError:
+            typed = not isinstance(plan, dict)  # a RunPlan, or its dict form (Airflow XCom)
+            envs, snapshot_id = (plan.envs, plan.snapshot_id) if typed else (plan["envs"], plan["snapshot_id"])
+            for env in envs:
+                e = config.environments[env]
+                try:
+                    Publisher(aws.s3(e.writer_role), e.writer_role, e.bucket).discard_run(snapshot_id)
+                except Exception:  # noqa: BLE001 - the error that stopped the run is the one to report
+                    pass
+            raise
+    return run

@@ -27,6 +27,14 @@ RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": 0, "inc
 _COUNTS = ("element_count", "missing_count", "missing_percent", "unexpected_count", "unexpected_percent",
            "unexpected_percent_total", "unexpected_percent_nonmissing")
 WITHHELD = "(withheld)"
+# The only observed values kept: a row or column count, or the column names. Any other expectation's
+# observed value (a max, the most common values, a query's rows, a column pair's...) may be a cell,
+# whatever its domain (column, column pair, column list or table), so it is withheld.
+SCHEMA_OBSERVATIONS = frozenset({
+    "expect_table_row_count_to_equal", "expect_table_row_count_to_be_between",
+    "expect_table_row_count_to_equal_other_table", "expect_table_column_count_to_equal",
+    "expect_table_column_count_to_be_between", "expect_table_columns_to_match_ordered_list",
+    "expect_table_columns_to_match_set"})
 
 
 def expectations_dir(config: Config) -> Path:
@@ -76,12 +84,15 @@ def parity_expectations(env: str, policy: TableConfig, meta: dict, config: Confi
 
 
 class Validator:
-    """One ephemeral Great Expectations context per run, with a Data Docs site on disk."""
+    """One ephemeral Great Expectations context per run, with a Data Docs site on disk: `run` per
+    table and environment, then `build_docs` once (GX rebuilds the whole site on each build)."""
 
-    def __init__(self, docs_dir: Path):
+    def __init__(self, docs_dir: Path, run_name: str | None = None):
         import great_expectations as gx
 
-        logging.getLogger("great_expectations").setLevel(logging.ERROR)
+        # GX logs an expectation's exception with its message, which may quote a cell
+        logging.getLogger("great_expectations").setLevel(logging.CRITICAL)
+        self.run_name = run_name
         self.gx = gx
         self.ctx = gx.get_context(mode="ephemeral")
         try:
@@ -95,8 +106,8 @@ class Validator:
         self.source = self.ctx.data_sources.add_pandas("outputs")
 
     def run(self, env: str, table: str, sample: pa.Table, expectations: list[dict]) -> dict:
-        from great_expectations.checkpoint import UpdateDataDocsAction
         from great_expectations.core import ExpectationSuite
+        from great_expectations.core.run_identifier import RunIdentifier
         from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
         from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
@@ -117,7 +128,8 @@ class Validator:
         # cannot show any (SUMMARY, the default, lists unexpected values and observed values).
         cp = self.ctx.checkpoints.add(self.gx.Checkpoint(name=name, validation_definitions=[vd], actions=[],
                                                          result_format=RESULT_FORMAT))
-        result = cp.run(batch_parameters={"dataframe": sample.to_pandas()})
+        result = cp.run(batch_parameters={"dataframe": sample.to_pandas()},
+                        run_id=RunIdentifier(run_name=self.run_name) if self.run_name else None)
         # Results keep observed values (a column's max, its distinct values) and an exception's
         # message, which may quote a cell (pandas and strptime errors do): reduce them to counts
         # and the exception's type, store that in place of the stored result, then render the docs.
@@ -125,10 +137,10 @@ class Validator:
             for r in run.results:
                 _withhold_values(r)
                 _withhold_exception(r)
+            _describe_batch(run, f"{table} ({env})")
             self.ctx.validation_results_store.store_validation_results(
                 suite_validation_result=run, suite_validation_result_identifier=identifier,
                 expectation_suite_identifier=ExpectationSuiteIdentifier(name=run.suite_name))
-        UpdateDataDocsAction(name="docs", site_names=["datarefresh"]).run(checkpoint_result=result)
         results = []
         for run in result.run_results.values():
             for r in run.results:
@@ -137,18 +149,37 @@ class Validator:
                                 "source": (cfg.meta or {}).get("source"), "success": bool(r.success)})
         return {"passed": bool(result.success), "sample_rows": sample.num_rows, "results": results}
 
+    def build_docs(self) -> None:
+        """Render the Data Docs of every result so far, once, and make them open offline."""
+        from datarefresh.validate.datadocs import make_offline
+
+        self.ctx.build_data_docs(site_names=["datarefresh"])
+        make_offline(self.docs_dir)
+
+
+def _describe_batch(run, asset: str) -> None:
+    """Name the data asset on the validation page (GX shows `Data asset: None` for a dataframe) and
+    drop the batch's fingerprint (a digest of the sampled rows)."""
+    meta = run.meta
+    meta["batch_spec"] = {**(meta.get("batch_spec") or {}), "data_asset_name": asset}
+    if isinstance(meta.get("batch_markers"), dict):
+        meta["batch_markers"] = {k: v for k, v in meta["batch_markers"].items() if "fingerprint" not in k}
+
 
 def _withhold_values(r) -> None:
-    """Keep counts and percentages; an observed value only for table-level expectations (a row
-    count, the column names), which describe the schema and size, not a cell."""
+    """Keep counts and percentages, and an observed value only when it is a row or column count or
+    the column names (SCHEMA_OBSERVATIONS); every other observed value, list or detail goes."""
     res = dict(r.result or {})
-    kept = {k: res[k] for k in _COUNTS if k in res}
+    kept = {k: res[k] for k in _COUNTS if k in res and (res[k] is None or isinstance(res[k], (int, float)))}
     if "unexpected_percent" not in kept:  # GX's renderer needs both (distinct-value expectations have one)
         kept.pop("unexpected_count", None)
     if "observed_value" in res:
-        table_level = "column" not in r.expectation_config.kwargs and "column_list" not in r.expectation_config.kwargs
-        kept["observed_value"] = res["observed_value"] if table_level else WITHHELD
-    if "partial_unexpected_list" in res:  # renderers expect the (empty) lists
+        value = res["observed_value"]
+        schema = r.expectation_config.type in SCHEMA_OBSERVATIONS and (
+            (isinstance(value, int) and not isinstance(value, bool))
+            or (isinstance(value, list) and all(isinstance(v, str) for v in value)))
+        kept["observed_value"] = value if schema else WITHHELD
+    if "partial_unexpected_list" in res or "unexpected_list" in res:  # renderers expect the (empty) lists
         kept.update(partial_unexpected_list=[], partial_unexpected_counts=[], partial_unexpected_index_list=[])
     r.result = kept
 

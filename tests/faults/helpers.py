@@ -100,3 +100,36 @@ def fresh_as_of() -> str:
 def signature(method: str, path: str) -> tuple[str, str]:
     """A request with the run's snapshot id and times blanked: the same step of another run matches it."""
     return method, RUN_TIME.sub("<time>", SNAPSHOT_ID.sub("<id>", path))
+
+
+def refused_refresh(suite, admin, prod_data, tmp_path, case: str, prepare) -> tuple[str, str, object]:
+    """Copy prod, let `prepare(folder, config dict)` damage it, upload it as `raw/_faults-<case>`,
+    and run a refresh that must fail: exit 1, the last line one `Error: ...`, no traceback, and
+    every environment still on its complete published snapshot with no raw value anywhere.
+    Returns (the error line, the whole output, the child) for the case's own checks."""
+    import shutil
+    from pathlib import Path
+
+    import yaml
+
+    import datarefresh.config
+    from tests.faults.conftest import CANARIES, upload_tree
+
+    data = tmp_path / "prod"
+    shutil.copytree(prod_data, data)
+    cfg = yaml.safe_load((Path(datarefresh.config.__file__).parent / "data" / "demo_config.yaml").read_text())
+    cfg["source"]["uri"] = f"s3://datarefresh-prod/raw/_faults-{case}"
+    prepare(data, cfg)
+    upload_tree(admin, data, f"raw/_faults-{case}")
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
+    before = {env: pointer(admin, env) for env in ENVS}
+    child = suite.forks.run(["refresh", "--config", tmp_path / "config.yaml", "--as-of", fresh_as_of()], suite.env)
+    out = child.output
+    assert child.code == 1, out[-3000:]
+    err = out.strip().splitlines()[-1]
+    assert err.startswith("Error: ") and "Traceback" not in out, out[-3000:]
+    for env in ENVS:
+        assert pointer(admin, env) == before[env]
+        assert_complete(admin, env)
+    assert_no_raw(admin, CANARIES)
+    return err, out, child

@@ -4,16 +4,13 @@ value), readers keep the snapshot they had, and nothing raw reaches dev or stagi
 from __future__ import annotations
 
 import gzip
-import shutil
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-import yaml
 
-import datarefresh.config
-from tests.faults.conftest import CANARIES, upload_tree
-from tests.faults.helpers import ENVS, assert_complete, assert_no_raw, fresh_as_of, pointer
+from tests.faults.conftest import CANARIES
+from tests.faults.helpers import refused_refresh
 
 
 def _truncate(path: Path) -> None:
@@ -72,24 +69,7 @@ CASES = {
 @pytest.mark.parametrize("case", list(CASES))
 def test_bad_input_file_fails_naming_the_file(case, suite, admin, prod_data, tmp_path):
     name, damage, words = CASES[case]
-    data = tmp_path / "prod"
-    shutil.copytree(prod_data, data)
-    damage(data)
-    upload_tree(admin, data, f"raw/_faults-{case}")
-    cfg = yaml.safe_load((Path(datarefresh.config.__file__).parent / "data" / "demo_config.yaml").read_text())
-    cfg["source"]["uri"] = f"s3://datarefresh-prod/raw/_faults-{case}"
-    (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
-    before = {env: pointer(admin, env) for env in ENVS}
-    args = ["refresh", "--config", tmp_path / "config.yaml", "--as-of", fresh_as_of()]
-    child = suite.forks.run(args, suite.env)
-    out = child.output
-    assert child.code == 1, out[-3000:]
-    err = out.strip().splitlines()[-1]
-    assert err.startswith("Error: ") and "Traceback" not in out, out[-3000:]
+    err, out, _ = refused_refresh(suite, admin, prod_data, tmp_path, case, lambda data, _cfg: damage(data))
     assert f"s3://datarefresh-prod/raw/_faults-{case}/{name}" in err, err
     assert words.lower() in err.lower(), err
     assert not [c for c in CANARIES if c.lower() in out.lower()]
-    for env in ENVS:
-        assert pointer(admin, env) == before[env]
-        assert_complete(admin, env)
-    assert_no_raw(admin, CANARIES)

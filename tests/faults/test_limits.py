@@ -7,18 +7,14 @@ from __future__ import annotations
 import gzip
 import json
 import random
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-import yaml
 
-import datarefresh.config
-from tests.faults.conftest import CANARIES, upload_tree
-from tests.faults.helpers import ENVS, assert_complete, assert_no_raw, fresh_as_of, pointer
+from tests.faults.helpers import refused_refresh
 
 MEMORY_BOUND_KIB = 1_500_000  # 1.5 GB over the process's size at start, generous on purpose
 TEN_MB = 10 * 1024 * 1024
@@ -91,24 +87,8 @@ CASES = {
 @pytest.mark.parametrize("case", list(CASES))
 def test_huge_values_and_tables_are_refused_with_a_clear_limit(case, suite, admin, prod_data, tmp_path):
     make, words = CASES[case]
-    data = tmp_path / "prod"
-    shutil.copytree(prod_data, data)
-    cfg = yaml.safe_load((Path(datarefresh.config.__file__).parent / "data" / "demo_config.yaml").read_text())
-    cfg["source"]["uri"] = f"s3://datarefresh-prod/raw/_faults-{case}"
-    make(data, cfg)
-    upload_tree(admin, data, f"raw/_faults-{case}")
-    (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
-    before = {env: pointer(admin, env) for env in ENVS}
-    args = ["refresh", "--config", tmp_path / "config.yaml", "--as-of", fresh_as_of()]
-    child = suite.forks.run(args, suite.env)
-    out = child.output
-    assert child.code == 1, out[-3000:]
-    err = out.strip().splitlines()[-1]
-    assert err.startswith("Error: ") and words in err and "Traceback" not in out, out[-3000:]
+    err, out, child = refused_refresh(suite, admin, prod_data, tmp_path, case, make)
+    assert words in err, err
     assert "qvxcanary" not in out.lower()
     rss = child.rss
     assert rss["peak_kib"] - rss["start_kib"] < MEMORY_BOUND_KIB, rss
-    for env in ENVS:
-        assert pointer(admin, env) == before[env]
-        assert_complete(admin, env)
-    assert_no_raw(admin, CANARIES)

@@ -2,71 +2,34 @@
 
 from __future__ import annotations
 
-import http.client
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import urlparse
-
 import pytest
 from botocore.exceptions import ClientError
 
 from datarefresh import localaws
 from datarefresh.aws import Aws, s3_errors
 from datarefresh.errors import StorageError, TerminalError
+from tests.faults.proxy import FaultProxy, s3_error
 
 
-class FlakyProxy:
-    """Forwards to the local AWS server, answering 503 to the first `failures` GETs."""
+def _first_gets_fail(failures: int):
+    """A FaultProxy rule: 503 SlowDown to the first `failures` GETs, then forward."""
+    served = []
 
-    def __init__(self, upstream: str, failures: int):
-        self.failures, self.served_errors = failures, 0
-        target = urlparse(upstream)
-        proxy = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def _forward(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                if self.command == "GET" and proxy.served_errors < proxy.failures:
-                    proxy.served_errors += 1
-                    self.send_response(503)
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
-                conn = http.client.HTTPConnection(target.hostname, target.port, timeout=30)
-                conn.request(self.command, self.path, body=body, headers=dict(self.headers))
-                resp = conn.getresponse()
-                data = resp.read()
-                self.send_response(resp.status)
-                for k, v in resp.getheaders():
-                    if k.lower() not in ("transfer-encoding", "connection", "content-length"):
-                        self.send_header(k, v)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = _forward
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
+    def rule(req):
+        if req.method == "GET" and len(served) < failures:
+            served.append(req)
+            return s3_error(503, "SlowDown")
+        return None
+    return rule
 
 
 def test_503s_are_retried_until_the_read_succeeds(config, local, admin_s3):
     admin_s3.put_object(Bucket="datarefresh-prod", Key="raw/retry/x.csv", Body=b"a\n1\n")
-    proxy = FlakyProxy(local.endpoint, failures=2)
-    try:
+    with FaultProxy(local.endpoint, _first_gets_fail(2)) as proxy:
         aws = Aws(config, base_session=local.session(localaws.BASE_USER), endpoint_url=proxy.endpoint)
         body = aws.s3("datarefresh-prod-reader").get_object(Bucket="datarefresh-prod", Key="raw/retry/x.csv")
         assert body["Body"].read() == b"a\n1\n"
-        assert proxy.served_errors == 2
-    finally:
-        proxy.close()
+        assert len(proxy.faults) == 2
 
 
 def _client_error(code: str, status: int) -> ClientError:

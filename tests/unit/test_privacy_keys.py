@@ -8,7 +8,7 @@ import secrets
 
 import pytest
 
-from datarefresh.config import SecretConfig
+from datarefresh.config import SecretConfig, bundled_demo_config
 from datarefresh.errors import SecretError
 from datarefresh.secret import DEMO_KEY, DEMO_KEY_ENV, MAKE_KEY, key_weakness, resolve_keyring
 from tests.conftest import TEST_KEY
@@ -50,8 +50,25 @@ def test_demo_key_only_when_asked_for(monkeypatch, capsys):
         resolve_keyring(SecretConfig(env="DR_KEY"))
     resolve_keyring(SecretConfig(env="DR_KEY"), allow_demo_key=True)
     assert "NOT protected" in capsys.readouterr().err
-    monkeypatch.setenv(DEMO_KEY_ENV, "1")  # what the demo's Airflow run sets
-    resolve_keyring(SecretConfig(env="DR_KEY"))
+    monkeypatch.setenv(DEMO_KEY_ENV, "1")  # what the demo's Airflow run sets: for the local demo's buckets only
+    resolve_keyring(SecretConfig(env="DR_KEY"), config=bundled_demo_config())
+
+
+@pytest.mark.parametrize("key", [None, DEMO_KEY.decode()])
+def test_demo_key_env_never_applies_outside_the_local_demo(key, monkeypatch):
+    monkeypatch.setenv(DEMO_KEY_ENV, "1")  # left set on a real worker
+    monkeypatch.delenv("DR_KEY", raising=False)
+    if key:
+        monkeypatch.setenv("DR_KEY", key)
+    demo = bundled_demo_config()
+    for real in (demo.model_copy(update={"environments": {"dev": demo.environments["dev"].model_copy(
+                     update={"bucket": "s3://acme-dev-data"})}}),
+                 demo.model_copy(update={"source": demo.source.model_copy(update={"uri": "s3://acme-prod/raw"})}),
+                 None):
+        with pytest.raises(SecretError, match=f"{DEMO_KEY_ENV}=1 is set, but it applies only to the embedded "
+                                              "local demo"):
+            resolve_keyring(SecretConfig(env="DR_KEY"), config=real)
+    resolve_keyring(SecretConfig(env="DR_KEY"), config=demo)  # the demo's own run still works
 
 
 def test_cli_refuses_a_weak_key(tmp_path, cli, demo_source):
