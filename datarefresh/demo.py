@@ -16,7 +16,7 @@ from typing import Callable
 from datarefresh import localaws
 from datarefresh.aws import Aws
 from datarefresh.config import Config, bundled_demo_config
-from datarefresh.demo_data import generate
+from datarefresh.demo_data import TABLES, generate
 from datarefresh.pipeline import write_report
 from datarefresh.report import render_html
 from datarefresh.runs import parse_as_of, refresh
@@ -43,7 +43,7 @@ def seed_prod(local: localaws.LocalAws, config: Config, rows: int, say: Callable
         n = max(1, rows - days_back * max(1, rows // 50))
         versions = []
         with tempfile.TemporaryDirectory() as tmp:
-            generate(tmp, rows=n, seed=0)
+            generate(tmp, rows=n, seed=0, tables=tuple(t for t in TABLES if t in config.tables))
             for path in sorted(Path(tmp).rglob("*")):
                 if path.is_file():
                     key = src.key(path.relative_to(tmp).as_posix())
