@@ -330,9 +330,9 @@ def _status_reader(config: Config, env: str, session: boto3.Session, caller: str
             RoleArn=aws.role_arn(role), RoleSessionName=f"datarefresh-status-{env}"[:64])["Credentials"]
     except (ClientError, NoCredentialsError):
         return ec, f"as {_short(caller)} (it may not assume {role_name(role)})"
-    client = boto3.client("s3", endpoint_url=aws.endpoint, region_name=aws.region, config=RETRIES,
-                          aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
-                          aws_session_token=creds["SessionToken"])
+    assumed = boto3.Session(aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+                            aws_session_token=creds["SessionToken"], region_name=aws.region)
+    client = assumed.client("s3", endpoint_url=aws.endpoint, config=RETRIES)
     return EnvClient(env, ec.uri, client, ec.needed_role), f"as role {role_name(role)}"
 
 
