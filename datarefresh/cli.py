@@ -160,7 +160,7 @@ def demo(workdir: str, rows: int, use_airflow: bool) -> None:
     for key, label in labels.items():
         if key in summary["outputs"]:
             click.echo(f"{label + ':':15}{summary['outputs'][key]}")
-    local = load(Path(workdir))
+    local = load(Path(workdir).resolve())  # absolute paths in the exports, like `localaws up`
     if local:
         click.echo("\nThe local AWS server is still running. To use it from a shell (the same exports as "
                    "`datarefresh localaws up`):")
