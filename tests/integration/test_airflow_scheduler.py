@@ -199,7 +199,8 @@ def test_scheduled_triggered_and_backfill_runs_succeed_through_the_api(airflow):
 def test_grid_and_trigger_form_render_in_a_browser(airflow, tmp_path):
     """The grid and the trigger form in headless Chromium, driven over the DevTools protocol."""
     port, out = airflow["port"], tmp_path
-    run_id = airflow.get("triggered") or _runs(airflow["api"])[-1]["dag_run_id"]
+    api = airflow["api"]
+    run_id = airflow.get("triggered") or api.wait("a run to show", lambda: _runs(api))[-1]["dag_run_id"]
     import base64
 
     from websockets.sync.client import connect
