@@ -247,10 +247,17 @@ def test_grid_and_trigger_form_render_in_a_browser(airflow, tmp_path):
             wait_for("[...document.querySelectorAll('button')].some(b => b.innerText.trim() === 'Trigger')")
             js("[...document.querySelectorAll('button')].find(b => b.innerText.trim() === 'Trigger').click()")
             try:
-                wait_for("!!document.querySelector('[role=dialog]')")
-                # the params sit in a collapsed section of the dialog: open every collapsed one
-                js("[...document.querySelectorAll('[role=dialog] [aria-expanded=false]')].forEach(b => b.click())")
-                wait_for("document.querySelector('[role=dialog]').innerText.includes('empty means all')")
+                # on a run's page the button opens a menu (Trigger / Trigger again with this config); the
+                # params sit in a collapsed section of the dialog: open it until the form shows
+                wait_for("""(() => {
+                    const item = [...document.querySelectorAll('[role=menuitem]')]
+                        .find(m => m.innerText.trim() === 'Trigger');
+                    if (item) item.click();
+                    [...document.querySelectorAll('[aria-expanded=false]')]
+                        .filter(b => b.innerText.includes('Run Parameters')).forEach(b => b.click());
+                    return document.body.innerText.includes('Trigger Dag')
+                        && document.body.innerText.includes('empty means all');
+                })()""", timeout=45)
             finally:
                 shot("trigger-form.png")  # also when the form did not show: the picture says why
     finally:
