@@ -89,7 +89,7 @@ def airflow(local, one_table_config, tmp_path_factory):
     history = seed_prod(local, config, rows=120, say=lambda _m: None)
     home = tmp_path_factory.mktemp("airflow-home")
     port = _free_port()
-    env = airflow_env(local, home, str(one_table_config), TEST_KEY.decode())
+    env = airflow_env(local, home, config, config_path=str(one_table_config), secret=TEST_KEY.decode())
     env.update({
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",  # the UI and API without a login
