@@ -155,12 +155,17 @@ def demo(workdir: str, rows: int, use_airflow: bool) -> None:
             continue
         click.echo(f"{env:8} {s['snapshot_id']} in {s['bucket']} (validation {s['validation']}): "
                    + ", ".join(f"{t} {n:,}" for t, n in s["tables"].items()))
-    click.echo(f"summary: {Path(workdir) / 'summary.json'}")
-    local = load(Path(workdir))
+    labels = {"report_html": "report", "datadocs": "Data Docs", "report_json": "report (JSON)", "summary": "summary"}
+    click.echo("")
+    for key, label in labels.items():
+        if key in summary["outputs"]:
+            click.echo(f"{label + ':':15}{summary['outputs'][key]}")
+    local = load(Path(workdir).resolve())  # absolute paths in the exports, like `localaws up`
     if local:
-        click.echo("\nThe local AWS server is still running. To use it from a shell:")
-        click.echo(local.exports("datarefresh-dev-reader"))
-        click.echo(f"Stop it with: datarefresh localaws down --workdir {workdir}")
+        click.echo("\nThe local AWS server is still running. To use it from a shell (the same exports as "
+                   "`datarefresh localaws up`):")
+        click.echo(local.exports())
+        click.echo(f"Stop it with: datarefresh localaws down --workdir {Path(workdir).resolve()}")
 
 
 @main.group()
@@ -288,20 +293,30 @@ def pull_cmd(config_path, env, tables, dest, snapshot, as_of, verify) -> None:
 @click.option("--config", "config_path", type=click.Path(dir_okay=False))
 @click.option("--env", "envs", default="dev,staging", show_default=True)
 def status_cmd(config_path, envs) -> None:
-    """Each environment's current snapshot, its age, tables and rows, and the last run's result."""
+    """Each environment's current snapshot, its age, tables and rows, and the last run's result.
+
+    Each environment is read with its reader role (assumed from your credentials) or, if you may
+    not assume it, your own credentials; one you may not read is marked, the others still shown."""
     from datarefresh.pull import status
 
-    for env, s in status(_config_or_default(config_path), tuple(e for e in envs.split(",") if e)).items():
+    result = status(_config_or_default(config_path), tuple(e for e in envs.split(",") if e))
+    for env, s in result.items():
+        if not s["readable"]:
+            click.echo(f"{env}: NOT READABLE {s['read_as']}: {s['reason']}")
+            continue
         if not s["snapshot_id"]:
-            click.echo(f"{env}: nothing published yet in {s['bucket']}")
+            click.echo(f"{env}: nothing published yet in {s['bucket']} (read {s['read_as']})")
         else:
-            click.echo(f"{env}: {s['snapshot_id']} (prod as of {s['as_of']}, {s['age_hours']} h old) in {s['bucket']}")
+            click.echo(f"{env}: {s['snapshot_id']} (prod as of {s['as_of']}, {s['age_hours']} h old) in {s['bucket']} "
+                       f"(read {s['read_as']})")
             click.echo("  " + ", ".join(f"{t} {n:,}" for t, n in s["tables"].items()))
         last = s.get("last_run")
         if last:
             state = ("published" + (f"; {last['reason']}" if last.get("reason") else "")) if last["published"] \
                 else f"NOT published: {last['reason']}"
             click.echo(f"  last run {last['snapshot_id']}: {state}; report {last['report']}")
+    if not any(s["readable"] for s in result.values()):
+        raise click.exceptions.Exit(1)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -244,6 +244,7 @@ class AirflowConfig(_Model):
     retries: int = Field(default=3, ge=0)
     pool: str = "datarefresh_s3"  # bounds concurrent S3 work across runs
     pool_slots: int = Field(default=4, ge=1)
+    is_paused_upon_creation: bool = True  # Airflow's default; the demo config unpauses, so a trigger runs
 
 
 class Config(_Model):

@@ -8,6 +8,7 @@ WORKDIR/summary.json. The server is left running for `pull` and browsing.
 
 from __future__ import annotations
 
+import datetime as dt
 import tempfile
 from pathlib import Path
 from typing import Callable
@@ -15,7 +16,7 @@ from typing import Callable
 from datarefresh import localaws
 from datarefresh.aws import Aws
 from datarefresh.config import Config, bundled_demo_config
-from datarefresh.demo_data import generate
+from datarefresh.demo_data import TABLES, generate
 from datarefresh.pipeline import write_report
 from datarefresh.report import render_html
 from datarefresh.runs import parse_as_of, refresh
@@ -24,17 +25,37 @@ from datarefresh.storage.publish import Publisher
 from datarefresh.storage.uri import S3Uri
 
 
-def seed_prod(local: localaws.LocalAws, config: Config, rows: int, say: Callable[[str], None]) -> None:
+# Prod as it was 3, 2 and 1 day(s) ago, then today: a backfill of the last days reads each day's
+# object versions (Airflow's backfill runs of the two days before today read different data).
+HISTORY_DAYS = 3
+
+
+def seed_prod(local: localaws.LocalAws, config: Config, rows: int, say: Callable[[str], None],
+              history_days: int = HISTORY_DAYS, now: dt.datetime | None = None) -> dict[str, int]:
+    """Upload the demo tables once per day of history (prod grows a little every day), the older
+    ones backdated on the local server; returns the row count of customers per upload date."""
     src = S3Uri.parse(config.source.uri)  # type: ignore[union-attr]
     s3 = local.session(localaws.ADMIN_USER).client("s3", endpoint_url=local.endpoint)
-    with tempfile.TemporaryDirectory() as tmp:
-        say(f"generating demo prod data ({rows:,} customers)")
-        generate(tmp, rows=rows, seed=0)
-        for path in sorted(Path(tmp).rglob("*")):
-            if path.is_file():
-                rel = path.relative_to(tmp).as_posix()
-                s3.upload_file(str(path), src.bucket, src.key(rel))
-    say(f"seeded {src}")
+    now = now or dt.datetime.now(dt.timezone.utc)
+    grown: dict[str, int] = {}
+    say(f"generating demo prod data ({rows:,} customers today, {history_days} earlier days of history)")
+    for days_back in range(history_days, -1, -1):
+        n = max(1, rows - days_back * max(1, rows // 50))
+        versions = []
+        with tempfile.TemporaryDirectory() as tmp:
+            generate(tmp, rows=n, seed=0, tables=tuple(t for t in TABLES if t in config.tables))
+            for path in sorted(Path(tmp).rglob("*")):
+                if path.is_file():
+                    key = src.key(path.relative_to(tmp).as_posix())
+                    with open(path, "rb") as body:
+                        versions.append({"key": key, "version_id": s3.put_object(
+                            Bucket=src.bucket, Key=key, Body=body)["VersionId"]})
+        when = now - dt.timedelta(days=days_back)
+        if days_back:
+            local.backdate(src.bucket, versions, when)
+        grown[when.isoformat()] = n
+    say(f"seeded {src} (versions of {', '.join(d[:10] for d in grown)})")
+    return grown
 
 
 def run_demo(workdir: Path, *, rows: int = 5_000, config: Config | None = None, airflow: bool = False,
@@ -62,8 +83,13 @@ def run_demo(workdir: Path, *, rows: int = 5_000, config: Config | None = None, 
                          docs_dir=workdir / "datadocs")
         write_report(report, workdir / "report.json")
         (workdir / "report.html").write_text(render_html(report), encoding="utf-8")
+    outputs = {"summary": workdir / "summary.json"}
+    if not airflow:
+        outputs |= {"report_html": workdir / "report.html", "report_json": workdir / "report.json",
+                    "datadocs": workdir / "datadocs" / "index.html"}
     summary = {"endpoint": local.endpoint, "as_of": as_of.isoformat(), "runner": "airflow" if airflow else "cli",
-               "environments": published_state(config, aws)}
+               "environments": published_state(config, aws),
+               "outputs": {k: str(v) for k, v in outputs.items() if k == "summary" or v.exists()}}
     write_report(summary, workdir / "summary.json")
     return summary
 

@@ -64,6 +64,19 @@ class LocalAws:
     def exports(self, profile: str = BASE_USER) -> str:
         return "\n".join(f"export {k}={v}" for k, v in self.env(profile).items())
 
+    def backdate(self, bucket: str, versions: list[dict], when) -> None:
+        """Set the LastModified of object versions (the demo's prod history; this server only)."""
+        from datarefresh.localaws_server import BACKDATE_PATH
+
+        body = json.dumps({"bucket": bucket, "objects": versions, "last_modified": when.isoformat()}).encode()
+        req = urllib.request.Request(self.endpoint + BACKDATE_PATH, data=body, method="POST",
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            changed = json.loads(resp.read())["changed"]
+        if changed != len(versions):
+            raise TerminalError(f"the local AWS server backdated {changed} of {len(versions)} object versions "
+                                f"in {bucket}; is it an older server? restart it: datarefresh localaws down")
+
     def session(self, profile: str = BASE_USER) -> boto3.Session:
         keys = self.state["users"][profile] if profile in self.state["users"] else None
         if keys is None:
@@ -121,7 +134,7 @@ def up(config: Config, workdir: Path, port: int | None = None, host: str = "127.
     endpoint = f"http://{host}:{port}"
     log = open(workdir / "moto.log", "ab")
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", host, "-p", str(port)],
+    proc = subprocess.Popen([sys.executable, "-m", "datarefresh.localaws_server", "-H", host, "-p", str(port)],
                             stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     deadline = time.monotonic() + 60
     while not _healthy(endpoint):

@@ -305,13 +305,61 @@ def pull(config: Config, env: str = "dev", dest: str | Path = "./data", tables: 
     return result
 
 
+def _caller(session: boto3.Session) -> str:
+    try:
+        return session.client("sts", endpoint_url=os.environ.get("AWS_ENDPOINT_URL")).get_caller_identity()["Arn"]
+    except (ClientError, NoCredentialsError):
+        return "these credentials"
+    except Exception:  # noqa: BLE001 - only used to word the output
+        return "these credentials"
+
+
+def _status_reader(config: Config, env: str, session: boto3.Session, caller: str) -> tuple[EnvClient, str]:
+    """How status reads `env`: its reader role assumed from the caller's credentials (the base
+    profile `localaws up` exports, or an SSO identity the role trusts), or else the caller's own
+    credentials (a profile that already is that reader role, or one with read access)."""
+    ec = env_client(config, env, session)
+    role = config.environments[env].reader_role
+    if not role or f":assumed-role/{role_name(role)}/" in caller:
+        return ec, f"as {_short(caller)}"
+    from datarefresh.aws import Aws
+
+    aws = Aws(config, base_session=session, endpoint_url=os.environ.get("AWS_ENDPOINT_URL"))
+    try:
+        creds = session.client("sts", endpoint_url=aws.endpoint, region_name=aws.region).assume_role(
+            RoleArn=aws.role_arn(role), RoleSessionName=f"datarefresh-status-{env}"[:64])["Credentials"]
+    except (ClientError, NoCredentialsError):
+        return ec, f"as {_short(caller)} (it may not assume {role_name(role)})"
+    assumed = boto3.Session(aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+                            aws_session_token=creds["SessionToken"], region_name=aws.region)
+    client = assumed.client("s3", endpoint_url=aws.endpoint, config=RETRIES)
+    return EnvClient(env, ec.uri, client, ec.needed_role), f"as role {role_name(role)}"
+
+
+def _short(arn: str) -> str:
+    if ":assumed-role/" in arn:
+        return "role " + arn.split(":assumed-role/")[1].split("/")[0]
+    return arn.rsplit(":", 1)[-1] if arn.startswith("arn:") else arn
+
+
 def status(config: Config, envs: tuple[str, ...] = ("dev", "staging"), session: boto3.Session | None = None) -> dict:
+    """Each environment's pointer and newest run, read with its reader role where the caller may
+    assume it. An environment these credentials may not read is marked (`readable: False` and
+    why), not an error: a developer's dev-reader profile sees dev and is told about staging."""
     out = {}
     now = dt.datetime.now(dt.timezone.utc)
+    session = session or boto3.Session()
+    caller = _caller(session)
     for env in envs:
-        ec = env_client(config, env, session)
-        pointer = _json(ec, ec.uri.key(POINTER))
-        entry: dict = {"bucket": str(ec.uri)}
+        ec, read_as = _status_reader(config, env, session, caller)
+        entry: dict = {"bucket": str(ec.uri), "read_as": read_as, "readable": True}
+        try:
+            pointer = _json(ec, ec.uri.key(POINTER))
+            runs = _snapshot_ids(ec, REPORTS)
+        except AccessDeniedError as exc:
+            entry.update(readable=False, snapshot_id=None, reason=str(exc))
+            out[env] = entry
+            continue
         if pointer:
             as_of = dt.datetime.fromisoformat(pointer["as_of"])
             entry.update(snapshot_id=pointer["snapshot_id"], as_of=pointer["as_of"],
@@ -319,7 +367,6 @@ def status(config: Config, envs: tuple[str, ...] = ("dev", "staging"), session: 
                          published_at=pointer.get("published_at"))
         else:
             entry["snapshot_id"] = None
-        runs = _snapshot_ids(ec, REPORTS)
         if runs:
             last = runs[-1]
             rep = _json(ec, ec.uri.key(REPORTS, last, "report.json")) or {}

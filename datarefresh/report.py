@@ -9,7 +9,7 @@ body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2r
 h1{font-size:1.5rem;margin-bottom:.2rem} h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #dde3ea}
 .muted{color:#667085} table{border-collapse:collapse;width:100%;margin:.5rem 0}
 th,td{text-align:left;padding:.3rem .5rem;border-bottom:1px solid #eef1f5} th{background:#f6f8fa}
-.ok{color:#12794a;font-weight:600} .bad{color:#b42318;font-weight:600}
+.ok{color:#12794a;font-weight:600} .bad{color:#b42318;font-weight:600} .warn{color:#9a6700;font-weight:600}
 .pill{display:inline-block;padding:.1rem .55rem;border-radius:1rem;font-size:.85rem}
 .pill.ok{background:#e7f6ee} .pill.bad{background:#fdecea} details{margin:.3rem 0} code{font-size:.85rem}
 """
@@ -40,6 +40,40 @@ def _bars(title: str, rows: list[tuple[str, list[float]]], series: list[str], un
     legend = "".join(f'<tspan fill="{colors[i % 5]}">■ {_e(s)}</tspan>  ' for i, s in enumerate(series))
     out.append(f'<text x="{label_w}" y="12" font-size="12">{legend}</text></svg>')
     return f"<h3>{_e(title)}</h3>" + "".join(out)
+
+
+def leak_summary(leaks: dict) -> str:
+    """What the leak scan did, in words: "0 sampled originals" read as "nothing checked"."""
+    if not leaks or not leaks.get("scanned"):
+        return "no PII columns to scan"
+    found = len(leaks.get("findings", []))
+    what = f"checked {leaks['scanned']} PII columns of the output"
+    if not leaks.get("originals"):
+        return f"{what}: prod had no values in them to look for"
+    return (f"{what} against {leaks['originals']:,} prod values: "
+            + ("none found" if not found else f"{found} finding{'s' if found > 1 else ''}"))
+
+
+def k_summary(k: dict | None) -> str:
+    if not k:
+        return "not configured"
+    qis = ", ".join(k.get("quasi_identifiers", []))
+    after = k.get("smallest_group_after", k["smallest_group"])
+    met = "met" if k.get("passed") else "NOT met"
+    text = f"k={k['k']} {met} on {qis}: smallest group {k['smallest_group']} before, {after} after"
+    if "unique_share_after" in k:
+        text += (f"; rows unique on them {k['unique_share_before']:.0%} -> {k['unique_share_after']:.0%}, "
+                 f"{k['cells_changed_share']:.0%} of their cells generalized")
+    return text
+
+
+def suppression_warning(table: dict) -> str:
+    """A pass bought by blanking quasi-identifiers costs utility: say how much of the table."""
+    k = table.get("k_anonymity") or {}
+    n, rows = k.get("suppressed_rows", 0), k.get("rows") or 0
+    if not n or not rows:
+        return ""
+    return f"utility: quasi-identifiers of {n:,} of {rows:,} rows ({n / rows:.0%}) blanked to reach k={k['k']}"
 
 
 def render_html(report: dict) -> str:
@@ -81,9 +115,11 @@ def render_html(report: dict) -> str:
         parts.append(f"<h3>{_e(env)}: {len(checks) - len(failed)}/{len(checks)} passed</h3>"
                      "<table><tr><th>table</th><th>check</th><th>result</th><th>detail</th></tr>")
         for c in sorted(checks, key=lambda c: (c["ok"], c["table"], c["check"])):
-            parts.append(f"<tr><td>{_e(c['table'])}</td><td>{_e(c['check'])}</td>"
-                         f"<td class='{'ok' if c['ok'] else 'bad'}'>{'pass' if c['ok'] else 'FAIL'}</td>"
-                         f"<td>{_e(c['detail'])}</td></tr>")
+            warning = c["ok"] and c["check"] == "k_anonymity" and suppression_warning(tables.get(c["table"], {}))
+            css, word = ("bad", "FAIL") if not c["ok"] else ("warn", "pass, utility warning") if warning else ("ok", "pass")
+            parts.append(f"<tr><td>{_e(c['table'])}</td><td>{_e(c['check'])}</td><td class='{css}'>{word}</td>"
+                         f"<td>{_e(c['detail'])}{'<br><span class=warn>' + _e(warning) + '</span>' if warning else ''}"
+                         "</td></tr>")
         parts.append("</table>")
         for t, ge in (r.get("expectations") or {}).items():
             rows = "".join(f"<tr><td>{_e(x['expectation'])}</td><td>{_e(x['column'] or '')}</td><td>{_e(x['source'])}"
@@ -92,20 +128,15 @@ def render_html(report: dict) -> str:
             parts.append(f"<details><summary>{_e(env)} · {_e(t)}: expectations on {_e(ge.get('scope'))} "
                          f"({'passed' if ge['passed'] else 'FAILED'})</summary><table><tr><th>expectation</th>"
                          f"<th>column</th><th>suite</th><th>result</th></tr>{rows}</table></details>")
-    parts.append("<h2>Leak scan and k-anonymity</h2><table><tr><th>table</th><th>PII columns scanned</th>"
-                 "<th>sampled originals</th><th>findings</th><th>text re-scan</th><th>k-anonymity</th></tr>")
+    parts.append("<h2>Leak scan and k-anonymity</h2><table><tr><th>table</th><th>leak scan</th>"
+                 "<th>text re-scan</th><th>k-anonymity (dev)</th></tr>")
     for t, v in tables.items():
         leaks = v.get("leaks") or {}
         rescan = "; ".join(f"{r['column']}: {r['hit_rate']:.1%}" for r in leaks.get("text_rescan", []))
-        k = v.get("k_anonymity")
-        kdesc = f"smallest group {k['smallest_group']} (k={k['k']})" if k else "not configured"
-        if k and "unique_share_after" in k:
-            kdesc += (f"; unique rows {k['unique_share_before']:.1%} -> {k['unique_share_after']:.1%}, "
-                      f"{k['cells_changed_share']:.0%} of cells changed, "
-                      f"{k['suppressed_rows']} rows suppressed")
-        parts.append(f"<tr><td>{_e(t)}</td><td>{leaks.get('scanned', '-')}</td><td>{leaks.get('originals', '-')}</td>"
-                     f"<td class='{'bad' if leaks.get('findings') else 'ok'}'>{len(leaks.get('findings', []))}</td>"
-                     f"<td>{_e(rescan)}</td><td>{_e(kdesc)}</td></tr>")
+        warning = suppression_warning(v)
+        parts.append(f"<tr><td>{_e(t)}</td><td class='{'bad' if leaks.get('findings') else ''}'>{_e(leak_summary(leaks))}"
+                     f"</td><td>{_e(rescan)}</td><td>{_e(k_summary(v.get('k_anonymity')))}"
+                     f"{'<br><span class=warn>' + _e(warning) + '</span>' if warning else ''}</td></tr>")
     parts.append("</table><h2>Columns</h2>")
     for t, v in tables.items():
         rows = "".join(f"<tr><td>{_e(c)}</td><td>{_e(p['action'])}</td><td>{_e(p['entity'] or '')}</td></tr>"

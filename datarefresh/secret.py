@@ -90,9 +90,9 @@ def resolve_keyring(secret: SecretConfig | None = None, *, allow_demo_key: bool 
     if value == DEMO_KEY:
         if not allow_demo_key:
             raise SecretError("the key is the published demo key, which protects nothing; it is accepted only "
-                              f"with --demo-key on demo data. Make a real key with: {MAKE_KEY}")
-        print("warning: using the published demo key; pseudonyms are NOT protected (demo data only)",
-              file=sys.stderr)
+                              f"on demo data, with --demo-key (or {DEMO_KEY_ENV}=1 for Airflow). "
+                              f"Make a real key with: {MAKE_KEY}")
+        _warn_demo_key()
         return Keyring(value)
     if value:
         problem = key_weakness(value)
@@ -102,11 +102,22 @@ def resolve_keyring(secret: SecretConfig | None = None, *, allow_demo_key: bool 
                               f"Make one with: {MAKE_KEY}")
         return Keyring(value)
     if allow_demo_key:
-        print("warning: using the published demo key; pseudonyms are NOT protected (demo data only)",
-              file=sys.stderr)
+        _warn_demo_key()
         return Keyring(DEMO_KEY)
     raise SecretError(f"no pseudonym key: set the {_where(secret)} to a random key (make one with: {MAKE_KEY}), "
-                      "or pass --demo-key to use the published demo key on demo data")
+                      "or, on demo data only, allow the published demo key: --demo-key on the command line, "
+                      f"{DEMO_KEY_ENV}=1 in the environment of Airflow's workers")
+
+
+_warned: list[bool] = []
+
+
+def _warn_demo_key() -> None:
+    """Once per process: a run resolves the key for its plan and again for every table."""
+    if not _warned:
+        _warned.append(True)
+        print("warning: using the published demo key; pseudonyms are NOT protected (demo data only)",
+              file=sys.stderr)
 
 
 def _where(secret: SecretConfig) -> str:

@@ -66,3 +66,13 @@ def pytest_collection_modifyitems(items):
 
 
 os.environ.setdefault("TLDEXTRACT_CACHE", str(REPO / ".pytest_cache" / "tldextract"))
+
+
+@pytest.fixture(autouse=True)
+def _demo_key_warning_per_test():
+    """The demo-key warning is printed once per process (one run); every test is a run of its own."""
+    import sys
+
+    secret = sys.modules.get("datarefresh.secret")
+    if secret is not None:
+        secret._warned.clear()

@@ -22,18 +22,34 @@ production, without personal data.
 
 1. `plan`: snapshot of prod *as of the run's data interval end* (object versions, so a
    backfill of an old date reproduces that day), policies, work units.
-2. `process_level_N`: one mapped task per table partition, parents' level before
-   children's. Reads prod through `datarefresh_prod_reader`, anonymizes once, writes
-   staging and dev through `datarefresh_staging_writer` / `datarefresh_dev_writer`.
+2. `process_level_N`: one mapped task per table partition (labelled with the table and
+   partition), parents' level before children's. Reads prod through
+   `datarefresh_prod_reader`, anonymizes once, writes staging and dev through
+   `datarefresh_staging_writer` / `datarefresh_dev_writer`.
 3. `publish`: validation gates, manifest, then the environment's pointer moves with a
    conditional write. An older date never moves the pointer back unless the
    *allow_backwards* param is set.
 
-**Manual run**: Trigger DAG w/ config: pick tables, environments, dev fraction, an
-as-of override. **Backfill**: `airflow backfill create --dag-id datarefresh_nightly
---from-date 2026-11-01 --to-date 2026-11-07` (or Backfill in the UI); reruns of a date
-are idempotent. Failures of fail-closed gates, bad input and access denied do not retry;
-throttling and S3 5xx do, with backoff.
+**Trigger DAG** (the Params form; every field may stay as it is):
+
+| param | meaning |
+|---|---|
+| `tables` | tables to refresh; **empty means all**. The others are carried over from the current snapshot. |
+| `envs` | environments to publish (dev, staging). |
+| `dev_fraction` | override the dev sample fraction (0 < f <= 1); empty keeps the config's. |
+| `as_of` | snapshot prod as of this time instead of the run's data interval end. |
+| `allow_backwards` | let an older as-of move an environment's pointer back. |
+
+A conf key that is not one of these fails `plan` before any work.
+
+**Backfill**: Backfill in the UI, or `airflow backfill create --dag-id datarefresh_nightly
+--from-date 2026-11-01 --to-date 2026-11-07`; reruns of a date are idempotent.
+Failures of fail-closed gates, bad input and access denied do not retry; throttling and
+S3 5xx do, with backoff.
+
+**Key**: from the config's `secret` (an env var, a file or an Airflow Variable). On the
+demo's data only, `DATAREFRESH_ALLOW_DEMO_KEY=1` in the workers' environment lets the
+runs use the published demo key.
 """
 
 
@@ -44,37 +60,45 @@ def build_nightly_dag(config: Config | None = None, dag_id: str = "datarefresh_n
     table_levels = levels(config.tables)
     depth = max(table_levels.values(), default=0) + 1
     a = config.airflow
+    tables, envs = sorted(config.tables), sorted(config.environments)
     params = {
-        "tables": Param([], type="array", items={"type": "string", "enum": sorted(config.tables)},
-                        description="Tables to refresh; empty means all."),
-        "envs": Param(sorted(config.environments), type="array",
-                      items={"type": "string", "enum": sorted(config.environments)}, minItems=1,
-                      description="Environments to publish."),
-        "dev_fraction": Param(None, type=["null", "number"], exclusiveMinimum=0, maximum=1,
-                              description="Override the dev sample fraction."),
-        "as_of": Param(None, type=["null", "string"], format="date-time",
-                       description="Snapshot prod as of this timestamp instead of the data interval end."),
-        "allow_backwards": Param(False, type="boolean",
+        # `examples` makes the form a multi-select; "null" in the type makes the field optional
+        "tables": Param([], type=["null", "array"], items={"type": "string", "enum": tables}, uniqueItems=True,
+                        examples=tables, title="Tables",
+                        description="Tables to refresh; empty means all (the others are carried over)."),
+        "envs": Param(envs, type="array", items={"type": "string", "enum": envs}, minItems=1, uniqueItems=True,
+                      examples=envs, title="Environments", description="Environments to publish."),
+        "dev_fraction": Param(None, type=["null", "number"], exclusiveMinimum=0, maximum=1, title="Dev fraction",
+                              description="Override the dev sample fraction (0 < f <= 1); empty keeps the config's."),
+        "as_of": Param(None, type=["null", "string"], format="date-time", title="Prod as of",
+                       description="Snapshot prod as of this time instead of the run's data interval end."),
+        "allow_backwards": Param(False, type="boolean", title="Allow backwards",
                                  description="Let an older as-of move the environment pointer back."),
     }
-    assert set(params) == set(RUN_PARAMS), "RUN_PARAMS lists the DAG's params"
+    if set(params) != set(RUN_PARAMS):  # tasks.check_run_conf validates run confs against RUN_PARAMS
+        raise RuntimeError(f"RUN_PARAMS {sorted(RUN_PARAMS)} must list the DAG's params {sorted(params)}")
     default_args = {"owner": a.owner, "retries": a.retries, "retry_delay": dt.timedelta(minutes=1),
                     "retry_exponential_backoff": True, "max_retry_delay": dt.timedelta(minutes=20)}
     with DAG(dag_id=dag_id, schedule=a.schedule, start_date=dt.datetime.fromisoformat(a.start_date)
              .replace(tzinfo=dt.timezone.utc), catchup=False, max_active_runs=1, params=params,
              default_args=default_args, tags=["datarefresh", "anonymization", "dev", "staging"],
-             doc_md=DOC_MD, render_template_as_native_obj=True) as dag:
-        plan = task(task_id="plan")(tasks.plan)()
+             doc_md=DOC_MD, render_template_as_native_obj=True, is_paused_upon_creation=a.is_paused_upon_creation,
+             description="Sanitized refresh of dev (FK-consistent sample) and staging (all rows) from prod") as dag:
+        # return values are metadata for XCom (policies, file keys): not worth a task log line
+        quiet = {"show_return_value_in_logs": False}
+        plan = task(task_id="plan", **quiet)(tasks.plan)()
         previous = plan
         results = []
         for lv in range(depth):
-            units = task(task_id=f"units_level_{lv}", trigger_rule="none_failed")(tasks.units_of_level)(plan, lv)
-            processed = task(task_id=f"process_level_{lv}", pool=a.pool, pool_slots=1,
-                             max_active_tis_per_dag=a.pool_slots)(tasks.process).partial(plan=plan).expand(unit=units)
+            units = task(task_id=f"units_level_{lv}", trigger_rule="none_failed", **quiet)(tasks.units_of_level)(
+                plan, lv)
+            processed = task(task_id=f"process_level_{lv}", pool=a.pool, pool_slots=1, max_active_tis_per_dag=a.pool_slots,
+                             map_index_template="{{ task.op_kwargs['unit']['label'] }}", **quiet)(
+                tasks.process).partial(plan=plan).expand(unit=units)
             previous >> units
             previous = processed
             results.append(processed)
-        task(task_id="publish", trigger_rule="none_failed")(tasks.publish)(plan, results)
+        task(task_id="publish", trigger_rule="none_failed", **quiet)(tasks.publish)(plan, results)
     return dag
 
 

@@ -21,6 +21,7 @@ RUN_PARAMS = ("tables", "envs", "dev_fraction", "as_of", "allow_backwards")
 def _terminal_fails_fast(fn):
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        _quiet_libraries()
         try:
             return fn(*args, **kwargs)
         except DataRefreshError as exc:
@@ -37,6 +38,13 @@ def _terminal_fails_fast(fn):
                                "quote a data value; reproduce with `datarefresh --debug refresh ...`)") from None
 
     return wrapper
+
+
+def _quiet_libraries() -> None:
+    """Great Expectations logs hundreds of "Skipping registering function" lines at INFO on import."""
+    import logging
+
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
 
 
 def _setup():
@@ -86,7 +94,7 @@ def plan(**context) -> dict:
     check_run_conf(getattr(context.get("dag_run"), "conf", None), list(RUN_PARAMS))
     config, aws = _setup()
     p = context["params"]
-    run = plan_run(config, aws, envs=tuple(p["envs"]), tables=tuple(p["tables"]) or None,
+    run = plan_run(config, aws, envs=tuple(p["envs"]), tables=tuple(p["tables"] or ()) or None,
                    as_of=run_as_of(context), allow_backwards=bool(p["allow_backwards"]),
                    dev_fraction=p.get("dev_fraction"), progress=_log)
     return run.model_dump(mode="json")
@@ -95,7 +103,19 @@ def plan(**context) -> dict:
 def units_of_level(plan: dict, level: int) -> list[dict]:
     from datarefresh.runs import RunPlan
 
-    return [{"table": u.table, "index": u.index} for u in RunPlan.model_validate(plan).units_at(level)]
+    run = RunPlan.model_validate(plan)
+    per_table = {t: sum(1 for u in run.units if u.table == t) for t in {u.table for u in run.units}}
+    return [{"table": u.table, "index": u.index, "label": unit_label(u.table, u.index, per_table[u.table],
+                                                                     u.objects[0].key if u.objects else "")}
+            for u in run.units_at(level)]
+
+
+def unit_label(table: str, index: int, units_of_table: int, first_key: str) -> str:
+    """What the grid shows for a mapped task (map_index_template): the table, its partition folders
+    (`dt=2026-11-01`) and, for a table cut into several units, which one."""
+    partition = "/".join(p for p in first_key.split("/")[:-1] if "=" in p)
+    label = table + (f" {partition}" if partition else "")
+    return label + (f" (part {index + 1} of {units_of_table})" if units_of_table > 1 and not partition else "")
 
 
 @_terminal_fails_fast

@@ -32,7 +32,8 @@ def evaluate(env: str, config: Config, policies: dict[str, TableConfig], tables:
                                 f"{f['count']} cells"))
         if leaks.get("scanned"):
             checks.append(Check(env, name, "leak_scan", not leaks.get("findings"),
-                                f"{leaks['scanned']} PII columns, {leaks['originals']} sampled originals"))
+                                f"checked {leaks['scanned']} PII columns of the output against "
+                                f"{leaks['originals']:,} prod values"))
         for r in leaks.get("text_rescan", []):
             checks.append(Check(env, name, f"text_rescan:{r['column']}", r["passed"],
                                 f"hit rate {r['hit_rate']:.1%} over {r['texts']} texts "
@@ -41,7 +42,10 @@ def evaluate(env: str, config: Config, policies: dict[str, TableConfig], tables:
         if sampled and k:
             detail = f"smallest group {k['smallest_group']} on {', '.join(k['quasi_identifiers'])} (k={k['k']})"
             if k.get("suppressed_rows") or k.get("cells_changed_share"):
-                detail += f"; {k['suppressed_rows']} rows suppressed, then {k['smallest_group_after']}"
+                detail += f", {k['smallest_group_after']} after generalization"
+            if k.get("suppressed_rows"):
+                detail += (f"; quasi-identifiers of {k['suppressed_rows']} of {k['rows']} rows "
+                           f"({k['suppressed_rows'] / max(k['rows'], 1):.0%}) blanked")
             if "unique_share_after" in k:
                 detail += (f"; unique on quasi-identifiers {k['unique_share_before']:.1%} -> "
                            f"{k['unique_share_after']:.1%} (max {k['max_reidentification_risk']:.0%}), "
