@@ -37,7 +37,7 @@ def test_demo_end_to_end_then_reuse_then_down(cli, tmp_path, monkeypatch):
             assert s["published"] and s["validation"] == "passed" and s["snapshot_id"]
         assert summary["environments"]["staging"]["tables"]["customers"] == 200
         assert summary["environments"]["dev"]["tables"]["customers"] < 200
-        assert "export AWS_PROFILE=datarefresh-dev-reader" in first.output
+        assert f"export AWS_PROFILE={localaws.BASE_USER}" in first.output  # the same exports as `localaws up`
         pid = json.loads((workdir / localaws.STATE).read_text())["pid"]
         up_again = cli("localaws", "up", "--workdir", workdir)
         assert up_again.exit_code == 0 and "already running" in up_again.output

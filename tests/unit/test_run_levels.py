@@ -36,7 +36,10 @@ def test_refresh_and_the_dag_run_the_same_units_per_level():
         [("customers", 0), ("customers", 1), ("products", 0)], [("orders", 0), ("orders", 1)], [("order_items", 0)]]
     xcom = json.loads(json.dumps(plan.model_dump(mode="json")))  # what the plan task returns
     for lv, units in enumerate(levels):
-        assert units_of_level(xcom, lv) == [{"table": u.table, "index": u.index} for u in units]
+        mapped = units_of_level(xcom, lv)
+        assert [{"table": m["table"], "index": m["index"]} for m in mapped] == \
+            [{"table": u.table, "index": u.index} for u in units]
+        assert all(m["label"].startswith(m["table"]) for m in mapped)  # the name shown for a mapped task
 
 
 def test_plan_and_results_survive_the_xcom_round_trip():
