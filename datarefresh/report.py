@@ -42,6 +42,44 @@ def _bars(title: str, rows: list[tuple[str, list[float]]], series: list[str], un
     return f"<h3>{_e(title)}</h3>" + "".join(out)
 
 
+def _stacked(title: str, rows: list[tuple[str, list[float]]], series: list[str], unit: str = "") -> str:
+    """One horizontal bar per row, split into its series (the steps of a table's time), inline SVG."""
+    colors = ["#3b6fd8", "#f59f00", "#12b886", "#e8590c", "#7048e8", "#c2255c", "#868e96"]
+    peak = max((sum(vals) for _, vals in rows), default=1) or 1
+    bar_h, gap, label_w, width = 16, 8, 150, 700
+    out = [f'<svg role="img" aria-label="{_e(title)}" width="{width + label_w + 120}" '
+           f'height="{len(rows) * (bar_h + gap) + 30}">']
+    y = 20
+    for label, vals in rows:
+        out.append(f'<text x="0" y="{y + bar_h - 3}" font-size="12">{_e(label)}</text>')
+        x = float(label_w)
+        for i, v in enumerate(vals):
+            w = width * v / peak
+            if w > 0:
+                out.append(f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{bar_h - 2}" fill="{colors[i % 7]}">'
+                           f'<title>{_e(series[i])}: {v:,.2f}{_e(unit)}</title></rect>')
+            x += w
+        out.append(f'<text x="{x + 4:.1f}" y="{y + bar_h - 3}" font-size="11">{sum(vals):,.2f}{_e(unit)}</text>')
+        y += bar_h + gap
+    legend = "".join(f'<tspan fill="{colors[i % 7]}">■ {_e(s)}</tspan>  ' for i, s in enumerate(series))
+    out.append(f'<text x="{label_w}" y="12" font-size="12">{legend}</text></svg>')
+    return f"<h3>{_e(title)}</h3>" + "".join(out)
+
+
+def rescan_summary(results: list[dict]) -> str:
+    """Per text column: the hit rate, and the rows to look at with the entity found (never the text)."""
+    parts = []
+    for r in results:
+        text = f"{r['column']}: {r['hit_rate']:.1%} of {r.get('texts', 0):,} sampled texts"
+        rows = r.get("rows") or []
+        if rows:
+            shown = ", ".join(f"row {x['row']} ({'/'.join(x['entities'])})" for x in rows[:10])
+            more = f" and {len(rows) - 10} more" if len(rows) > 10 else ""
+            text += f"; look at {shown}{more}"
+        parts.append(text)
+    return "; ".join(parts)
+
+
 def leak_summary(leaks: dict) -> str:
     """What the leak scan did, in words: "0 sampled originals" read as "nothing checked"."""
     if not leaks or not leaks.get("scanned"):
@@ -106,8 +144,9 @@ def render_html(report: dict) -> str:
     parts.append(_bars("Rows per table", [(t, [float(v["rows_in"])] + [float(v["rows_out"].get(e, 0)) for e in env_names])
                                           for t, v in tables.items()], ["prod"] + env_names))
     steps = sorted({k for v in tables.values() for k in v.get("seconds", {}) if k != "total"})
-    parts.append(_bars("Time per step (seconds)", [(t, [float(v["seconds"].get(s, 0)) for s in steps])
-                                                   for t, v in tables.items()], steps, " s"))
+    parts.append(_stacked("Time per table, by step (seconds)",
+                          [(t, [float(v["seconds"].get(s, 0)) for s in steps]) for t, v in tables.items()],
+                          steps, " s"))
     parts.append("<h2>Gates</h2>")
     for env, r in envs.items():
         checks = r.get("validation", {}).get("checks", [])
@@ -132,7 +171,7 @@ def render_html(report: dict) -> str:
                  "<th>text re-scan</th><th>k-anonymity (dev)</th></tr>")
     for t, v in tables.items():
         leaks = v.get("leaks") or {}
-        rescan = "; ".join(f"{r['column']}: {r['hit_rate']:.1%}" for r in leaks.get("text_rescan", []))
+        rescan = rescan_summary(leaks.get("text_rescan", []))
         warning = suppression_warning(v)
         parts.append(f"<tr><td>{_e(t)}</td><td class='{'bad' if leaks.get('findings') else ''}'>{_e(leak_summary(leaks))}"
                      f"</td><td>{_e(rescan)}</td><td>{_e(k_summary(v.get('k_anonymity')))}"

@@ -14,8 +14,8 @@ from datarefresh.secret import DEMO_KEY, DEMO_KEY_ENV, MAKE_KEY, key_weakness, r
 from tests.conftest import TEST_KEY
 
 WEAK = ["4821", "x" * 40, "a" * 64, "0123456789abcdef" * 2, "deadbeefdeadbeefcafebabecafebabe",
-        secrets.token_hex(15),  # 120 bits
-        secrets.token_urlsafe(16)[:21],  # 126 bits
+        "724204852f6e30d5b9a9918e2218c4",  # 120 bits (random hex, fixed so every test process collects the same ids)
+        "ubaT5k5tSiXMiXlW8WVLF",  # 126 bits (random url-safe, fixed likewise)
         "correct horse battery staple",  # a passphrase: its entropy cannot be judged
         "datarefresh-test-key-0123456789abcdef",  # the old test key: words and a run of digits
         "my-company-pseudonym-key-2026-production",

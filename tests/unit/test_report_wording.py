@@ -39,3 +39,16 @@ def test_the_demo_key_warning_is_printed_once_per_run(capsys):
     for _ in range(6):  # a run resolves the key for its plan and for each of five tables
         resolve_keyring(allow_demo_key=True)
     assert capsys.readouterr().err.count("using the published demo key") == 1
+
+
+def test_the_rescan_names_rows_to_look_at_and_time_stacks_steps_per_table():
+    leaks = {"scanned": 1, "originals": 10, "findings": [],
+             "text_rescan": [{"column": "body", "texts": 200, "hit_rate": 0.01, "passed": True,
+                              "rows": [{"row": 17, "entities": ["PERSON"]}, {"row": 93, "entities": ["PHONE_NUMBER"]}]}]}
+    report = _report(K, leaks)
+    report["tables"]["customers"]["seconds"] = {"read": 1.0, "anonymize": 3.0, "write": 0.5, "total": 4.5}
+    page = render_html(report)
+    assert "look at row 17 (PERSON), row 93 (PHONE_NUMBER)" in page
+    assert "Time per table, by step" in page
+    svg = page.split("Time per table, by step", 1)[1].split("</svg>", 1)[0]
+    assert svg.count("<rect") == 3 and "anonymize: 3.00 s" in svg and "4.50 s" in svg  # one bar, three steps
