@@ -4,7 +4,7 @@
                            bench/textcorpus, Presidio's default side by side), CSV dialects, column-name rules,
                            demo-data speed, re-identification attack on the dev output, corpus per-family
                            figures, leak-gate false alarms (held-out seeds)
-  ./dev bench --quick      smaller sizes, no 10x memory run
+  ./dev bench --quick      smaller sizes, no 10x memory run (the full-size unit memory run stays)
   ./dev bench --only small_run,column_names   just those sections, merged into latest.json
 """
 
@@ -38,6 +38,17 @@ def demo_data_speed(rows: int) -> dict:
     return {"customers": rows, "rows_all_tables": sum(counts.values()), "seconds": round(seconds, 1)}
 
 
+def unit_memory() -> dict:
+    """Peak RSS of one process sanitizing a table as big as one work unit (runs.UNIT_BYTES of
+    compressed parquet): what a worker slot needs."""
+    from datarefresh.runs import UNIT_BYTES
+
+    rows = 7_300_000  # bench customers are ~14 MB of parquet per 200k rows: 7.3M rows ~ 511 MB
+    t = time.perf_counter()
+    mb = structured.peak_rss_mb(rows)
+    return {"rows": rows, "unit_bytes": UNIT_BYTES, "peak_rss_mb": mb, "seconds": round(time.perf_counter() - t)}
+
+
 def main(argv: list[str]) -> None:
     quick = "--quick" in argv
     sections = {
@@ -47,7 +58,8 @@ def main(argv: list[str]) -> None:
         "csv_dialects_heldout": dialects.run,
         "column_names": names_bench.run,  # name-rule precision/recall, dev and held-out halves
         "demo_data": lambda: demo_data_speed(100_000 if quick else 1_000_000),
-        "small_run": small_run.run,  # a 3-row sanitize without text: start-up, no spaCy/Presidio/GX import
+        "small_run": small_run.run,
+        "unit_memory": unit_memory,  # one full-size work unit in one process  # a 3-row sanitize without text: start-up, no spaCy/Presidio/GX import
         "reidentification_heldout": lambda: reid.run("heldout"),
         "k_map_speed": lambda: reid.kmap_speed(50_000 if quick else 300_000),
         "corpus_heldout": lambda: corpus_bench.run(seeds=(1000,) if quick else corpus_bench.SEEDS),

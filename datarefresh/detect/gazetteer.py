@@ -16,7 +16,6 @@ import unicodedata
 from functools import cache
 from importlib import resources
 
-from wordfreq import zipf_frequency
 
 
 def fold(token: str) -> str:
@@ -57,4 +56,6 @@ def name_rank(token: str) -> int | None:
 
 def word_frequency(token: str, lang: str = "en") -> float:
     """Zipf frequency of `token` as a word of `lang` (0 = unknown, 3 = rare, 6+ = very common)."""
+    from wordfreq import zipf_frequency  # 0.2 s to import: only runs that look at words pay it
+
     return zipf_frequency(token, lang)
