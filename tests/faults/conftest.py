@@ -20,6 +20,7 @@ import pytest
 
 from datarefresh import localaws
 from datarefresh.config import bundled_demo_config
+from tests.localaws_server import running
 from tests.conftest import REPO, TEST_KEY
 from tests.faults.helpers import fresh_as_of
 from tests.faults.proxy import FaultProxy
@@ -66,11 +67,8 @@ def fconfig():
 
 @pytest.fixture(scope="session")
 def flocal(fconfig, tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("faults-aws")
-    server, started = localaws.up(fconfig, workdir, port=0)
-    assert started
-    yield server
-    localaws.down(workdir)
+    with running(fconfig, tmp_path_factory.mktemp("faults-aws")) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ import pytest
 from datarefresh import localaws
 from datarefresh.aws import Aws
 from datarefresh.config import bundled_demo_config
+from tests.localaws_server import running
 
 
 @pytest.fixture(scope="session")
@@ -17,11 +18,8 @@ def config():
 
 @pytest.fixture(scope="module")
 def local(config, tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("localaws")
-    server, started = localaws.up(config, workdir, port=0)
-    assert started
-    yield server
-    localaws.down(workdir)
+    with running(config, tmp_path_factory.mktemp("localaws")) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
