@@ -29,7 +29,7 @@ from bench import (
 
 
 def demo_data_speed(rows: int) -> dict:
-    from datarefresh.demo_data import generate
+    from datarefresh.devtools.demo_data import generate
 
     with tempfile.TemporaryDirectory() as d:
         t = time.perf_counter()
@@ -39,9 +39,9 @@ def demo_data_speed(rows: int) -> dict:
 
 
 def unit_memory() -> dict:
-    """Peak RSS of one process sanitizing a table as big as one work unit (runs.UNIT_BYTES of
+    """Peak RSS of one process sanitizing a table as big as one work unit (refresh.run.UNIT_BYTES of
     compressed parquet): what a worker slot needs."""
-    from datarefresh.runs import UNIT_BYTES
+    from datarefresh.refresh.run import UNIT_BYTES
 
     rows = 7_300_000  # bench customers are ~14 MB of parquet per 200k rows: 7.3M rows ~ 511 MB
     t = time.perf_counter()

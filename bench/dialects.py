@@ -58,7 +58,7 @@ def make(seed: int) -> tuple[str, dict]:
 
 def evaluate(seeds) -> dict:
     from datarefresh.errors import InputError
-    from datarefresh.pipeline import discover_local
+    from datarefresh.refresh.local import discover_local
 
     n = ok_delim = ok_decimal = silently_wrong = errors = 0
     with tempfile.TemporaryDirectory() as d:

@@ -25,9 +25,9 @@ SIZES = (200, 500, 1000, 2000, 3000)
 
 def one_run(rows: int, seed: int, use_presidio: bool = True) -> dict:
     from datarefresh.anonymize.keyed import Keyring
-    from datarefresh.demo_data import generate
+    from datarefresh.devtools.demo_data import generate
     from datarefresh.errors import PolicyError
-    from datarefresh.pipeline import sanitize_folder
+    from datarefresh.refresh.local import sanitize_folder
 
     with tempfile.TemporaryDirectory() as d:
         generate(Path(d) / "src", rows=rows, seed=seed)

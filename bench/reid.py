@@ -210,7 +210,7 @@ def run_dataset(
         EnvironmentConfig,
         SamplingConfig,
     )
-    from datarefresh.pipeline import discover_local, sanitize_folder
+    from datarefresh.refresh.local import discover_local, sanitize_folder
 
     cfg = config.model_copy(deep=True) if config is not None else Config()
     cfg.validation.k_anonymity = k
@@ -260,7 +260,7 @@ def run(split: str = "heldout", demo_rows: int = 1500, people_rows: int = 3000) 
     """Both data sets, before (no k-anonymity) and after (the default: k=2 by generalization)."""
     from bench import people
     from datarefresh.config import Config, bundled_demo_config
-    from datarefresh.demo_data import generate
+    from datarefresh.devtools.demo_data import generate
 
     out: dict = {"split": split}
     with tempfile.TemporaryDirectory() as d:
@@ -291,7 +291,8 @@ def _faked_country(pdir: Path) -> dict:
     """What the small-domain rule prevents: CountryFull faked one-to-one (as classification did
     before it, Presidio calling country names LOCATION -> fake cities), then decoded."""
     from datarefresh.config import ColumnPolicy, Config
-    from datarefresh.pipeline import discover_local, plan_tables
+    from datarefresh.refresh.local import discover_local
+    from datarefresh.refresh.table import plan_tables
 
     plan = plan_tables(discover_local(pdir))["people"]
     columns = plan.columns | {"CountryFull": ColumnPolicy(action="fake", entity="CITY", type="string")}
@@ -308,7 +309,7 @@ def kmap_speed(rows: int, fraction: float = 0.05) -> dict:
     import pyarrow.parquet as pq
 
     from datarefresh.anonymize.fakes import zero_after
-    from datarefresh.demo_data import generate
+    from datarefresh.devtools.demo_data import generate
     from datarefresh.validate.kanon import anonymize_sample
 
     def qis(t: pa.Table) -> dict[str, pa.Array]:

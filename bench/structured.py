@@ -18,7 +18,7 @@ BENCH_KEY = b"bench-key-not-secret"
 
 
 def make_table(root: Path, rows: int) -> Path:
-    from datarefresh.demo_data import generate
+    from datarefresh.devtools.demo_data import generate
 
     generate(root, rows=rows, seed=1, tables=("customers",))
     return root
@@ -35,7 +35,7 @@ def plain_copy(src: Path, dest: Path) -> float:
 def datarefresh_sanitize(src: Path, dest: Path) -> float:
     from datarefresh.anonymize.keyed import Keyring
     from datarefresh.config import Config, bundled_demo_config
-    from datarefresh.pipeline import sanitize_folder
+    from datarefresh.refresh.local import sanitize_folder
 
     config = Config(tables={"customers": bundled_demo_config().tables["customers"]})
     t = time.perf_counter()

@@ -64,7 +64,7 @@ def _progress(label: str):
 @click.option("--seed", default=0, show_default=True, type=int)
 def demo_data(dest: str, rows: int, seed: int) -> None:
     """Write a synthetic production data set full of PII to DEST (one folder per table)."""
-    from datarefresh.demo_data import generate
+    from datarefresh.devtools.demo_data import generate
 
     counts = generate(dest, rows=rows, seed=seed, progress=_progress("customers"))
     for table, n in counts.items():
@@ -88,7 +88,8 @@ def _echo_err(msg: str) -> None:
 def plan(source: str, config_path: str | None, out: str | None) -> None:
     """Classify every column of every table under SOURCE and print a reviewable policy."""
     from datarefresh.config import policy_to_yaml
-    from datarefresh.pipeline import discover_local, plan_tables
+    from datarefresh.refresh.local import discover_local
+    from datarefresh.refresh.table import plan_tables
 
     config = _load_config(config_path)
     tables = plan_tables(discover_local(source, config, unknown_tables="classify", progress=_echo_err), config,
@@ -113,7 +114,7 @@ def plan(source: str, config_path: str | None, out: str | None) -> None:
 @click.option("--demo-key", is_flag=True, help="Use the published demo key (demo data only; not secret).")
 def sanitize(source: str, dest: str, config_path: str | None, env: str, report: str | None, demo_key: bool) -> None:
     """Write a sanitized copy of the tables under SOURCE to DEST/<table>/ (parquet)."""
-    from datarefresh.pipeline import sanitize_folder, write_report
+    from datarefresh.refresh.local import sanitize_folder, write_report
     from datarefresh.secret import resolve_keyring
 
     config = _load_config(config_path)
@@ -145,8 +146,8 @@ def _config_or_default(path: str | None):
 @click.option("--airflow", "use_airflow", is_flag=True, help="Run the DAG through `airflow dags test` instead.")
 def demo(workdir: str, rows: int, use_airflow: bool) -> None:
     """The whole job on the embedded local default: local AWS, demo prod data, refresh dev and staging."""
-    from datarefresh.demo import run_demo
-    from datarefresh.localaws import load
+    from datarefresh.devtools.demo import run_demo
+    from datarefresh.devtools.localaws import load
 
     summary = run_demo(Path(workdir), rows=rows, airflow=use_airflow, progress=_echo_err)
     for env, s in summary["environments"].items():
@@ -181,7 +182,7 @@ def localaws() -> None:
               help="Address to listen on, also the endpoint's host (a container's own address in docker/).")
 def localaws_up(config_path: str | None, workdir: str, port: int | None, host: str) -> None:
     """Start the server, create buckets, roles and policies, write AWS profiles."""
-    from datarefresh import localaws as la
+    from datarefresh.devtools import localaws as la
 
     local, started = la.up(_config_or_default(config_path), Path(workdir), port, host)
     click.echo(("started" if started else "already running") + f" at {local.endpoint}", err=True)
@@ -193,7 +194,7 @@ def localaws_up(config_path: str | None, workdir: str, port: int | None, host: s
 @click.option("--workdir", default=DEFAULT_WORKDIR, show_default=True, type=click.Path(file_okay=False))
 def localaws_down(workdir: str) -> None:
     """Stop the server started for WORKDIR."""
-    from datarefresh import localaws as la
+    from datarefresh.devtools import localaws as la
 
     click.echo("stopped" if la.down(Path(workdir)) else "not running")
 
@@ -202,7 +203,7 @@ def localaws_down(workdir: str) -> None:
 @click.option("--workdir", default=DEFAULT_WORKDIR, show_default=True, type=click.Path(file_okay=False))
 def localaws_airflow_env(workdir: str) -> None:
     """Print the exports that point a local Airflow at this server (one AWS connection per role)."""
-    from datarefresh import localaws as la
+    from datarefresh.devtools import localaws as la
     from datarefresh.airflow.connections import connection_env
     from datarefresh.airflow.dags import dags_folder
     from datarefresh.errors import TerminalError
@@ -241,8 +242,8 @@ def iam_render(config_path: str | None) -> None:
 def refresh_cmd(config_path, envs, tables, as_of, allow_backwards, report, demo_key) -> None:
     """Snapshot prod, sanitize, sample dev, validate and publish, through the configured roles."""
     from datarefresh.aws import Aws
-    from datarefresh.pipeline import write_report
-    from datarefresh.runs import parse_as_of, refresh
+    from datarefresh.refresh.local import write_report
+    from datarefresh.refresh.run import parse_as_of, refresh
 
     config = _config_or_default(config_path)
     result = refresh(config, Aws(config), envs=tuple(e for e in envs.split(",") if e),

@@ -11,9 +11,9 @@ python - <<'PY'
 import os
 from pathlib import Path
 
-from datarefresh import localaws
+from datarefresh.devtools import localaws
 from datarefresh.config import bundled_demo_config
-from datarefresh.demo import seed_prod
+from datarefresh.devtools.demo import seed_prod
 
 local = localaws.load(Path("/opt/airflow/localaws"))
 seed_prod(local, bundled_demo_config(), rows=int(os.environ.get("DEMO_ROWS", "5000")), say=print)

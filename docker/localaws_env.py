@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from datarefresh.airflow.connections import connection_env
-from datarefresh.localaws import LocalAws
+from datarefresh.devtools.localaws import LocalAws
 
 
 def main(state_file: str) -> None:

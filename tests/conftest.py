@@ -29,7 +29,7 @@ def keyring() -> Keyring:
 @pytest.fixture(scope="session")
 def demo_source(tmp_path_factory) -> Path:
     """A small demo prod data set shared by the tests (read-only: copy before mutating)."""
-    from datarefresh.demo_data import generate
+    from datarefresh.devtools.demo_data import generate
 
     root = tmp_path_factory.mktemp("prod")
     generate(root, rows=400, seed=7)

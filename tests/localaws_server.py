@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from datarefresh import localaws
+from datarefresh.devtools import localaws
 
 
 @contextmanager

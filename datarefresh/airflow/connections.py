@@ -33,7 +33,7 @@ class AirflowAws:
 
 def connection_env(local) -> dict[str, str]:
     """AIRFLOW_CONN_* variables for every role of a running local AWS server (demo and tests)."""
-    from datarefresh.localaws import BASE_USER
+    from datarefresh.devtools.localaws import BASE_USER
 
     keys = local.state["users"][BASE_USER]
     env = {}

@@ -1,9 +1,9 @@
-"""Task bodies: thin wrappers around datarefresh.runs that map our errors onto Airflow's.
+"""Task bodies: thin wrappers around datarefresh.refresh.run that map our errors onto Airflow's.
 
 Terminal errors (a failed gate, bad input, access denied) raise AirflowFailException so
 the task fails without retrying; transient ones propagate and Airflow retries them.
 Only metadata crosses XCom: object versions, policies, file keys and counts, as the JSON of
-runs.RunPlan and runs.UnitResult (serialized here, at the XCom boundary, and nowhere else).
+run.RunPlan and run.UnitResult (serialized here, at the XCom boundary, and nowhere else).
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ def _log(msg: str) -> None:
 def run_as_of(context) -> dt.datetime:
     """The snapshot's as-of: the as_of param, else the run's data interval end; a manual run
     without a logical date has neither, so it is the moment the run was triggered for."""
-    from datarefresh.runs import parse_as_of
+    from datarefresh.refresh.run import parse_as_of
 
     if context["params"].get("as_of"):
         return parse_as_of(context["params"]["as_of"])
@@ -88,7 +88,7 @@ def check_run_conf(conf: dict | None, valid: list[str]) -> None:
 
 @_terminal_fails_fast
 def plan(**context) -> dict:
-    from datarefresh.runs import plan_run
+    from datarefresh.refresh.run import plan_run
 
     # the DAG's declared params, not context["params"]: Airflow merges every conf key into those
     check_run_conf(getattr(context.get("dag_run"), "conf", None), list(RUN_PARAMS))
@@ -101,7 +101,7 @@ def plan(**context) -> dict:
 
 
 def units_of_level(plan: dict, level: int) -> list[dict]:
-    from datarefresh.runs import RunPlan
+    from datarefresh.refresh.run import RunPlan
 
     run = RunPlan.model_validate(plan)
     per_table = {t: sum(1 for u in run.units if u.table == t) for t in {u.table for u in run.units}}
@@ -120,7 +120,7 @@ def unit_label(table: str, index: int, units_of_table: int, first_key: str) -> s
 
 @_terminal_fails_fast
 def process(plan: dict, unit: dict) -> dict:
-    from datarefresh.runs import RunPlan, process_unit
+    from datarefresh.refresh.run import RunPlan, process_unit
 
     config, aws = _setup()
     result = process_unit(config, aws, RunPlan.model_validate(plan), unit["table"], unit["index"],
@@ -131,7 +131,7 @@ def process(plan: dict, unit: dict) -> dict:
 @_terminal_fails_fast
 def publish(plan: dict, results: list) -> dict:
     from datarefresh.errors import TerminalError
-    from datarefresh.runs import RunPlan, UnitResult, publish_run
+    from datarefresh.refresh.run import RunPlan, UnitResult, publish_run
 
     config, aws = _setup()
     flat = [UnitResult.model_validate(r) for level in results if level for r in level]

@@ -607,7 +607,7 @@ class PartWriter:
     Rows are written in a keyed order, not in input order: prod exports are usually sorted
     by primary key, so a kept input order would give ids back from row positions. `order`
     maps a batch to one uint64 per row (a keyed hash of the pseudonymized key, see
-    pipeline.row_order); rows are sorted by it over the whole table, ties in input order,
+    refresh.table.row_order); rows are sorted by it over the whole table, ties in input order,
     and parts are cut every `rows_per_part` rows of that order: the same input gives the
     same files, and a re-run overwrites rather than adds. Memory stays bounded: up to
     `buffer_bytes` of rows are sorted in memory; beyond that, rows are spilled (already

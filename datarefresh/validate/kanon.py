@@ -1,7 +1,7 @@
 """Re-identification protection of the dev sample: generalization first, suppression only for the rest.
 
 Where it runs (decision): on the dev output of one work unit, after sampling and before any
-dev part is written (pipeline.sanitize_table hands dev rows to a DevGeneralizer instead of the
+dev part is written (refresh.table.sanitize_table hands dev rows to a DevGeneralizer instead of the
 dev PartWriter). The sampled, already anonymized rows are spilled to a local Arrow file next to
 the unit's outputs (outside the table folder that is uploaded; it holds nothing that staging
 does not hold in full) while their quasi-identifier columns stay in memory (the dev sample is

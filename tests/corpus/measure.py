@@ -28,7 +28,8 @@ def _leaf(doc, path: str):
 
 def sanitize_family(family: Family, workdir: Path, keyring) -> dict:
     from datarefresh.errors import DataRefreshError
-    from datarefresh.pipeline import discover_local, plan_tables, sanitize_folder
+    from datarefresh.refresh.local import discover_local, sanitize_folder
+    from datarefresh.refresh.table import plan_tables
 
     src = family.write(workdir / "src")
     out = workdir / "out"

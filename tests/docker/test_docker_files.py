@@ -265,7 +265,7 @@ def test_localaws_listens_on_the_address_it_is_given(tmp_path):
     --host`): the endpoint, the listening socket and the written profiles all use that address."""
     import socket
 
-    from datarefresh import localaws
+    from datarefresh.devtools import localaws
     from datarefresh.config import bundled_demo_config
 
     host = "127.0.0.2"  # another loopback address: not where the default binds

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from datarefresh import localaws
+from datarefresh.devtools import localaws
 from datarefresh.config import bundled_demo_config
 from tests.localaws_server import running
 from tests.conftest import REPO, TEST_KEY
@@ -79,7 +79,7 @@ def admin(flocal):
 @pytest.fixture(scope="session")
 def prod_data(admin, tmp_path_factory) -> Path:
     """The demo data set with canaries, in s3://datarefresh-prod/raw (the default config's source)."""
-    from datarefresh.demo_data import generate
+    from datarefresh.devtools.demo_data import generate
 
     root = tmp_path_factory.mktemp("faults-prod")
     generate(root, rows=ROWS, seed=0)

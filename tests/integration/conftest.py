@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from datarefresh import localaws
+from datarefresh.devtools import localaws
 from datarefresh.aws import Aws
 from datarefresh.config import bundled_demo_config
 from tests.localaws_server import running

@@ -92,8 +92,8 @@ def airflow_home(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def seeded_prod(local, config, tmp_path_factory):
-    from datarefresh.demo import seed_prod
-    from datarefresh.demo_data import generate
+    from datarefresh.devtools.demo import seed_prod
+    from datarefresh.devtools.demo_data import generate
 
     seed_prod(local, config, rows=250, say=lambda _m: None)
     raw = tmp_path_factory.mktemp("raw")
@@ -102,7 +102,7 @@ def seeded_prod(local, config, tmp_path_factory):
 
 
 def test_dags_test_publishes_clean_snapshots_idempotently(local, config, admin_s3, airflow_home, seeded_prod):
-    from datarefresh.pipeline import discover_local
+    from datarefresh.refresh.local import discover_local
 
     day = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=2)).replace(hour=2, minute=0, second=0,
                                                                           microsecond=0)

@@ -83,7 +83,7 @@ def one_table_config(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def airflow(local, one_table_config, tmp_path_factory):
-    from datarefresh.demo import seed_prod
+    from datarefresh.devtools.demo import seed_prod
 
     config = load_config(str(one_table_config))
     history = seed_prod(local, config, rows=120, say=lambda _m: None)

@@ -199,8 +199,8 @@ def _empty_environment_buckets(admin_s3, config) -> None:
 
 def _raw_values(config) -> set[str]:
     """Identifying prod values of the seeded demo data (seed_prod generates rows=250, seed=0)."""
-    from datarefresh.demo_data import generate
-    from datarefresh.pipeline import discover_local
+    from datarefresh.devtools.demo_data import generate
+    from datarefresh.refresh.local import discover_local
 
     with tempfile.TemporaryDirectory() as tmp:
         generate(tmp, rows=250, seed=0)
@@ -216,8 +216,8 @@ def test_celery_two_workers_publish_what_one_process_publishes(local, config, ad
                                                               monkeypatch):
     from datarefresh.airflow.connections import connection_env
     from datarefresh.airflow.dags import dags_folder
-    from datarefresh.demo import seed_prod
-    from datarefresh.runs import refresh
+    from datarefresh.devtools.demo import seed_prod
+    from datarefresh.refresh.run import refresh
 
     started = time.monotonic()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from datarefresh import localaws
+from datarefresh.devtools import localaws
 from tests.conftest import TEST_KEY
 
 

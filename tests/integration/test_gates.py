@@ -11,8 +11,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from datarefresh.config import parse_config
-from datarefresh.demo_data import generate
-from datarefresh.runs import parse_as_of, refresh
+from datarefresh.devtools.demo_data import generate
+from datarefresh.refresh.run import parse_as_of, refresh
 from datarefresh.validate.expectations import expectations_dir
 from datarefresh.storage.publish import POINTER
 from tests.conftest import TEST_KEY

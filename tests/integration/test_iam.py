@@ -10,7 +10,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from datarefresh import localaws
+from datarefresh.devtools import localaws
 from datarefresh.errors import AccessDeniedError
 from datarefresh.iam import render
 

@@ -9,9 +9,9 @@ import json
 
 import pytest
 
-from datarefresh.demo import seed_prod
+from datarefresh.devtools.demo import seed_prod
 from datarefresh.errors import ConfigError
-from datarefresh.runs import parse_as_of, refresh
+from datarefresh.refresh.run import parse_as_of, refresh
 from datarefresh.storage.publish import POINTER
 from tests.conftest import TEST_KEY
 

@@ -12,8 +12,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from datarefresh.config import parse_config
-from datarefresh.demo_data import generate
-from datarefresh.runs import parse_as_of, plan_run, process_unit, publish_run, run_levels
+from datarefresh.devtools.demo_data import generate
+from datarefresh.refresh.run import parse_as_of, plan_run, process_unit, publish_run, run_levels
 from datarefresh.storage.publish import POINTER
 from tests.conftest import TEST_KEY
 

@@ -11,9 +11,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from datarefresh.config import parse_config
-from datarefresh.demo_data import generate
+from datarefresh.devtools.demo_data import generate
 from datarefresh.errors import ConfigError
-from datarefresh.runs import parse_as_of, refresh
+from datarefresh.refresh.run import parse_as_of, refresh
 from tests.conftest import TEST_KEY
 
 DEV = "datarefresh-dev"

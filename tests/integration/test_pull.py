@@ -9,7 +9,7 @@ import pytest
 
 from datarefresh.errors import AccessDeniedError
 from datarefresh.pull import ChecksumError, pull, status
-from datarefresh.runs import parse_as_of, refresh
+from datarefresh.refresh.run import parse_as_of, refresh
 from tests.conftest import TEST_KEY
 
 
@@ -17,7 +17,7 @@ from tests.conftest import TEST_KEY
 def published(local, config, aws, tmp_path_factory):
     import os
 
-    from datarefresh.demo import seed_prod
+    from datarefresh.devtools.demo import seed_prod
 
     seed_prod(local, config, rows=200, say=lambda _m: None)
     os.environ["DATAREFRESH_SECRET"] = TEST_KEY.decode()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from botocore.exceptions import ClientError
 
-from datarefresh import localaws
+from datarefresh.devtools import localaws
 from datarefresh.aws import Aws, s3_errors
 from datarefresh.errors import StorageError, TerminalError
 from tests.faults.proxy import FaultProxy, s3_error

@@ -12,8 +12,8 @@ import pytest
 from datarefresh.config import parse_config
 from datarefresh.errors import PublishConflictError
 from datarefresh.io.tables import iter_batches
-from datarefresh.pipeline import discover_local
-from datarefresh.runs import refresh
+from datarefresh.refresh.local import discover_local
+from datarefresh.refresh.run import refresh
 from datarefresh.storage.publish import POINTER, Publisher
 from datarefresh.storage.snapshot import table_files, take_snapshot
 from tests.conftest import TEST_KEY
@@ -92,11 +92,11 @@ def test_retention_keeps_the_newest_and_the_current(aws, tmp_path):
 @pytest.fixture(scope="module")
 def seeded(local, config, admin_s3, tmp_path_factory):
     """Demo prod data in the prod bucket; returns the raw local copy for leak checks."""
-    from datarefresh.demo import seed_prod
+    from datarefresh.devtools.demo import seed_prod
 
     seed_prod(local, config, rows=300, say=lambda _m: None)
     raw = tmp_path_factory.mktemp("raw")
-    from datarefresh.demo_data import generate
+    from datarefresh.devtools.demo_data import generate
 
     generate(raw, rows=300, seed=0)  # the same data seed_prod uploaded
     _tick()

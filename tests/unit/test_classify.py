@@ -13,7 +13,7 @@ import pytest
 
 from datarefresh.detect.classify import classify_table, classify_values
 from datarefresh.detect.names import name_rule, words
-from datarefresh.pipeline import discover_local, sanitize_folder
+from datarefresh.refresh.local import discover_local, sanitize_folder
 
 GIVEN = ["John", "Mary", "Olusegun", "Siobhan", "Wei", "Maria", "Ahmed", "Lucía", "Jürgen", "Priya", "Kenji",
          "Fatima", "Liam", "Emma", "Noah", "Aaliyah", "Mateo", "Chloé", "Dmitri", "Ngozi", "Haruto", "Sofia"]

@@ -11,7 +11,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from datarefresh.detect.classify import classify_table
-from datarefresh.pipeline import discover_local, plan_tables, sanitize_folder
+from datarefresh.refresh.local import discover_local, sanitize_folder
+from datarefresh.refresh.table import plan_tables
 
 N = 400
 

@@ -13,7 +13,7 @@ def _boom(*args, **kwargs):
 
 
 def test_unexpected_error_prints_type_and_place_not_its_message(monkeypatch, tmp_path):
-    monkeypatch.setattr("datarefresh.pipeline.sanitize_folder", _boom)
+    monkeypatch.setattr("datarefresh.refresh.local.sanitize_folder", _boom)
     (tmp_path / "src" / "t").mkdir(parents=True)
     result = CliRunner().invoke(cli.main, ["sanitize", str(tmp_path / "src"), str(tmp_path / "out"), "--demo-key"])
     assert result.exit_code == 2
@@ -22,7 +22,7 @@ def test_unexpected_error_prints_type_and_place_not_its_message(monkeypatch, tmp
 
 
 def test_debug_shows_the_traceback(monkeypatch, tmp_path):
-    monkeypatch.setattr("datarefresh.pipeline.sanitize_folder", _boom)
+    monkeypatch.setattr("datarefresh.refresh.local.sanitize_folder", _boom)
     (tmp_path / "src" / "t").mkdir(parents=True)
     with pytest.raises(ValueError):
         CliRunner().invoke(cli.main, ["--debug", "sanitize", str(tmp_path / "src"), str(tmp_path / "out"),

@@ -3,9 +3,9 @@ import json
 import pyarrow.compute as pc
 import pytest
 
-from datarefresh.demo_data import TABLES, generate
+from datarefresh.devtools.demo_data import TABLES, generate
 from datarefresh.io.tables import list_local_table
-from datarefresh.pipeline import discover_local
+from datarefresh.refresh.local import discover_local
 
 
 def _tables(root):

@@ -12,7 +12,8 @@ import yaml
 from datarefresh.config import parse_config
 from datarefresh.errors import ConfigError, InputError
 from datarefresh.io.tables import CsvDialect, detect_dialect, iter_batches, list_local_table
-from datarefresh.pipeline import discover_local, plan_tables
+from datarefresh.refresh.local import discover_local
+from datarefresh.refresh.table import plan_tables
 
 ROWS = [["order_id", "customer_id", "amount_cents", "note"], ["1", "10", "1250", "first"],
         ["2", "11", "99", "a; b"], ["3", "10", "5000", ""]]

@@ -91,7 +91,8 @@ def test_the_empty_rate_parity_gate_fails_when_blanks_were_replaced():
 def test_sanitize_counts_blanks_before_and_after_on_every_row(tmp_path, keyring):
     import pyarrow.parquet as pq
 
-    from datarefresh.pipeline import discover_local, env_sampling, make_outputs, sanitize_table
+    from datarefresh.refresh.local import discover_local
+    from datarefresh.refresh.table import env_sampling, make_outputs, sanitize_table
 
     (tmp_path / "src" / "t").mkdir(parents=True)
     pq.write_table(pa.table({"email": ["", "a@b.org", "  ", None] * 50}), tmp_path / "src" / "t" / "p.parquet")

@@ -12,7 +12,8 @@ import pytest
 
 from datarefresh.config import load_config
 from datarefresh.errors import ConfigError
-from datarefresh.pipeline import env_sampling, sanitize_folder
+from datarefresh.refresh.local import sanitize_folder
+from datarefresh.refresh.table import env_sampling
 from datarefresh.validate.checks import check_env
 from datarefresh.validate.expectations import parity_expectations
 

@@ -235,8 +235,9 @@ def test_refine_keeps_small_domains_and_functions_of_kept_columns_and_proposes_q
 
 
 def test_zero_config_classification_proposes_the_demo_quasi_identifiers(tmp_path):
-    from datarefresh.demo_data import generate
-    from datarefresh.pipeline import discover_local, plan_tables
+    from datarefresh.devtools.demo_data import generate
+    from datarefresh.refresh.local import discover_local
+    from datarefresh.refresh.table import plan_tables
 
     generate(tmp_path, rows=300, seed=0, tables=("customers",))
     plan = plan_tables(discover_local(tmp_path), use_presidio=False)["customers"]
@@ -256,7 +257,7 @@ def _sanitize_people(tmp_path, mode: str, against: str = "population"):
         SamplingConfig,
         ValidationConfig,
     )
-    from datarefresh.pipeline import sanitize_folder
+    from datarefresh.refresh.local import sanitize_folder
     from tests.conftest import TEST_KEY
 
     cols = _people(1200, seed=12)

@@ -12,7 +12,7 @@ from bench.reid import DEMO_ROSTER, attack, run_dataset
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    from datarefresh.demo_data import generate
+    from datarefresh.devtools.demo_data import generate
 
     root = tmp_path_factory.mktemp("prod")
     generate(root, rows=600, seed=11, tables=("customers",))

@@ -9,7 +9,8 @@ import pytest
 
 from datarefresh.config import ColumnPolicy, Config, TableConfig
 from datarefresh.errors import ConfigError, PolicyError
-from datarefresh.pipeline import discover_local, plan_tables, sanitize_folder
+from datarefresh.refresh.local import discover_local, sanitize_folder
+from datarefresh.refresh.table import plan_tables
 
 N = 60
 NESTED = {

@@ -8,13 +8,8 @@ from datarefresh.anonymize.engine import apply_column
 from datarefresh.anonymize.keyed import Keyring
 from datarefresh.anonymize.operators import OpContext
 from datarefresh.config import ColumnPolicy, Config, TableConfig
-from datarefresh.pipeline import (
-    discover_local,
-    env_sampling,
-    make_outputs,
-    plan_tables,
-    run_tables,
-)
+from datarefresh.refresh.local import discover_local, run_tables
+from datarefresh.refresh.table import env_sampling, make_outputs, plan_tables
 
 KEY = Keyring(b"leak-gate-test-key-0123456789abcdef")
 N = 1000

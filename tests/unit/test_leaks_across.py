@@ -13,7 +13,8 @@ import pytest
 from datarefresh.anonymize.keyed import Keyring
 from datarefresh.config import ColumnPolicy, Config, TableConfig
 from datarefresh.errors import PolicyError
-from datarefresh.pipeline import discover_local, env_sampling, make_outputs, plan_tables, run_tables, sanitize_folder
+from datarefresh.refresh.local import discover_local, run_tables, sanitize_folder
+from datarefresh.refresh.table import env_sampling, make_outputs, plan_tables
 from datarefresh.validate.leaks import LeakScanner, cross_table_findings
 
 KEY = Keyring(b"leak-across-test-key-0123456789abcdef")

@@ -15,7 +15,8 @@ import yaml
 from datarefresh.config import parse_config, policy_to_yaml
 from datarefresh.errors import InputError
 from datarefresh.io.tables import list_local_table
-from datarefresh.pipeline import discover_local, plan_tables, sanitize_folder
+from datarefresh.refresh.local import discover_local, sanitize_folder
+from datarefresh.refresh.table import plan_tables
 
 
 def _events(root: Path, fmt: str = "parquet") -> Path:

@@ -11,7 +11,7 @@ import pytest
 
 from datarefresh.config import parse_config
 from datarefresh.errors import ConfigError, PolicyError
-from datarefresh.pipeline import sanitize_folder
+from datarefresh.refresh.local import sanitize_folder
 
 SECRET_MAIL = "jane.metadata.7f3a@corp.example"
 

@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 from datarefresh.anonymize.keyed import permute_ints
 from datarefresh.config import parse_config
 from datarefresh.io.tables import PartWriter
-from datarefresh.pipeline import sanitize_folder
+from datarefresh.refresh.local import sanitize_folder
 
 N = 4000
 

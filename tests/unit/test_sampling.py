@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from datarefresh.config import load_config, parse_config
-from datarefresh.pipeline import sanitize_folder
+from datarefresh.refresh.local import sanitize_folder
 from tests.conftest import REPO
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from datarefresh.config import load_config
 from datarefresh.errors import PolicyError, SecretError
-from datarefresh.pipeline import discover_local, sanitize_folder
+from datarefresh.refresh.local import discover_local, sanitize_folder
 from tests.conftest import REPO, TEST_KEY
 
 # High-entropy identifiers: none may appear anywhere in the output.

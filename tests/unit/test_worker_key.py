@@ -3,7 +3,7 @@ import pytest
 from datarefresh.anonymize.keyed import Keyring
 from datarefresh.config import bundled_demo_config
 from datarefresh.errors import ConfigError
-from datarefresh.runs import key_fingerprint, process_unit
+from datarefresh.refresh.run import key_fingerprint, process_unit
 from tests.conftest import TEST_KEY
 from tests.unit.test_run_levels import make_plan
 

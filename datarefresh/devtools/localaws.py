@@ -66,7 +66,7 @@ class LocalAws:
 
     def backdate(self, bucket: str, versions: list[dict], when) -> None:
         """Set the LastModified of object versions (the demo's prod history; this server only)."""
-        from datarefresh.localaws_server import BACKDATE_PATH
+        from datarefresh.devtools.localaws_server import BACKDATE_PATH
 
         body = json.dumps({"bucket": bucket, "objects": versions, "last_modified": when.isoformat()}).encode()
         req = urllib.request.Request(self.endpoint + BACKDATE_PATH, data=body, method="POST",
@@ -134,7 +134,8 @@ def up(config: Config, workdir: Path, port: int | None = None, host: str = "127.
     endpoint = f"http://{host}:{port}"
     log = open(workdir / "moto.log", "ab")
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    proc = subprocess.Popen([sys.executable, "-m", "datarefresh.localaws_server", "-H", host, "-p", str(port)],
+    proc = subprocess.Popen([sys.executable, "-m", "datarefresh.devtools.localaws_server",
+                             "-H", host, "-p", str(port)],
                             stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     deadline = time.monotonic() + 60
     while not _healthy(endpoint):

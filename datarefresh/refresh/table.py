@@ -1,18 +1,17 @@
-"""snapshot -> sanitize -> sample -> write, as plain functions (no Airflow here).
+"""One table through snapshot -> sanitize -> sample -> write, as plain functions (no Airflow here).
 
-`plan_tables` classifies a folder of tables; `sanitize_folder` writes a sanitized
-copy. Each table is read once: every anonymized batch goes to the staging output
-and the sampled rows of it to the dev output. Nothing raw is written anywhere:
+`TableSource` reads a table's files (local or S3), `plan_tables` settles each table's policy
+(the config's, or classification), `sanitize_table` runs one table (or one work unit of it)
+into every output. Both the local-folder path (`refresh.local`) and the S3 run's units
+(`refresh.run`) go through here. Each table is read once: every anonymized batch goes to the
+full output and the sampled rows of it to a sampled one. Nothing raw is written anywhere:
 rows are read, anonymized in memory and only then written.
 """
 
 from __future__ import annotations
 
 import functools
-import json
-import shutil
 import time
-import uuid
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterator
@@ -28,12 +27,11 @@ from datarefresh.detect import keys
 from datarefresh.detect.classify import SAMPLE_ROWS, classify_table
 from datarefresh.errors import ConfigError, InputError, PolicyError
 from datarefresh.io.tables import (CsvDialect, PartitionedWriter, PartWriter, TableFile, _add_partitions, _parquet_file,
-                                   detect_dialect, iter_batches, list_local_table, open_writer, read_schema)
-from datarefresh.graph import processing_order
+                                   detect_dialect, iter_batches, open_writer, read_schema)
 from datarefresh.sample import DevSampler, key_anonymizer
 from datarefresh.validate.checks import count_blanks
 from datarefresh.validate.kanon import DevGeneralizer
-from datarefresh.validate.leaks import LeakScanner, cross_table_findings
+from datarefresh.validate.leaks import LeakScanner
 
 Progress = Callable[[str], None]
 
@@ -189,37 +187,8 @@ class TableSource:
         return kept.take(pa.array(np.argsort(where, kind="stable"))).combine_chunks()
 
 
-def discover_local(source: str | Path, config: Config | None = None, *, unknown_tables: str | None = None,
-                   progress: Progress | None = None) -> dict[str, TableSource]:
-    """Tables of a local folder: one sub-folder per table (or the config's table paths).
-
-    With a config, a sub-folder no configured table reads follows `unknown_tables` (or the
-    config's): fail, skip (named in a message), or classify (`plan`: include it)."""
-    root = Path(source)
-    if not root.is_dir():
-        raise InputError("source is not a folder", file=str(root))
-    folders = [root / name for name in _table_folders(root)]
-    if config and config.tables:
-        found = {name: TableSource(name, list_local_table(root / (t.path or name), t.format), t.encoding, csv=t.csv)
-                 for name, t in config.tables.items()}
-        unknown = unconfigured_tables([p.name for p in folders], config, str(root), unknown_tables, progress)
-        if (unknown_tables or config.unknown_tables) == "classify":
-            found |= {name: TableSource(name, list_local_table(root / name)) for name in unknown}
-        return found
-    found = {}
-    for sub in folders:
-        found[sub.name] = TableSource(sub.name, list_local_table(sub))
-    if not found:
-        raise InputError("no table folders found (expected one sub-folder per table)", file=str(root))
-    return found
-
-
 # Widest table processed (measured: 1,000 columns of 100 rows take ~50 s in the leak scan alone).
 MAX_COLUMNS = 1_000
-
-
-def _table_folders(root: Path) -> list[str]:
-    return sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
 
 
 def unconfigured_tables(folders: list[str], config: Config, where: str, mode: str | None = None,
@@ -333,61 +302,6 @@ def env_sampling(config: Config | None, envs: tuple[str, ...], fraction: float |
             base = SamplingConfig(mode="sample", fraction=fraction, max_rows=base.max_rows)
         out[env] = base
     return out
-
-
-def run_tables(sources: dict[str, TableSource], tables: dict[str, TableConfig], keyring: Keyring,
-               outputs: list[Output], config: Config | None, progress: Progress | None = None) -> dict[str, dict]:
-    """Read each table once, anonymize once, write every output; parents before children,
-    so a child's dev sample can follow its parents' sampled keys."""
-    report = {}
-    for name in processing_order(tables):
-        report[name] = sanitize_table(name, sources[name], tables[name], keyring, outputs, config, progress)
-    cross_table_findings([(n, r["leaks"]) for n, r in report.items()])  # one table's originals in another's output
-    return report
-
-
-def sanitize_folder(source: str | Path, dest: str | Path, *, keyring: Keyring, config: Config | None = None,
-                    envs: tuple[str, ...] = ("staging",), use_presidio: bool = True,
-                    progress: Progress | None = None) -> dict:
-    """Sanitize every table of SOURCE into DEST/<table>/ (one env) or DEST/<env>/<table>/ (several).
-
-    All tables are written under a hidden temporary folder in DEST first and moved
-    into place only when every table succeeded, so a failure leaves DEST as it was.
-    """
-    started = time.perf_counter()
-    sources = discover_local(source, config, progress=progress)
-    tables = plan_tables(sources, config, use_presidio=use_presidio, progress=progress)
-    dest = Path(dest)
-    dest.mkdir(parents=True, exist_ok=True)
-    staging_dir = dest / f".datarefresh-tmp-{uuid.uuid4().hex[:12]}"
-    outputs = make_outputs(staging_dir, env_sampling(config, envs), keyring, tables)
-    report: dict = {"source": str(source), "environments": list(envs)}
-    if config and config.tables:  # named in the report too (discover_local refused them under fail)
-        report["skipped_tables"] = unconfigured_tables(_table_folders(Path(source)), config, str(source))
-    try:
-        report["tables"] = run_tables(sources, tables, keyring, outputs, config, progress)
-        leaks = [f for t in report["tables"].values() for f in ((t.get("leaks") or {}).get("findings") or [])]
-        if leaks:  # the leak scan is a gate here too: nothing reaches DEST
-            f = leaks[0]
-            raise PolicyError(f"{f['kind']} of {f['source_column']} ({f['entity']}) found in the output "
-                              f"({len(leaks)} finding(s)); nothing was written", table=f["table"], column=f["column"])
-        for tname, t in report["tables"].items():  # so are the text re-scan and k-anonymity
-            for r in (t.get("leaks") or {}).get("text_rescan") or []:
-                if not r["passed"]:
-                    raise PolicyError(f"free-text re-scan still finds {', '.join(r['entities'])} in "
-                                      f"{r['hit_rate']:.1%} of sampled texts (look at rows "
-                                      f"{', '.join(str(x['row']) for x in r['rows'][:10])}); nothing was "
-                                      "written", table=tname, column=r["column"])
-            for env, k in (t.get("k_anonymity_by_env") or {}).items():
-                if k and not k.get("passed", True):
-                    raise PolicyError(f"k-anonymity of the {env} sample is not reached (see the report); "
-                                      "nothing was written", table=tname)
-        for o in outputs:
-            _move_into_place(o.folder, dest if len(envs) == 1 else dest / o.env, list(report["tables"]))
-    finally:
-        shutil.rmtree(staging_dir, ignore_errors=True)
-    report["seconds"] = round(time.perf_counter() - started, 3)
-    return report
 
 
 def sanitize_table(name: str, src: TableSource, policy: TableConfig, keyring: Keyring, outputs: list[Output],
@@ -560,17 +474,3 @@ def _check_unique(table: str, column: str, folder: Path) -> None:
         raise PolicyError("primary key is not unique after anonymization", table=table, column=column)
 
 
-def _move_into_place(src_root: Path, dst_root: Path, tables: list[str]) -> None:
-    dst_root.mkdir(parents=True, exist_ok=True)
-    for table in tables:
-        target = dst_root / table
-        old = dst_root / f".old-{table}-{uuid.uuid4().hex[:8]}"
-        if target.exists():
-            target.rename(old)
-        (src_root / table).rename(target)
-        shutil.rmtree(old, ignore_errors=True)
-
-
-def write_report(report: dict, path: str | Path) -> None:
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")

@@ -13,13 +13,13 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
-from datarefresh import localaws
+from datarefresh.devtools import localaws
 from datarefresh.aws import Aws
 from datarefresh.config import Config, bundled_demo_config
-from datarefresh.demo_data import TABLES, generate
-from datarefresh.pipeline import write_report
+from datarefresh.devtools.demo_data import TABLES, generate
+from datarefresh.refresh.local import write_report
 from datarefresh.report import render_html
-from datarefresh.runs import parse_as_of, refresh
+from datarefresh.refresh.run import parse_as_of, refresh
 from datarefresh.secret import resolve_keyring
 from datarefresh.storage.publish import Publisher
 from datarefresh.storage.uri import S3Uri

@@ -37,8 +37,8 @@ from datarefresh.config import Config, SamplingConfig, TableConfig
 from datarefresh.anonymize.keyed import Keyring
 from datarefresh.errors import ConfigError, LocalDiskError, PublishConflictError
 from datarefresh.iam import role_name
-from datarefresh.pipeline import (Progress, TableSource, env_sampling, make_outputs, plan_tables,
-                                  sanitize_table, unconfigured_tables)
+from datarefresh.refresh.table import (Progress, TableSource, env_sampling, make_outputs, plan_tables,
+                                       sanitize_table, unconfigured_tables)
 from datarefresh.graph import levels as table_levels
 from datarefresh.io.tables import hive_pairs, infer_partition_schema, read_parts
 from datarefresh.graph import processing_order
