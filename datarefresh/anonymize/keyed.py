@@ -95,6 +95,12 @@ def _feistel(x: np.ndarray, bits: int, keys: np.ndarray) -> np.ndarray:
     return (left << np.uint64(half)) | right
 
 
+def permute_u64(keyring: Keyring, entity: str, values: np.ndarray) -> np.ndarray:
+    """Keyed bijection on [0, 2**64) with no class kept (unlike permute_ints): for names whose order
+    must say nothing, such as output part names."""
+    return _feistel(values.astype(np.uint64), 64, keyring.round_keys(entity, _FEISTEL_ROUNDS))
+
+
 def permute_ints(keyring: Keyring, entity: str, values: np.ndarray) -> np.ndarray:
     """Keyed bijection on int64: [0, 2**31) maps onto itself, everything else onto the rest.
 

@@ -28,13 +28,14 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field
 
 from datarefresh.aws import Aws, s3_errors
 from datarefresh.config import Config, SamplingConfig, TableConfig
-from datarefresh.anonymize.keyed import Keyring
+from datarefresh.anonymize.keyed import Keyring, permute_u64
 from datarefresh.errors import ConfigError, LocalDiskError, PublishConflictError
 from datarefresh.iam import role_name
 from datarefresh.refresh.table import (Progress, TableSource, env_sampling, make_outputs, plan_tables,
@@ -317,6 +318,17 @@ def _key_loader(config: Config, aws: Aws, env: str, snapshot_id: str):
     return load
 
 
+def part_name(keyring: Keyring, table: str, unit: int, part: int) -> str:
+    """A unit's n-th output part's file name: a keyed permutation of (unit, part), per table. Units
+    follow the prod object names, which may follow the key; named by unit index, the listing order of
+    the parts (the order a reader concatenates them in) would give the key's order back across units.
+    A bijection, so names never clash; the same in every run (a rerun overwrites the same objects)."""
+    if part >= 1 << 20:
+        raise ConfigError(f"table {table}: more than {1 << 20} parts in one work unit")
+    n = permute_u64(keyring, f"PART-NAME:{table}", np.array([(unit << 20) | part], dtype=np.uint64))[0]
+    return f"part-{int(n):016x}.parquet"
+
+
 def key_fingerprint(keyring: Keyring) -> str:
     """Identifies the key without revealing it (a keyed digest), as recorded in plans and manifests."""
     return keyring.subkey("fingerprint")[:8].hex()
@@ -358,7 +370,8 @@ def process_unit(config: Config, aws: Aws, plan: RunPlan, table: str, index: int
             columns = (pq.read_schema(parts[0][1]).names + [k for k, _ in hive_pairs(parts[0][0])]) if parts else []
             nulls = read_parts(parts, columns=[pk]).column(pk).null_count if pk and pk in columns else 0
             pub = Publisher(aws.s3(env_cfg.writer_role), env_cfg.writer_role, env_cfg.bucket)
-            files = pub.upload_table(plan.snapshot_id, table, folder, unit=index)
+            files = pub.upload_table(plan.snapshot_id, table, folder,
+                                     name=functools.partial(part_name, keyring, table, index))
             result.envs[o.env] = EnvOutput(rows=rep["rows_out"][o.env], files=files, columns=columns,
                                            pk_nulls=nulls, k_anonymity=rep["k_anonymity_by_env"].get(o.env))
         return result
@@ -472,6 +485,9 @@ def _aggregate(results: list[UnitResult]) -> dict[str, dict]:
             k = e.get("k_anonymity")
             if k:
                 agg["k_anonymity"] = k if agg["k_anonymity"] is None else merge_reports(agg["k_anonymity"], k)
+    for v in tables.values():
+        for agg in v["envs"].values():
+            agg["files"].sort(key=lambda f: f["key"])  # the manifest lists parts in keyed order, not by unit
     return tables
 
 

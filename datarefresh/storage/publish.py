@@ -23,6 +23,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,14 +79,15 @@ class Publisher:
         with s3_errors(self.role, self.uri.bucket, key, action="read"):
             return json.loads(self.client.get_object(Bucket=self.uri.bucket, Key=key)["Body"].read())
 
-    def upload_table(self, snapshot_id: str, table: str, folder: Path, unit: int = 0) -> list[dict]:
-        """Upload a table's local parquet parts as `part-<unit>-<n>.parquet` under the run's prefix,
-        in the same partition folders (`dt=.../`) as they were written."""
+    def upload_table(self, snapshot_id: str, table: str, folder: Path,
+                     name: Callable[[int], str] = lambda n: f"part-{n:05d}.parquet") -> list[dict]:
+        """Upload a table's local parquet parts under the run's prefix, in the same partition folders
+        (`dt=.../`) as they were written; `name(n)` names the n-th local part (a run names a unit's
+        parts by a keyed permutation, `refresh.run.part_name`, so their listing order says nothing of prod's)."""
         files = []
-        for part in sorted(folder.rglob("*.parquet")):
+        for n, part in enumerate(sorted(folder.rglob("*.parquet"))):
             rel = part.parent.relative_to(folder).as_posix()
-            key = self.uri.key(SNAPSHOTS, snapshot_id, table, *([rel] if rel != "." else []),
-                               f"part-{unit:05d}-{part.stem.split('-')[-1]}.parquet")
+            key = self.uri.key(SNAPSHOTS, snapshot_id, table, *([rel] if rel != "." else []), name(n))
             digest = sha256_file(part)
             with s3_errors(self.role, self.uri.bucket, key, action="write"), open(part, "rb") as body:
                 self.client.put_object(Bucket=self.uri.bucket, Key=key, Body=body, Metadata={"sha256": digest})

@@ -126,3 +126,22 @@ def test_partitioned_tables_are_keyed_per_folder_within_one_memory_budget(tmp_pa
         got = pq.read_table(part).column("k").to_numpy()
         h = order(pa.record_batch([pa.array(got)], schema=pa.schema([("k", pa.int64())])))
         assert np.all(h[1:] >= h[:-1]) and abs(_spearman(np.arange(len(got)), got)) < 0.1
+
+
+def test_part_names_of_a_multi_unit_table_are_listed_in_a_keyed_order(keyring):
+    """Under `refresh` a table over many work units (which follow the prod object names, hence maybe
+    the key) is written unit by unit: the parts' names decide the order a reader lists and
+    concatenates them in. Named by a keyed permutation, that order says nothing of the units'."""
+    from datarefresh.anonymize.keyed import Keyring
+    from datarefresh.refresh.run import part_name
+
+    units = np.repeat(np.arange(2000), 3)  # three parts each
+    parts = np.tile(np.arange(3), 2000)
+    names = [part_name(keyring, "people", int(u), int(p)) for u, p in zip(units, parts)]
+    assert len(set(names)) == len(names)  # a bijection: no two parts overwrite each other
+    listed = np.argsort(names)  # the order of an S3 listing, the manifest and a local `ls`
+    assert abs(_spearman(np.arange(len(listed)), units[listed])) < 0.05
+    assert names == [part_name(keyring, "people", int(u), int(p)) for u, p in zip(units, parts)]  # every run
+    other = [part_name(Keyring(bytes(range(32))), "people", int(u), int(p)) for u, p in zip(units, parts)]
+    assert abs(_spearman(np.argsort(names), np.argsort(other))) < 0.05  # the key decides it, nothing else
+    assert part_name(keyring, "orders", 0, 0) != part_name(keyring, "people", 0, 0)
