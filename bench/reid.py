@@ -65,14 +65,18 @@ def _roster_levels(column: str, values: pa.Array) -> list[np.ndarray]:
     return levels
 
 
-def consistent(column: str, dev: pa.Array, roster: pa.Array) -> np.ndarray | None:
+def consistent(column: str, dev: pa.Array, roster: pa.Array, published: pa.Array | None = None) -> np.ndarray | None:
     """(dev rows x roster persons) bool: the dev cell is compatible with the person's value
     ("Other" with anyone but the holders of the most frequent value: the groups of a local
     recoding keep different numbers of top values). None when dev cells were not derived from
-    the real values (some match nobody)."""
+    the real values (some match nobody). `published`: the roster column under the column's own
+    keyless policy (e.g. generalize to year), which the attacker reads in the plan and applies too;
+    its hierarchy levels are added (k-map generalizes the published values)."""
     d = _as_text(dev)
     levels = _roster_levels(column, roster)
     raw = levels[0]
+    if published is not None:
+        levels += _roster_levels(column, published)
     out = np.zeros((len(d), len(raw)), bool)
     for lv in levels:
         index: dict = {}
@@ -125,10 +129,16 @@ def frequency_decoding(dev: pa.Array, truth: pa.Array) -> float:
 
 
 def attack(
-    dev: pa.Table, roster: pa.Table, truth_index: np.ndarray, roster_columns: list[str], qis: list[str]
+    dev: pa.Table,
+    roster: pa.Table,
+    truth_index: np.ndarray,
+    roster_columns: list[str],
+    qis: list[str],
+    published: dict[str, pa.Array] | None = None,
 ) -> dict:
     """dev: the dev output table, in its written order; roster: the prod population in prod order;
-    truth_index[i]: the roster row of dev row i (ground truth, known to the bench only)."""
+    truth_index[i]: the roster row of dev row i (ground truth, known to the bench only);
+    published: roster columns under their keyless column policies (see `consistent`)."""
     n, population = dev.num_rows, roster.num_rows
     candidates = np.ones((n, population), bool)
     used, decoded = [], {}
@@ -136,7 +146,7 @@ def attack(
         if c not in dev.column_names:
             continue
         dcol, rcol = dev.column(c).combine_chunks(), roster.column(c).combine_chunks()
-        m = consistent(c, dcol, rcol)
+        m = consistent(c, dcol, rcol, (published or {}).get(c))
         if m is not None:
             used.append(c)
             candidates &= m
@@ -233,7 +243,18 @@ def run_dataset(
     truth = np.array([where[v] for v in dev.column(pk).to_pylist()], dtype=int)
     kan = rep.get("k_anonymity") or {}
     qis = kan.get("quasi_identifiers", [])
-    result = attack(dev, roster_table, truth, roster_columns, qis)
+    # what the attacker computes from the plan: each roster column under its keyless policy
+    published = {}
+    if any((rep["columns"].get(c) or {}).get("action") == "generalize" for c in roster_columns):
+        from datarefresh.pipeline import plan_tables
+
+        plan = plan_tables(discover_local(prod, cfg if cfg.tables else None), cfg if cfg.tables else None,
+                           use_presidio=use_presidio)[table]  # what `plan` shows (the same as sanitize's)
+        for c in roster_columns:
+            policy = plan.columns.get(c)
+            if policy is not None and policy.action == "generalize" and c in roster_table.column_names:
+                published[c] = apply_column(roster_table.column(c).combine_chunks(), policy, OpContext(keyring))
+    result = attack(dev, roster_table, truth, roster_columns, qis, published)
     result["quasi_identifiers"] = qis
     if kan:
         result["pipeline_report"] = {

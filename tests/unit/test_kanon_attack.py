@@ -73,3 +73,15 @@ def test_attack_measures_row_order():
     shuffle = np.random.default_rng(5).permutation(200)
     shuffled = attack(dev.take(pa.array(shuffle)), roster, truth[shuffle], ["Age"], [])
     assert abs(shuffled["row_order_spearman"]) < 0.2 and shuffled["qi_and_row_order"] < 0.1
+
+
+def test_attacker_applies_the_published_keyless_policies_to_the_roster(tmp_path):
+    """Kerckhoffs: a text birthday generalized to its year ("1958") matches no level of the roster's
+    "1/17/1958"; the attacker reads `generalize: year` in the plan and applies it to the roster too.
+    Before, the bench left such a column out of the linkage (and under-counted the risk)."""
+    from bench import people
+
+    people.generate(tmp_path / "people", 600, people.SEEDS["dev"])
+    after = run_dataset(tmp_path / "people", "people", people.ROSTER, fraction=0.2, use_presidio=False)
+    assert "Birthday" in after["quasi_identifiers"] and "Birthday" in after["columns_linked"]
+    assert after["qi_linkage"] <= 0.05 and after["unique_but_wrong"] == 0  # k-map still holds
