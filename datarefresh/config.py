@@ -126,6 +126,9 @@ class TableConfig(_Model):
     quasi_identifiers: list[str] = Field(default_factory=list)
     # Why `plan` proposed each quasi-identifier. Informational: the engine never reads it.
     quasi_identifier_evidence: dict[str, Evidence] = Field(default_factory=dict)
+    # Columns named or typed like quasi-identifiers that a reviewer decided are not: a dev sample
+    # refuses any other such column left out of quasi_identifiers (detect/quasi.undeclared).
+    not_quasi_identifiers: list[str] = Field(default_factory=list)
     format: Format | None = None  # inferred from file extensions when omitted
     encoding: str = "utf-8"  # CSV only
     csv: CsvOptions | None = None  # CSV only: delimiter, quote, null_values, decimal

@@ -98,6 +98,22 @@ def _determines(sample: pa.Table, driver: str, col: str) -> bool:
     return pairs.num_rows == drivers and drivers >= 2
 
 
+def undeclared(table: TableConfig) -> list[str]:
+    """Columns of a table about people that keep their value (kept or generalized) and are named or
+    typed like quasi-identifiers, but are in neither quasi_identifiers nor not_quasi_identifiers. A
+    config's list is used as written, so such a column (employer and occupation left out) would
+    single people out of a dev sample generalized on the others only. By name and policy only
+    (refine also looks at values); keys are never quasi-identifiers."""
+    columns = table.columns
+    if not any((p.entity or "") in PERSON_ENTITIES | QI_ENTITIES for p in columns.values()):
+        return []
+    keys = {table.primary_key} | {fk.column for fk in table.foreign_keys}
+    listed = set(table.quasi_identifiers) | set(table.not_quasi_identifiers)
+    return [c for c, p in columns.items()
+            if c not in keys and c not in listed and _carries_value(p)
+            and ((p.entity or "") in QI_ENTITIES or QI_NAME.search(_tokens(c)))]
+
+
 def refine(name: str, sample: pa.Table, table: TableConfig) -> TableConfig:
     """The table policy with small domains kept, functions of kept columns treated like them,
     and quasi-identifiers proposed (with evidence in quasi_identifier_evidence)."""

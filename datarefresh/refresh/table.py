@@ -406,6 +406,15 @@ def sanitize_table(name: str, src: TableSource, policy: TableConfig, keyring: Ke
 
 def _dev_generalizer(o: Output, name: str, policy: TableConfig, schema: pa.Schema,
                      validation: ValidationConfig) -> DevGeneralizer | None:
+    if validation.k_anonymity:
+        from datarefresh.detect.quasi import undeclared
+
+        missing = [c for c in undeclared(policy) if c in schema.names]
+        if missing:  # the config's list is used as written: say what it leaves out instead
+            raise PolicyError(f"column(s) {', '.join(missing)} keep their values and look like quasi-identifiers "
+                              f"(by name or entity) but are not in quasi_identifiers, so the {o.env} sample would "
+                              "not be generalized on them; add them to quasi_identifiers, or list those that are "
+                              "not under not_quasi_identifiers", table=name)
     qis = [q for q in policy.quasi_identifiers if q in schema.names]
     if not qis or not validation.k_anonymity:
         return None

@@ -351,3 +351,45 @@ def test_a_misspelt_or_key_quasi_identifier_fails_at_load_time(qis, message):
     with pytest.raises(ConfigError, match=message) as err:
         parse_config({"tables": {"people": people}}, file="c.yaml")
     assert "tables.people.quasi_identifiers.0" in str(err.value)
+
+
+def test_a_config_that_leaves_quasi_identifiers_undeclared_is_refused_for_dev(tmp_path):
+    """Issue 15's attack: k-anonymity on the declared quasi-identifiers while company + occupation,
+    kept and declared by nobody, still single people out (77.6% re-identified). A config's list is
+    used as written, so a dev sample now refuses such a column, by name, unless it is declared
+    either way; staging (not sampled) is unaffected."""
+    import pyarrow.parquet as pq
+
+    from datarefresh.anonymize.keyed import Keyring
+    from datarefresh.config import parse_config
+    from datarefresh.errors import PolicyError
+    from datarefresh.pipeline import sanitize_folder
+    from tests.conftest import TEST_KEY
+
+    n = 400
+    rng = np.random.default_rng(3)
+    src = tmp_path / "src"
+    (src / "people").mkdir(parents=True)
+    pq.write_table(pa.table({"person_id": list(range(n)), "email": [f"p{i}@corp.example" for i in range(n)],
+                             "gender": rng.choice(["F", "M"], n).tolist(),
+                             "company": [f"Company {i % 90}" for i in range(n)],
+                             "occupation": [f"Job {i % 70}" for i in range(n)]}), src / "people" / "p.parquet")
+    people = {"primary_key": "person_id", "quasi_identifiers": ["gender"], "columns": {
+        "person_id": {"action": "hmac", "entity": "ID:person_id"},
+        "email": {"action": "fake", "entity": "EMAIL_ADDRESS"}, "gender": {"action": "keep"},
+        "company": {"action": "keep"}, "occupation": {"action": "keep"}}}
+    envs = {"dev": {"bucket": "x", "sampling": {"mode": "sample", "fraction": 0.3}}}
+
+    def run(table, out, envs_run=("dev",)):
+        cfg = parse_config({"environments": envs, "tables": {"people": table}, "validation": {"leak_scan": False}})
+        return sanitize_folder(src, tmp_path / out, keyring=Keyring(TEST_KEY), config=cfg, envs=envs_run,
+                               use_presidio=False)
+
+    with pytest.raises(PolicyError, match=r"table people: column\(s\) company, occupation keep their values") as err:
+        run(people, "refused")
+    assert "not_quasi_identifiers" in str(err.value) and not list((tmp_path / "refused").rglob("*.parquet"))
+    run(people, "staging", ("staging",))  # a full copy is not generalized anyway
+    rep = run(people | {"quasi_identifiers": ["gender", "company", "occupation"]}, "declared")
+    assert set(rep["tables"]["people"]["k_anonymity"]["quasi_identifiers"]) == {"gender", "company", "occupation"}
+    assert rep["tables"]["people"]["k_anonymity"]["unique_share_after"] == 0
+    run(people | {"not_quasi_identifiers": ["company", "occupation"]}, "reviewed")  # a reviewer's decision

@@ -81,7 +81,7 @@ def test_attacker_applies_the_published_keyless_policies_to_the_roster(tmp_path)
     Before, the bench left such a column out of the linkage (and under-counted the risk)."""
     from bench import people
 
-    people.generate(tmp_path / "people", 600, people.SEEDS["dev"])
-    after = run_dataset(tmp_path / "people", "people", people.ROSTER, fraction=0.2, use_presidio=False)
+    people.generate(tmp_path / "people", 400, people.SEEDS["dev"])
+    after = run_dataset(tmp_path / "people", "people", people.ROSTER, fraction=0.25, use_presidio=False)
     assert "Birthday" in after["quasi_identifiers"] and "Birthday" in after["columns_linked"]
     assert after["qi_linkage"] <= 0.05 and after["unique_but_wrong"] == 0  # k-map still holds

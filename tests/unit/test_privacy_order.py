@@ -135,13 +135,13 @@ def test_part_names_of_a_multi_unit_table_are_listed_in_a_keyed_order(keyring):
     from datarefresh.anonymize.keyed import Keyring
     from datarefresh.refresh.run import part_name
 
-    units = np.repeat(np.arange(2000), 3)  # three parts each
-    parts = np.tile(np.arange(3), 2000)
+    units = np.repeat(np.arange(600), 2)  # two parts each
+    parts = np.tile(np.arange(2), 600)
     names = [part_name(keyring, "people", int(u), int(p)) for u, p in zip(units, parts)]
     assert len(set(names)) == len(names)  # a bijection: no two parts overwrite each other
     listed = np.argsort(names)  # the order of an S3 listing, the manifest and a local `ls`
-    assert abs(_spearman(np.arange(len(listed)), units[listed])) < 0.05
+    assert abs(_spearman(np.arange(len(listed)), units[listed])) < 0.1  # 1,200 parts: sd ~0.03
     assert names == [part_name(keyring, "people", int(u), int(p)) for u, p in zip(units, parts)]  # every run
     other = [part_name(Keyring(bytes(range(32))), "people", int(u), int(p)) for u, p in zip(units, parts)]
-    assert abs(_spearman(np.argsort(names), np.argsort(other))) < 0.05  # the key decides it, nothing else
+    assert abs(_spearman(np.argsort(names), np.argsort(other))) < 0.1  # the key decides it, nothing else
     assert part_name(keyring, "orders", 0, 0) != part_name(keyring, "people", 0, 0)
