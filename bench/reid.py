@@ -246,7 +246,7 @@ def run_dataset(
     # what the attacker computes from the plan: each roster column under its keyless policy
     published = {}
     if any((rep["columns"].get(c) or {}).get("action") == "generalize" for c in roster_columns):
-        from datarefresh.pipeline import plan_tables
+        from datarefresh.refresh.table import plan_tables
 
         plan = plan_tables(discover_local(prod, cfg if cfg.tables else None), cfg if cfg.tables else None,
                            use_presidio=use_presidio)[table]  # what `plan` shows (the same as sanitize's)

@@ -363,7 +363,7 @@ def test_a_config_that_leaves_quasi_identifiers_undeclared_is_refused_for_dev(tm
     from datarefresh.anonymize.keyed import Keyring
     from datarefresh.config import parse_config
     from datarefresh.errors import PolicyError
-    from datarefresh.pipeline import sanitize_folder
+    from datarefresh.refresh.local import sanitize_folder
     from tests.conftest import TEST_KEY
 
     n = 400
