@@ -101,7 +101,8 @@ def k_summary(k: dict | None) -> str:
     text = f"k={k['k']} {met} on {qis}: smallest group {k['smallest_group']} before, {after} after"
     if "unique_share_after" in k:
         text += (f"; rows unique on them {k['unique_share_before']:.0%} -> {k['unique_share_after']:.0%}, "
-                 f"{k['cells_changed_share']:.0%} of their cells generalized")
+                 f"{k['cells_changed_share']:.0%} of their cells generalized"
+                 + (f" ({k['rows_changed_share']:.0%} of rows)" if "rows_changed_share" in k else ""))
     return text
 
 

@@ -606,7 +606,9 @@ def anonymize_sample(
         out[f] = _follow(columns[lead], out[lead], columns[f])
     out = {q: out[q] for q in qis}
     after = row_matches(hs, pop, rec.levels, rec.suppressed)
-    changed = sum(int(_differs(columns[q], out[q]).sum()) for q in qis)
+    differs = [_differs(columns[q], out[q]) for q in qis]
+    changed = sum(int(d.sum()) for d in differs)
+    rows_changed = int(np.logical_or.reduce(differs).sum()) if differs and n else 0
     blanked = before_nonblank - sum(len(v) - v.null_count for v in out.values())
     smallest_after = int(after.min()) if n else 0
     risk_after = unique_share(after)
@@ -622,6 +624,7 @@ def anonymize_sample(
             if n
             else 0.0,
             "cells_changed_share": round(changed / max(n * len(qis), 1), 4),
+            "rows_changed_share": round(rows_changed / max(n, 1), 4),
             "cells_informative_share": round(1 - blanked / before_nonblank, 4) if before_nonblank else 1.0,
             "information_loss": round(rec.loss, 4),
             "max_reidentification_risk": max_risk,
@@ -741,6 +744,7 @@ def merge_reports(a: dict, b: dict) -> dict:
         "unique_in_sample_before",
         "unique_in_sample_after",
         "cells_changed_share",
+        "rows_changed_share",
         "cells_informative_share",
         "information_loss",
     )

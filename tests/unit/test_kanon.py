@@ -303,6 +303,8 @@ def test_sanitize_generalizes_dev_before_writing_and_leaves_staging_alone(tmp_pa
     by_id = {r["person_id"]: r for r in staging.to_pylist()}
     changed = sum(1 for r in dev.to_pylist() for c in cols if r[c] != by_id[r["person_id"]][c])
     assert changed == round(k["cells_changed_share"] * dev.num_rows * len(cols))
+    rows = sum(1 for r in dev.to_pylist() if any(r[c] != by_id[r["person_id"]][c] for c in cols))
+    assert 0 < rows == round(k["rows_changed_share"] * dev.num_rows)  # the issue asks for rows changed too
     assert not list((tmp_path / "out-generalize-population").rglob("*.arrow"))  # no spill left behind
 
 
