@@ -299,6 +299,12 @@ class Config(_Model):
                     raise _KeyedError(where, f"{q!r} is a key column: generalizing it would break joins")
                 if table.columns and q not in table.columns and self.unknown_columns_for(name) != "classify":
                     raise _KeyedError(where, f"{q!r} is not a column of table {name!r}")
+            for i, q in enumerate(table.not_quasi_identifiers):  # a misspelt one would refuse nothing
+                where = f"tables.{name}.not_quasi_identifiers.{i}"
+                if q in table.quasi_identifiers:
+                    raise _KeyedError(where, f"{q!r} is in quasi_identifiers too")
+                if table.columns and q not in table.columns and self.unknown_columns_for(name) != "classify":
+                    raise _KeyedError(where, f"{q!r} is not a column of table {name!r}")
         return self
 
     def unknown_columns_for(self, table: str) -> str:

@@ -395,3 +395,8 @@ def test_a_config_that_leaves_quasi_identifiers_undeclared_is_refused_for_dev(tm
     assert set(rep["tables"]["people"]["k_anonymity"]["quasi_identifiers"]) == {"gender", "company", "occupation"}
     assert rep["tables"]["people"]["k_anonymity"]["unique_share_after"] == 0
     run(people | {"not_quasi_identifiers": ["company", "occupation"]}, "reviewed")  # a reviewer's decision
+    from datarefresh.errors import ConfigError
+
+    for bad, words in ((["compnay"], "'compnay' is not a column"), (["gender"], "'gender' is in quasi_identifiers")):
+        with pytest.raises(ConfigError, match=words):
+            parse_config({"tables": {"people": people | {"not_quasi_identifiers": bad}}})
