@@ -1,7 +1,7 @@
 """JSON-string columns and nested Arrow (struct / list) columns, walked key by key.
 
 A policy's `fields` maps a dotted path ("user.email") to the policy of that leaf;
-lists are transparent ("items.name" is every element's name). In JSON, keys vary
+lists are transparent ("items.name" is every element's name; the walker is anonymize/paths.py). In JSON, keys vary
 from row to row, so a string leaf with no policy is scrubbed as free text rather
 than passed through (fail closed); non-string leaves with no policy are kept.
 In structs the schema is fixed, so a field with no policy is an error.
@@ -13,7 +13,6 @@ leaf is anonymized exactly as a column is, and this module never imports the eng
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from typing import Any, Callable
 
 import pyarrow as pa
@@ -21,28 +20,11 @@ import pyarrow.compute as pc
 
 from datarefresh.config import ColumnPolicy
 from datarefresh.anonymize.operators import OperatorError, get_operator
+from datarefresh.anonymize.paths import json_leaves
 
 _SCRUB = ColumnPolicy(action="scrub_text")
 # engine.apply_column(values, policy, ctx, where=...)
 Apply = Callable[..., pa.Array]
-
-
-def json_leaves(node: Any, path: str, leaves: dict[str, list[tuple[Any, Any]]]) -> None:
-    """Every scalar leaf of a parsed JSON document, by dotted path (lists are transparent):
-    `leaves[path]` gets a (container, key) pair per leaf, to read or replace it in place."""
-    if isinstance(node, dict):
-        for k, v in node.items():
-            p = f"{path}.{k}" if path else str(k)
-            if isinstance(v, (dict, list)):
-                json_leaves(v, p, leaves)
-            else:
-                leaves[p].append((node, k))
-    elif isinstance(node, list):
-        for i, v in enumerate(node):
-            if isinstance(v, (dict, list)):
-                json_leaves(v, path, leaves)
-            else:
-                leaves[path].append((node, i))
 
 
 def _leaf_array(raw: list[Any]) -> pa.Array:
@@ -66,10 +48,9 @@ def transform_json(values: pa.Array, policy: ColumnPolicy, ctx, apply: Apply) ->
         except json.JSONDecodeError as exc:
             # the raw value is not echoed: it may be PII
             raise OperatorError(f"value {i} of this chunk is not valid JSON ({exc.msg} at char {exc.pos})") from None
-    leaves: dict[str, list[tuple[Any, Any]]] = defaultdict(list)
+    leaves: dict[str, list[tuple[Any, Any]]] = {}
     for doc in docs:
-        if isinstance(doc, (dict, list)):
-            json_leaves(doc, "", leaves)
+        json_leaves(doc, leaves)
     for path, refs in leaves.items():
         leaf_policy = policy.fields.get(path)
         raw = [c[k] for c, k in refs]

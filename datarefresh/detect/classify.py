@@ -16,7 +16,6 @@ import json
 import math
 import random
 import re
-from collections import defaultdict
 from decimal import Decimal
 from typing import Any, Callable
 
@@ -620,13 +619,12 @@ def _presidio_share(sample: list[str]) -> tuple[str, float, float] | None:
 
 
 def _classify_json(name, typ, sample, share, table, use_presidio) -> ColumnPolicy:
-    from datarefresh.anonymize.nested import json_leaves as _walk
+    from datarefresh.anonymize.paths import json_leaves
 
     by_path: dict[str, list[Any]] = {}
     for text in sample:
-        leaves: dict[str, list] = defaultdict(list)
         try:
-            _walk(json.loads(text), "", leaves)
+            leaves = json_leaves(json.loads(text))
         except ValueError:
             continue
         for path, refs in leaves.items():

@@ -313,7 +313,7 @@ class LeakScanner:
     def _json_leaves(self, col: str, texts: list[str]) -> None:
         import json
 
-        from datarefresh.anonymize.nested import json_leaves as _walk
+        from datarefresh.anonymize.paths import json_leaves
 
         fields = self.policy.columns[col].fields
         found: list[str] = []
@@ -322,8 +322,7 @@ class LeakScanner:
                 doc = json.loads(text)
             except (ValueError, TypeError):
                 continue
-            leaves: dict[str, list] = defaultdict(list)
-            _walk(doc, "", leaves)
+            leaves = json_leaves(doc)
             for path, refs in leaves.items():
                 leaf = fields.get(path)
                 if leaf is not None and (leaf.action == "keep" or leaf.entity not in HIGH_ENTROPY | {None}):
@@ -444,7 +443,7 @@ class LeakScanner:
             return texts
         import json
 
-        from datarefresh.anonymize.nested import json_leaves as _walk
+        from datarefresh.anonymize.paths import json_leaves
 
         fields = self.policy.columns[col].fields
         out = []
@@ -454,8 +453,7 @@ class LeakScanner:
             except (ValueError, TypeError):
                 out.append(text)
                 continue
-            leaves: dict[str, list] = defaultdict(list)
-            _walk(doc, "", leaves)
+            leaves = json_leaves(doc)
             for path, refs in leaves.items():
                 leaf = fields.get(path)
                 if leaf is not None and leaf.action in GENERATED_ACTIONS:
