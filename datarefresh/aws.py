@@ -62,25 +62,63 @@ class Aws:
         return self.session(role).client("s3", endpoint_url=self.endpoint, config=RETRIES)
 
 
+_ABSENT = {"NoSuchKey", "404", "NoSuchVersion"}  # the bucket is there, the object (version) is not
+_CONFLICT = {"PreconditionFailed", "412", "ConditionalRequestConflict", "409"}
+_THROTTLED = {"SlowDown", "Throttling", "RequestTimeout"}
+
+
+def s3_error_kind(exc: ClientError) -> str:
+    """What an S3 client error means: denied, absent (no such object or version), missing (no such
+    bucket), conflict (a conditional write lost), transient (5xx, throttling: botocore already
+    retried) or refused (anything else)."""
+    code = str(exc.response.get("Error", {}).get("Code", ""))
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    if code in _DENIED or status == 403:
+        return "denied"
+    if code in _ABSENT:
+        return "absent"
+    if code == "NoSuchBucket":
+        return "missing"
+    if code in _CONFLICT:
+        return "conflict"
+    if status and status >= 500 or code in _THROTTLED:
+        return "transient"
+    return "refused"
+
+
+def s3_error(exc: Exception, *, who: str, where: str, action: str, hint: str = "") -> Exception:
+    """The one mapping of botocore errors to ours, naming who (a role, an identity), the action and
+    where (s3://bucket/key): denied and missing are terminal, throttling and 5xx transient. Anything
+    that is not a botocore error comes back as it is. `hint`: what to do when access is denied or no
+    credentials are found, as a last sentence."""
+    tail = f"; {hint}" if hint else ""
+    if isinstance(exc, ClientError):
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        kind = s3_error_kind(exc)
+        if kind == "denied":
+            return AccessDeniedError(f"{who} may not {action} {where} ({code or status}){tail}")
+        if kind in ("absent", "missing"):
+            return TerminalError(f"{where} does not exist ({code}), as {who}")
+        if kind == "transient":
+            return StorageError(f"S3 kept failing for {where} ({code}) after retries")
+        return TerminalError(f"S3 refused to {action} {where} as {who}: {code}")
+    if isinstance(exc, NoCredentialsError):
+        return AccessDeniedError(f"no AWS credentials found to {action} {where}{tail}")
+    if isinstance(exc, (EndpointConnectionError, BotoCoreError)):
+        if "AccessDenied" in str(exc) or "not authorized" in str(exc):
+            return AccessDeniedError(f"{who} could not be assumed for {where}: {exc}")
+        return StorageError(f"cannot reach S3 for {where}: {exc}")
+    return exc
+
+
 @contextmanager
 def s3_errors(role: str, bucket: str, key: str | None = None, action: str = "access") -> Iterator[None]:
-    """Turn boto errors into ours: denied/missing are terminal and name role, bucket and key."""
+    """Turn boto errors raised in the block into ours (s3_error), naming role, bucket and key."""
     where = f"s3://{bucket}/{key}" if key else f"s3://{bucket}"
     try:
         yield
-    except ClientError as exc:
-        code = str(exc.response.get("Error", {}).get("Code", ""))
-        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-        if code in _DENIED or status == 403:
-            raise AccessDeniedError(f"role {role_name(role)} may not {action} {where} ({code or status})") from None
-        if code in ("NoSuchBucket", "NoSuchKey", "404", "NoSuchVersion"):
-            raise TerminalError(f"{where} does not exist ({code}), as role {role_name(role)}") from None
-        if status and status >= 500 or code in ("SlowDown", "Throttling", "RequestTimeout"):
-            raise StorageError(f"S3 kept failing for {where} ({code}) after retries") from None
-        raise TerminalError(f"S3 refused to {action} {where} as role {role_name(role)}: {code}") from None
     except NoCredentialsError:
         raise AccessDeniedError(f"no AWS credentials found to assume role {role_name(role)}") from None
-    except (EndpointConnectionError, BotoCoreError) as exc:
-        if "AccessDenied" in str(exc) or "not authorized" in str(exc):
-            raise AccessDeniedError(f"role {role_name(role)} could not be assumed for {where}: {exc}") from None
-        raise StorageError(f"cannot reach S3 for {where}: {exc}") from None
+    except (ClientError, BotoCoreError) as exc:
+        raise s3_error(exc, who=f"role {role_name(role)}", where=where, action=action) from None

@@ -29,11 +29,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import boto3
-from botocore.exceptions import ClientError, NoCredentialsError
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
-from datarefresh.aws import RETRIES
+from datarefresh.aws import RETRIES, s3_error, s3_error_kind
 from datarefresh.config import Config
-from datarefresh.errors import AccessDeniedError, InputError, TerminalError
+from datarefresh.errors import InputError, TerminalError
 from datarefresh.iam import role_name
 from datarefresh.storage.publish import POINTER, REPORTS, SNAPSHOTS, sha256_file
 from datarefresh.storage.uri import S3Uri
@@ -51,20 +51,24 @@ class EnvClient:
     needed_role: str | None
 
     def get(self, key: str, action: str = "read") -> bytes:
+        """An object's bytes; an absent one raises botocore's ClientError (callers read it as None)."""
         try:
             return self.client.get_object(Bucket=self.uri.bucket, Key=key)["Body"].read()  # type: ignore[attr-defined]
-        except NoCredentialsError:
-            raise AccessDeniedError("no AWS credentials found: set AWS_PROFILE (e.g. datarefresh-dev-reader), "
-                                    "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or log in with SSO") from None
         except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            if code in ("NoSuchKey", "404"):
+            if s3_error_kind(exc) == "absent":
                 raise
-            if code in ("AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken"):
-                raise AccessDeniedError(
-                    f"{_identity(self.client)} may not {action} s3://{self.uri.bucket}/{key} ({code}); "
-                    f"the {self.env} environment is read with role {self.needed_role or '(its reader role)'}") from None
-            raise TerminalError(f"S3 refused to {action} s3://{self.uri.bucket}/{key}: {code}") from None
+            raise self.error(exc, f"s3://{self.uri.bucket}/{key}", action) from None
+        except BotoCoreError as exc:
+            raise self.error(exc, f"s3://{self.uri.bucket}/{key}", action) from None
+
+    def error(self, exc: Exception, where: str, action: str) -> Exception:
+        """aws.s3_error, worded for a developer's own credentials: who they are, which role reads the environment."""
+        if isinstance(exc, NoCredentialsError):
+            return s3_error(exc, who="", where=where, action=action, hint=(
+                "set AWS_PROFILE (e.g. datarefresh-dev-reader), AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
+                "or log in with SSO"))
+        return s3_error(exc, who=_identity(self.client), where=where, action=action,
+                        hint=f"the {self.env} environment is read with role {self.needed_role or '(its reader role)'}")
 
 
 def _identity(s3_client) -> str:
@@ -132,9 +136,8 @@ def _snapshot_ids(ec: EnvClient, root: str = SNAPSHOTS) -> list[str]:
         for page in ec.client.get_paginator("list_objects_v2").paginate(  # type: ignore[attr-defined]
                 Bucket=ec.uri.bucket, Prefix=prefix, Delimiter="/"):
             ids |= {p["Prefix"][len(prefix):].strip("/") for p in page.get("CommonPrefixes", [])}
-    except ClientError as exc:
-        raise AccessDeniedError(f"{_identity(ec.client)} may not list {ec.uri} "
-                                f"({exc.response.get('Error', {}).get('Code')})") from None
+    except (ClientError, BotoCoreError) as exc:
+        raise ec.error(exc, str(ec.uri), "list") from None
     return sorted(ids)
 
 
@@ -356,7 +359,7 @@ def status(config: Config, envs: tuple[str, ...] = ("dev", "staging"), session: 
         try:
             pointer = _json(ec, ec.uri.key(POINTER))
             runs = _snapshot_ids(ec, REPORTS)
-        except AccessDeniedError as exc:
+        except TerminalError as exc:  # denied, or no such bucket: this environment is marked, the others shown
             entry.update(readable=False, snapshot_id=None, reason=str(exc))
             out[env] = entry
             continue

@@ -30,8 +30,9 @@ from pathlib import Path
 import pyarrow.parquet as pq
 from botocore.exceptions import ClientError
 
-from datarefresh.aws import s3_errors
+from datarefresh.aws import s3_error, s3_error_kind, s3_errors
 from datarefresh.errors import PublishConflictError, TerminalError
+from datarefresh.iam import role_name
 from datarefresh.storage.uri import S3Uri
 
 POINTER = "current.json"
@@ -65,10 +66,9 @@ class Publisher:
         try:
             obj = self.client.get_object(Bucket=self.uri.bucket, Key=key)
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
-                return Pointer(None, None)
-            with s3_errors(self.role, self.uri.bucket, key, action="read"):
-                raise
+            if s3_error_kind(exc) == "absent":
+                return Pointer(None, None)  # nothing published yet
+            raise self._error(exc, key, "read") from None
         return Pointer(json.loads(obj["Body"].read()), obj["ETag"])
 
     def read_bytes(self, key: str) -> bytes:
@@ -122,14 +122,15 @@ class Publisher:
             out = self.client.put_object(Bucket=self.uri.bucket, Key=key, Body=json.dumps(new, indent=2).encode(),
                                          ContentType="application/json", **cond)
         except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code")
-            if code in ("PreconditionFailed", "412", "ConditionalRequestConflict", "409"):
+            if s3_error_kind(exc) == "conflict":
                 raise PublishConflictError(
                     f"the pointer s3://{self.uri.bucket}/{key} moved while this run was publishing; "
                     "another run published first, nothing was changed") from None
-            with s3_errors(self.role, self.uri.bucket, key, action="write"):
-                raise
+            raise self._error(exc, key, "write") from None
         return out["ETag"]
+
+    def _error(self, exc: Exception, key: str, action: str) -> Exception:
+        return s3_error(exc, who=f"role {role_name(self.role)}", where=f"s3://{self.uri.bucket}/{key}", action=action)
 
     def list_snapshots(self) -> list[str]:
         prefix = self.uri.key(SNAPSHOTS) + "/"
