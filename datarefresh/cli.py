@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import shlex
 import sys
-import time
 from pathlib import Path
 
 import click
@@ -47,15 +46,28 @@ def main(ctx: click.Context, debug: bool) -> None:
     ctx.obj = {"debug": debug}
 
 
-def _progress(label: str):
-    started = time.monotonic()
+DEFAULT_WORKDIR = ".datarefresh/demo"
 
-    def report(done: int, total: int) -> None:
-        rate = done / max(time.monotonic() - started, 1e-9)
-        eta = (total - done) / rate if rate else 0
-        click.echo(f"\r{label}: {done:,}/{total:,} ({done / total:.0%}, ETA {eta:,.0f}s)", nl=done >= total, err=True)
 
-    return report
+def config_option(help: str = "Config file (default: $DATAREFRESH_CONFIG, else the bundled demo config)."):
+    """`--config` (as `config_path`), the same option on every command; `help` says what it is for there."""
+    return click.option("--config", "config_path", type=click.Path(dir_okay=False), help=help)
+
+
+workdir_option = click.option("--workdir", default=DEFAULT_WORKDIR, show_default=True,
+                              type=click.Path(file_okay=False), help="Folder of the local AWS server and demo data.")
+demo_key_option = click.option("--demo-key", is_flag=True,
+                               help="Use the published demo key (demo data only; not secret).")
+
+
+def comma_list(_ctx: click.Context | None, _param: click.Parameter | None, value: str | None) -> tuple[str, ...]:
+    """`a,b, c` -> ("a", "b", "c"): the one parser of comma-separated option values (a click callback)."""
+    return tuple(v.strip() for v in (value or "").split(",") if v.strip())
+
+
+def list_option(*decls: str, **kwargs):
+    """An option whose value is a comma-separated list, given to the command as a tuple."""
+    return click.option(*decls, callback=comma_list, **kwargs)
 
 
 @main.command("demo-data")
@@ -65,8 +77,10 @@ def _progress(label: str):
 def demo_data(dest: str, rows: int, seed: int) -> None:
     """Write a synthetic production data set full of PII to DEST (one folder per table)."""
     from datarefresh.devtools.demo_data import generate
+    from datarefresh.progress import ProgressBar
 
-    counts = generate(dest, rows=rows, seed=seed, progress=_progress("customers"))
+    with ProgressBar("customers") as bar:
+        counts = generate(dest, rows=rows, seed=seed, progress=bar.update)
     for table, n in counts.items():
         click.echo(f"{table:16} {n:>12,} rows  -> {Path(dest) / table}")
 
@@ -83,7 +97,7 @@ def _echo_err(msg: str) -> None:
 
 @main.command()
 @click.argument("source", type=click.Path(file_okay=False))
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Config whose policies to start from.")
+@config_option(help="Config whose policies to start from.")
 @click.option("--out", type=click.Path(dir_okay=False), help="Write the policy YAML here instead of stdout.")
 def plan(source: str, config_path: str | None, out: str | None) -> None:
     """Classify every column of every table under SOURCE and print a reviewable policy."""
@@ -105,13 +119,13 @@ def plan(source: str, config_path: str | None, out: str | None) -> None:
 @main.command()
 @click.argument("source", type=click.Path(file_okay=False))
 @click.argument("dest", type=click.Path(file_okay=False))
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Policy config (default: classify).")
+@config_option(help="Policy config (default: classify).")
 @click.option("--env", "env", default="staging", show_default=True,
               help="An environment of the config: its sampling.mode decides (full keeps every row, sample "
                    "writes a keyed, FK-consistent sample). Not in the config: dev is a 10% sample, any other "
                    "a full copy.")
 @click.option("--report", type=click.Path(dir_okay=False), help="Write a JSON run report here.")
-@click.option("--demo-key", is_flag=True, help="Use the published demo key (demo data only; not secret).")
+@demo_key_option
 def sanitize(source: str, dest: str, config_path: str | None, env: str, report: str | None, demo_key: bool) -> None:
     """Write a sanitized copy of the tables under SOURCE to DEST/<table>/ (parquet)."""
     from datarefresh.refresh.local import sanitize_folder, write_report
@@ -131,9 +145,6 @@ def sanitize(source: str, dest: str, config_path: str | None, env: str, report: 
     click.echo(f"done in {result['seconds']:.1f}s")
 
 
-DEFAULT_WORKDIR = ".datarefresh/demo"
-
-
 def _config_or_default(path: str | None):
     from datarefresh.config import resolve_config
 
@@ -141,7 +152,7 @@ def _config_or_default(path: str | None):
 
 
 @main.command()
-@click.option("--workdir", default=DEFAULT_WORKDIR, show_default=True, type=click.Path(file_okay=False))
+@workdir_option
 @click.option("--rows", default=5_000, show_default=True, type=click.IntRange(min=10), help="Demo customers.")
 @click.option("--airflow", "use_airflow", is_flag=True, help="Run the DAG through `airflow dags test` instead.")
 def demo(workdir: str, rows: int, use_airflow: bool) -> None:
@@ -175,8 +186,8 @@ def localaws() -> None:
 
 
 @localaws.command("up")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False))
-@click.option("--workdir", default=DEFAULT_WORKDIR, show_default=True, type=click.Path(file_okay=False))
+@config_option()
+@workdir_option
 @click.option("--port", type=int, help="Port on 127.0.0.1 (default 4566, or any free port).")
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on, also the endpoint's host (a container's own address in docker/).")
@@ -191,7 +202,7 @@ def localaws_up(config_path: str | None, workdir: str, port: int | None, host: s
 
 
 @localaws.command("down")
-@click.option("--workdir", default=DEFAULT_WORKDIR, show_default=True, type=click.Path(file_okay=False))
+@workdir_option
 def localaws_down(workdir: str) -> None:
     """Stop the server started for WORKDIR."""
     from datarefresh.devtools import localaws as la
@@ -200,7 +211,7 @@ def localaws_down(workdir: str) -> None:
 
 
 @localaws.command("airflow-env")
-@click.option("--workdir", default=DEFAULT_WORKDIR, show_default=True, type=click.Path(file_okay=False))
+@workdir_option
 def localaws_airflow_env(workdir: str) -> None:
     """Print the exports that point a local Airflow at this server (one AWS connection per role)."""
     from datarefresh.devtools import localaws as la
@@ -223,7 +234,7 @@ def iam() -> None:
 
 
 @iam.command("render")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False))
+@config_option()
 def iam_render(config_path: str | None) -> None:
     """Print {"roles": [{name, environment, purpose, trust_policy, policy}]} as JSON."""
     from datarefresh.iam import render
@@ -232,13 +243,13 @@ def iam_render(config_path: str | None) -> None:
 
 
 @main.command("refresh")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False))
-@click.option("--env", "envs", default="dev,staging", show_default=True, help="Comma-separated environments.")
-@click.option("--tables", default="", help="Comma-separated tables (default: all in the config).")
+@config_option()
+@list_option("--env", "envs", default="dev,staging", show_default=True, help="Comma-separated environments.")
+@list_option("--tables", default="", help="Comma-separated tables (default: all in the config).")
 @click.option("--as-of", "as_of", help="Snapshot prod as of this ISO timestamp (default: now).")
 @click.option("--allow-backwards", is_flag=True, help="Let an older as-of move the environment pointer back.")
 @click.option("--report", type=click.Path(dir_okay=False), help="Write the JSON run report here.")
-@click.option("--demo-key", is_flag=True, help="Use the published demo key (demo data only).")
+@demo_key_option
 def refresh_cmd(config_path, envs, tables, as_of, allow_backwards, report, demo_key) -> None:
     """Snapshot prod, sanitize, sample dev, validate and publish, through the configured roles."""
     from datarefresh.aws import Aws
@@ -246,8 +257,7 @@ def refresh_cmd(config_path, envs, tables, as_of, allow_backwards, report, demo_
     from datarefresh.refresh.run import parse_as_of, refresh
 
     config = _config_or_default(config_path)
-    result = refresh(config, Aws(config), envs=tuple(e for e in envs.split(",") if e),
-                     tables=tuple(t for t in tables.split(",") if t) or None, as_of=parse_as_of(as_of),
+    result = refresh(config, Aws(config), envs=envs, tables=tables or None, as_of=parse_as_of(as_of),
                      allow_backwards=allow_backwards, allow_demo_key=demo_key, progress=_echo_err)
     if report:
         write_report(result, report)
@@ -263,9 +273,9 @@ def refresh_cmd(config_path, envs, tables, as_of, allow_backwards, report, demo_
 
 
 @main.command("pull")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False))
+@config_option()
 @click.option("--env", default="dev", show_default=True)
-@click.option("--tables", default="", help="Comma-separated tables (default: all in the snapshot).")
+@list_option("--tables", default="", help="Comma-separated tables (default: all in the snapshot).")
 @click.option("--dest", default="./data", show_default=True, type=click.Path(file_okay=False))
 @click.option("--snapshot", help="A snapshot id (default: the environment's current one).")
 @click.option("--as-of", "as_of", help="The newest snapshot as of this date.")
@@ -277,8 +287,8 @@ def pull_cmd(config_path, env, tables, dest, snapshot, as_of, verify) -> None:
 
     if snapshot and as_of:
         raise click.UsageError("give --snapshot or --as-of, not both")
-    r = pull(_config_or_default(config_path), env=env, dest=dest, tables=tuple(t for t in tables.split(",") if t) or None,
-             snapshot=snapshot, as_of=as_of, verify=verify)
+    r = pull(_config_or_default(config_path), env=env, dest=dest, tables=tables or None, snapshot=snapshot,
+             as_of=as_of, verify=verify)
     click.echo(f"{env} snapshot {r['snapshot_id']} (prod as of {r['as_of']}) in {r['dest']}: "
                f"{r['downloaded_files']} files downloaded ({r['downloaded_bytes'] / 1e6:,.1f} MB), "
                f"{r['reused_files']} unchanged" + (f", {r['repaired_files']} damaged files repaired"
@@ -291,8 +301,8 @@ def pull_cmd(config_path, env, tables, dest, snapshot, as_of, verify) -> None:
 
 
 @main.command("status")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False))
-@click.option("--env", "envs", default="dev,staging", show_default=True)
+@config_option()
+@list_option("--env", "envs", default="dev,staging", show_default=True, help="Comma-separated environments.")
 def status_cmd(config_path, envs) -> None:
     """Each environment's current snapshot, its age, tables and rows, and the last run's result.
 
@@ -300,7 +310,7 @@ def status_cmd(config_path, envs) -> None:
     not assume it, your own credentials; one you may not read is marked, the others still shown."""
     from datarefresh.pull import status
 
-    result = status(_config_or_default(config_path), tuple(e for e in envs.split(",") if e))
+    result = status(_config_or_default(config_path), envs)
     for env, s in result.items():
         if not s["readable"]:
             click.echo(f"{env}: NOT READABLE {s['read_as']}: {s['reason']}")

@@ -21,9 +21,6 @@ import hashlib
 import json
 import os
 import shutil
-import sys
-import threading
-import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -141,33 +138,6 @@ def _snapshot_ids(ec: EnvClient, root: str = SNAPSHOTS) -> list[str]:
     return sorted(ids)
 
 
-class Progress:
-    """Bytes and files, with an ETA, on one stderr line."""
-
-    def __init__(self, files: int, total: int, quiet: bool = False):
-        self.files, self.total, self.quiet = files, total, quiet
-        self.done_files = self.done_bytes = 0
-        self.started = time.monotonic()
-        self._lock = threading.Lock()
-
-    def add(self, nbytes: int) -> None:
-        with self._lock:
-            self.done_files += 1
-            self.done_bytes += nbytes
-            if self.quiet:
-                return
-            rate = self.done_bytes / max(time.monotonic() - self.started, 1e-6)
-            eta = (self.total - self.done_bytes) / rate if rate else 0
-            pct = self.done_bytes / self.total if self.total else 1
-            bar = "#" * int(pct * 30)
-            print(f"\r[{bar:<30}] {self.done_files}/{self.files} files, {self.done_bytes / 1e6:,.1f}/"
-                  f"{self.total / 1e6:,.1f} MB, ETA {eta:,.0f}s", end="", file=sys.stderr, flush=True)
-
-    def close(self) -> None:
-        if not self.quiet:
-            print(file=sys.stderr)
-
-
 STATE = ".pull.json"  # in each local copy: where every table comes from, and what was verified
 IN_PROGRESS = ".pull-in-progress"  # in DEST while a pull runs: left behind, the next pull re-hashes
 
@@ -264,7 +234,10 @@ def pull(config: Config, env: str = "dev", dest: str | Path = "./data", tables: 
                     result["reused_files"] += 1
                     continue
             todo.append((target_path, f))
-    progress = Progress(len(todo), sum(f["size"] for _, f in todo), quiet)
+    from datarefresh.progress import ProgressBar
+
+    progress = ProgressBar(f"{env} {sid}", sum(f["size"] for _, f in todo), in_bytes=True,
+                           quiet=quiet or not todo)  # nothing to download: nothing to show
 
     def fetch(target_path: Path, f: dict) -> int:
         for attempt in (1, 2):
@@ -279,16 +252,13 @@ def pull(config: Config, env: str = "dev", dest: str | Path = "./data", tables: 
                                     f"{sid} (size {len(data)} vs {f['size']}, or sha256) after a second download")
         return 0
 
-    try:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            futures = {pool.submit(fetch, target_path, f): f for target_path, f in todo}
-            for fut in as_completed(futures):
-                n = fut.result()
-                progress.add(n)
-                result["downloaded_files"] += 1
-                result["downloaded_bytes"] += n
-    finally:
-        progress.close()
+    with progress, ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = {pool.submit(fetch, target_path, f): f for target_path, f in todo}
+        for fut in as_completed(futures):
+            n = fut.result()
+            result["downloaded_files"] += 1
+            result["downloaded_bytes"] += n
+            progress.advance(n, note=f"{result['downloaded_files']}/{len(todo)} files")
     for t, v in target.items():  # what was verified now: a later pull hashes only what changed since
         for f in v["files"]:
             f["stat"] = _stat(work / t / f["path"])
