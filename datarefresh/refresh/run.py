@@ -52,6 +52,7 @@ from datarefresh.validate.expectations import Validator
 from datarefresh.validate.gates import evaluate, hold_back
 from datarefresh.validate.kanon import merge_reports
 from datarefresh.validate.leaks import cross_table_findings
+from datarefresh.validate.table_report import ColumnAction, EnvOutput, TableReport
 
 UNIT_BYTES = 512 << 20  # a work unit is at most this much compressed input (or one bigger object)
 
@@ -100,16 +101,6 @@ class RunPlan(_Typed):
     @property
     def depth(self) -> int:
         return max(self.levels.values(), default=0) + 1
-
-
-class EnvOutput(_Typed):
-    """What a unit wrote to one environment."""
-
-    rows: int
-    files: list[dict]
-    columns: list[str]
-    pk_nulls: int
-    k_anonymity: dict | None = None
 
 
 class UnitResult(_Typed):
@@ -394,18 +385,12 @@ def publish_run(config: Config, aws: Aws, plan: RunPlan, results: list[UnitResul
     as_of = plan.as_of
     snapshot_id = plan.snapshot_id
     cross_table_findings([(r.table, r.leaks) for r in results])  # one table's originals in another's output
-    tables = _aggregate(results)
+    tables = _aggregate(results, plan)
     missing = set(policies) - set(tables)
     if missing:
         raise ConfigError(f"no results for table(s) {', '.join(sorted(missing))}: a unit did not run")
     report: dict = {"snapshot_id": snapshot_id, "as_of": as_of, "versioned_source": plan.versioned_source,
-                    "tables": {t: {"rows_in": v["rows_in"], "rows_out": {e: x["rows"] for e, x in v["envs"].items()},
-                                   "seconds": {k: round(x, 3) for k, x in v["seconds"].items()},
-                                   "text_entities": v["text_entities"], "leaks": v["leaks"],
-                                   "k_anonymity": v["k_anonymity"],
-                                   "columns": {c: {"action": p.action, "entity": p.entity}
-                                               for c, p in policies[t].columns.items()}}
-                               for t, v in tables.items()},
+                    "tables": {t: v.summary() for t, v in tables.items()},
                     "environments": {}}
     if plan.skipped_tables:
         report["skipped_tables"] = plan.skipped_tables  # unknown_tables: skip, named in the report
@@ -420,17 +405,12 @@ def publish_run(config: Config, aws: Aws, plan: RunPlan, results: list[UnitResul
         validator = Validator(docs, run_name=snapshot_id)
         gated = {}
         for env in plan.envs:
-            meta = {t: {"rows_in": v["rows_in"], "rows": v["envs"][env]["rows"], "columns": v["envs"][env]["columns"],
-                        "expected_columns": expected_columns(policies[t], plan.source_columns[t]),
-                        "pk_nulls": v["envs"][env]["pk_nulls"], "prod_nulls": v["prod_nulls"],
-                        "blanks": v.get("blanks", {}), "leaks": v["leaks"],
-                        "k_anonymity": v["envs"][env].get("k_anonymity")} for t, v in tables.items()}
             load = _key_loader(config, aws, env, snapshot_id)  # one cache for both key checks
             # dev FKs: this run's parent, or the published one for a parent not in the run
             keys = lambda t, c, load=load: load(t, c, True) if len(load(t, c, True)) else load(t, c, False)  # noqa: E731
             sample = lambda t, n, env=env: load_output_sample(config, aws, env, snapshot_id, t, n)  # noqa: E731
             t0 = time.perf_counter()
-            checks, ge = evaluate(env, config, policies, meta, keys, sample, validator,
+            checks, ge = evaluate(env, config, policies, tables, keys, sample, validator,
                                   sampled=_sampled(plan, env))
             extra, held = hold_back(env, config.validation.on_failure, checks, set(tables), config.tables, load,
                                     sampled=_sampled(plan, env))
@@ -450,44 +430,47 @@ def publish_run(config: Config, aws: Aws, plan: RunPlan, results: list[UnitResul
     return report
 
 
-def _aggregate(results: list[UnitResult]) -> dict[str, dict]:
-    """Per table: the sum of its units' results."""
-    tables: dict[str, dict] = {}
-    for r in sorted((r.model_dump() for r in results), key=lambda r: (r["table"], r["index"])):
-        t = tables.setdefault(r["table"], {"rows_in": 0, "seconds": {}, "text_entities": {}, "envs": {},
-                                           "prod_nulls": {}, "leaks": None, "k_anonymity": None})
-        t["rows_in"] += r["rows_in"]
-        for k, v in r["seconds"].items():
-            t["seconds"][k] = t["seconds"].get(k, 0.0) + v
-        for k, v in r["text_entities"].items():
-            t["text_entities"][k] = t["text_entities"].get(k, 0) + v
-        for k, v in r["prod_nulls"].items():
-            t["prod_nulls"][k] = t["prod_nulls"].get(k, 0) + v
-        for k, (prod, out) in r.get("blanks", {}).items():
-            b = t.setdefault("blanks", {}).setdefault(k, [0, 0])
+def _aggregate(results: list[UnitResult], plan: RunPlan) -> dict[str, TableReport]:
+    """Per table: the sum of its units' results, with what the gates compare it to."""
+    tables: dict[str, TableReport] = {}
+    for r in sorted(results, key=lambda r: (r.table, r.index)):
+        t = tables.get(r.table)
+        if t is None:
+            policy = plan.policies[r.table]
+            t = tables[r.table] = TableReport(
+                expected_columns=expected_columns(policy, plan.source_columns[r.table]),
+                columns={c: ColumnAction(action=p.action, entity=p.entity) for c, p in policy.columns.items()})
+        t.rows_in += r.rows_in
+        for k, v in r.seconds.items():
+            t.seconds[k] = t.seconds.get(k, 0.0) + v
+        for k, v in r.text_entities.items():
+            t.text_entities[k] = t.text_entities.get(k, 0) + v
+        for k, v in r.prod_nulls.items():
+            t.prod_nulls[k] = t.prod_nulls.get(k, 0) + v
+        for k, (prod, out) in r.blanks.items():
+            b = t.blanks.setdefault(k, [0, 0])
             b[0], b[1] = b[0] + prod, b[1] + out
-        if r["leaks"]:
-            if t["leaks"] is None:
-                t["leaks"] = {"findings": [], "scanned": 0, "originals": 0, "text_rescan": []}
-            t["leaks"]["findings"] += r["leaks"]["findings"]
-            t["leaks"]["scanned"] = max(t["leaks"]["scanned"], r["leaks"]["scanned"])
-            t["leaks"]["originals"] += r["leaks"]["originals"]
-            t["leaks"]["text_rescan"] += r["leaks"]["text_rescan"]
-        k = r["k_anonymity"]
+        if r.leaks:
+            if t.leaks is None:
+                t.leaks = {"findings": [], "scanned": 0, "originals": 0, "text_rescan": []}
+            t.leaks["findings"] += r.leaks["findings"]
+            t.leaks["scanned"] = max(t.leaks["scanned"], r.leaks["scanned"])
+            t.leaks["originals"] += r.leaks["originals"]
+            t.leaks["text_rescan"] += r.leaks["text_rescan"]
+        k = r.k_anonymity
         if k:  # each unit is protected on its own; the report sums them up
-            t["k_anonymity"] = k if t["k_anonymity"] is None else merge_reports(t["k_anonymity"], k)
-        for env, e in r["envs"].items():
-            agg = t["envs"].setdefault(env, {"rows": 0, "files": [], "columns": e["columns"], "pk_nulls": 0,
-                                             "k_anonymity": None})
-            agg["rows"] += e["rows"]
-            agg["files"] += e["files"]
-            agg["pk_nulls"] += e["pk_nulls"]
-            k = e.get("k_anonymity")
-            if k:
-                agg["k_anonymity"] = k if agg["k_anonymity"] is None else merge_reports(agg["k_anonymity"], k)
+            t.k_anonymity = k if t.k_anonymity is None else merge_reports(t.k_anonymity, k)
+        for env, e in r.envs.items():
+            agg = t.envs.setdefault(env, EnvOutput(rows=0, files=[], columns=e.columns, pk_nulls=0))
+            agg.rows += e.rows
+            agg.files += e.files
+            agg.pk_nulls += e.pk_nulls
+            if e.k_anonymity:
+                agg.k_anonymity = e.k_anonymity if agg.k_anonymity is None else \
+                    merge_reports(agg.k_anonymity, e.k_anonymity)
     for v in tables.values():
-        for agg in v["envs"].values():
-            agg["files"].sort(key=lambda f: f["key"])  # the manifest lists parts in keyed order, not by unit
+        for agg in v.envs.values():
+            agg.files.sort(key=lambda f: f["key"])  # the manifest lists parts in keyed order, not by unit
     return tables
 
 
@@ -549,7 +532,7 @@ def _publish_env(config, aws, env, plan, tables, checks, held, say) -> dict:
     failed = [c for c in checks if not c.ok]
     result: dict = {"validation": {"passed": not failed, "checks": [c.to_dict() for c in checks]},
                     "snapshot_id": plan.snapshot_id,
-                    "tables": {t: v["envs"][env]["rows"] for t, v in tables.items()}}
+                    "tables": {t: v.envs[env].rows for t, v in tables.items()}}
     env_cfg = config.environments[env]
     role = env_cfg.writer_role
     pub = Publisher(aws.s3(role), role, env_cfg.bucket)
@@ -588,7 +571,7 @@ def _publish_env(config, aws, env, plan, tables, checks, held, say) -> dict:
         say(f"{env}: not published: {result['reason']}")
         return result
     created = dt.datetime.now(dt.timezone.utc).isoformat()
-    fresh = {t: {"rows": v["envs"][env]["rows"], "files": v["envs"][env]["files"], "as_of": plan.as_of}
+    fresh = {t: {"rows": v.envs[env].rows, "files": v.envs[env].files, "as_of": plan.as_of}
              for t, v in tables.items() if t not in held}
     # Tables not in the run, and those held back, are carried over from the current snapshot
     # (their files stay where they are), so readers always resolve every table.

@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from datarefresh.config import TableConfig
+from datarefresh.validate.table_report import TableReport
 
 
 @dataclass
@@ -33,24 +34,25 @@ def expected_columns(policy: TableConfig, source_columns: list[str]) -> list[str
     return list(source_columns)
 
 
-def check_env(env: str, tables: dict[str, dict], policies: dict[str, TableConfig],
+def check_env(env: str, tables: dict[str, TableReport], policies: dict[str, TableConfig],
               load_keys: Callable[[str, str], pa.Array], *, sampled: bool) -> list[Check]:
-    """`tables[name]` holds rows_in, rows, columns, expected_columns and pk_nulls for this env.
+    """The run's tables as written to `env` (`tables[name].envs[env]`) against prod.
     `sampled` (the environment's sampling mode): a sample has at most prod's rows and every
     foreign key resolves in it; a full copy has exactly prod's rows."""
     out: list[Check] = []
     for name, t in tables.items():
-        ok = t["columns"] == t["expected_columns"]
-        out.append(Check(env, name, "columns", ok, "" if ok else f"got {t['columns']}, expected {t['expected_columns']}"))
+        got = t.envs[env]
+        ok = got.columns == t.expected_columns
+        out.append(Check(env, name, "columns", ok, "" if ok else f"got {got.columns}, expected {t.expected_columns}"))
         if not sampled:
-            out.append(Check(env, name, "row_count_equals_prod", t["rows"] == t["rows_in"],
-                             f"{t['rows']} rows vs {t['rows_in']} in prod"))
+            out.append(Check(env, name, "row_count_equals_prod", got.rows == t.rows_in,
+                             f"{got.rows} rows vs {t.rows_in} in prod"))
         else:
-            out.append(Check(env, name, "row_count_within_sample", 0 <= t["rows"] <= t["rows_in"],
-                             f"{t['rows']} of {t['rows_in']} rows"))
+            out.append(Check(env, name, "row_count_within_sample", 0 <= got.rows <= t.rows_in,
+                             f"{got.rows} of {t.rows_in} rows"))
         if policies[name].primary_key:
-            out.append(Check(env, name, "primary_key_not_null", t["pk_nulls"] == 0, f"{t['pk_nulls']} null keys"))
-        blanks = check_blanks(env, name, t.get("blanks") or {}, policies[name])
+            out.append(Check(env, name, "primary_key_not_null", got.pk_nulls == 0, f"{got.pk_nulls} null keys"))
+        blanks = check_blanks(env, name, t.blanks, policies[name])
         if blanks:
             out.append(blanks)
     if sampled:

@@ -18,6 +18,7 @@ import pyarrow as pa
 
 from datarefresh.config import Config, TableConfig
 from datarefresh.errors import ConfigError
+from datarefresh.validate.table_report import TableReport
 
 REPO_EXPECTATIONS = Path(__file__).resolve().parents[2] / "expectations"
 # SUMMARY without unexpected values or rows; what it still computes is then reduced to counts
@@ -56,24 +57,24 @@ def user_expectations(config: Config, table: str) -> list[dict]:
     return [{"type": e["type"], "kwargs": e.get("kwargs", {}), "meta": {"source": path.name}} for e in exps]
 
 
-def parity_expectations(env: str, policy: TableConfig, meta: dict, config: Config, whole_table: bool, *,
+def parity_expectations(env: str, policy: TableConfig, table: TableReport, config: Config, whole_table: bool, *,
                         sampled: bool) -> list[dict]:
     v = config.validation
-    out = [{"type": "expect_table_columns_to_match_ordered_list", "kwargs": {"column_list": meta["expected_columns"]},
+    out = [{"type": "expect_table_columns_to_match_ordered_list", "kwargs": {"column_list": table.expected_columns},
             "meta": {"source": "parity"}}]
     pk = policy.primary_key
-    if pk and pk in meta["expected_columns"]:
+    if pk and pk in table.expected_columns:
         out += [{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": pk}, "meta": {"source": "parity"}},
                 {"type": "expect_column_values_to_be_unique", "kwargs": {"column": pk}, "meta": {"source": "parity"}}]
     if whole_table and not sampled:  # a full copy has exactly prod's rows
-        out.append({"type": "expect_table_row_count_to_equal", "kwargs": {"value": meta["rows_in"]},
+        out.append({"type": "expect_table_row_count_to_equal", "kwargs": {"value": table.rows_in},
                     "meta": {"source": "parity"}})
     suppressed = set(policy.quasi_identifiers) if v.on_k_violation in ("suppress", "generalize") else set()
-    for col in meta["expected_columns"]:
+    for col in table.expected_columns:
         p = policy.columns.get(col)
-        if p is None or p.action in ("null", "redact") or col in suppressed or not meta["rows_in"]:
+        if p is None or p.action in ("null", "redact") or col in suppressed or not table.rows_in:
             continue
-        prod_null = meta["prod_nulls"].get(col, 0) / meta["rows_in"]
+        prod_null = table.prod_nulls.get(col, 0) / table.rows_in
         if prod_null >= 1:
             continue
         mostly = max(0.0, round(1 - prod_null - v.null_rate_tolerance, 4))

@@ -16,16 +16,17 @@ import pyarrow as pa
 from datarefresh.config import Config, TableConfig
 from datarefresh.validate.checks import Check, check_env, count_orphans
 from datarefresh.validate.expectations import Validator, parity_expectations, user_expectations
+from datarefresh.validate.table_report import TableReport
 
 
-def evaluate(env: str, config: Config, policies: dict[str, TableConfig], tables: dict[str, dict],
+def evaluate(env: str, config: Config, policies: dict[str, TableConfig], tables: dict[str, TableReport],
              load_keys: Callable[[str, str], pa.Array], load_sample: Callable[[str, int], pa.Table],
              validator: Validator, *, sampled: bool) -> tuple[list[Check], dict[str, dict]]:
-    """`tables[name]`: rows_in, rows, columns, expected_columns, pk_nulls, prod_nulls, leaks, k_anonymity.
-    `sampled`: the environment's sampling mode is sample (see check_env)."""
+    """The gates of one environment over the run's tables (`tables[name].envs[env]`: what was written
+    there). `sampled`: the environment's sampling mode is sample (see check_env)."""
     checks = check_env(env, tables, policies, load_keys, sampled=sampled)
     for name, t in tables.items():
-        leaks = t.get("leaks") or {}
+        leaks = t.leaks or {}
         for f in leaks.get("findings", []):
             checks.append(Check(env, name, "leak_scan", False,
                                 f"{f['kind']} of {f['source_column']} ({f['entity']}) in column {f['column']}: "
@@ -38,7 +39,7 @@ def evaluate(env: str, config: Config, policies: dict[str, TableConfig], tables:
             checks.append(Check(env, name, f"text_rescan:{r['column']}", r["passed"],
                                 f"hit rate {r['hit_rate']:.1%} over {r['texts']} texts "
                                 f"(max {config.validation.text_rescan_max_hit_rate:.0%}); {', '.join(r['entities'])}"))
-        k = t.get("k_anonymity")
+        k = t.envs[env].k_anonymity
         if sampled and k:
             detail = f"smallest group {k['smallest_group']} on {', '.join(k['quasi_identifiers'])} (k={k['k']})"
             if k.get("suppressed_rows") or k.get("cells_changed_share"):
@@ -55,7 +56,7 @@ def evaluate(env: str, config: Config, policies: dict[str, TableConfig], tables:
     ge: dict[str, dict] = {}
     for name, t in tables.items():
         sample = load_sample(name, config.validation.sample_rows)
-        whole = sample.num_rows >= t["rows"]
+        whole = sample.num_rows >= t.envs[env].rows
         exps = user_expectations(config, name) + parity_expectations(env, policies[name], t, config, whole,
                                                                           sampled=sampled)
         res = validator.run(env, name, sample, exps)

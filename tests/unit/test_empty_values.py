@@ -74,15 +74,17 @@ def test_a_bad_blank_param_fails_at_load_time():
 
 def test_the_empty_rate_parity_gate_fails_when_blanks_were_replaced():
     from datarefresh.validate.checks import check_env
+    from datarefresh.validate.table_report import EnvOutput, TableReport
 
     policy = TableConfig(columns=POLICIES)
-    meta = {"rows_in": 10, "rows": 10, "columns": ["email"], "expected_columns": ["email"], "pk_nulls": 0,
-            "blanks": {"email": [3, 0], "street_address": [2, 2], "note": [1, 1]}}
+    out = EnvOutput(rows=10, files=[], columns=["email"], pk_nulls=0)
+    meta = TableReport(rows_in=10, expected_columns=["email"], envs={"staging": out, "dev": out},
+                       blanks={"email": [3, 0], "street_address": [2, 2], "note": [1, 1]})
     checks = {c.check: c for c in check_env("staging", {"t": meta}, {"t": policy}, lambda t, c: None,
                                             sampled=False)}
     gate = checks["empty_rate_parity"]
     assert not gate.ok and gate.detail == "email 0 vs 3 in prod"  # names the column, never a value
-    meta["blanks"]["email"] = [3, 3]
+    meta.blanks["email"] = [3, 3]
     checks = {c.check: c for c in check_env("dev", {"t": meta}, {"t": policy}, lambda t, c: None,
                                             sampled=True)}
     assert checks["empty_rate_parity"].ok

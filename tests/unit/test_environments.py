@@ -16,6 +16,7 @@ from datarefresh.refresh.local import sanitize_folder
 from datarefresh.refresh.table import env_sampling
 from datarefresh.validate.checks import check_env
 from datarefresh.validate.expectations import parity_expectations
+from datarefresh.validate.table_report import EnvOutput, TableReport
 
 YAML = """
 environments:
@@ -84,9 +85,9 @@ def test_the_gates_follow_the_configured_mode(qa_perf):
     policies = config.tables
     gates = {}
     for env in ("qa", "perf"):
-        meta = {t: {"rows_in": report["tables"][t]["rows_in"], "rows": report["tables"][t]["rows_out"][env],
-                    "columns": _read(out, env, t).schema.names, "expected_columns": _read(out, env, t).schema.names,
-                    "pk_nulls": 0, "prod_nulls": {}} for t in policies}
+        meta = {t: TableReport(rows_in=report["tables"][t]["rows_in"], expected_columns=_read(out, env, t).schema.names,
+                               envs={env: EnvOutput(rows=report["tables"][t]["rows_out"][env], files=[], pk_nulls=0,
+                                                    columns=_read(out, env, t).schema.names)}) for t in policies}
         load = lambda t, c, env=env: _read(out, env, t).column(c).combine_chunks()  # noqa: E731
         sampled = config.environments[env].sampled
         gates[env] = {c.check: c.ok for c in check_env(env, meta, policies, load, sampled=sampled)}
