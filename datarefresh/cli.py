@@ -55,12 +55,14 @@ def config_option(help: str = "Config file (default: $DATAREFRESH_CONFIG, else t
 
 
 workdir_option = click.option("--workdir", default=DEFAULT_WORKDIR, show_default=True,
-                              type=click.Path(file_okay=False), help="Folder of the local AWS server and demo data.")
+                              type=click.Path(file_okay=False),
+                              help="Folder of the local AWS server and demo data.")
 demo_key_option = click.option("--demo-key", is_flag=True,
                                help="Use the published demo key (demo data only; not secret).")
 
 
-def comma_list(_ctx: click.Context | None, _param: click.Parameter | None, value: str | None) -> tuple[str, ...]:
+def comma_list(_ctx: click.Context | None, _param: click.Parameter | None,
+               value: str | None) -> tuple[str, ...]:
     """`a,b, c` -> ("a", "b", "c"): the one parser of comma-separated option values (a click callback)."""
     return tuple(v.strip() for v in (value or "").split(",") if v.strip())
 

@@ -14,7 +14,8 @@ class ProgressBar:
     or `advance(amount, note=...)`. `in_bytes` shows the amounts as sizes (MB); `note` is a short
     text after them (pull: files done of files). Nothing is shown when `quiet`."""
 
-    def __init__(self, label: str, total: float | None = None, *, in_bytes: bool = False, quiet: bool = False):
+    def __init__(self, label: str, total: float | None = None, *, in_bytes: bool = False,
+                 quiet: bool = False):
         amount = DownloadColumn() if in_bytes else MofNCompleteColumn()
         self._progress = Progress(TextColumn("{task.description}"), BarColumn(), amount,
                                   TextColumn("{task.fields[note]}"), TextColumn("ETA"), TimeRemainingColumn(),

@@ -59,13 +59,15 @@ class EnvClient:
             raise self.error(exc, f"s3://{self.uri.bucket}/{key}", action) from None
 
     def error(self, exc: Exception, where: str, action: str) -> Exception:
-        """aws.s3_error, worded for a developer's own credentials: who they are, which role reads the environment."""
+        """aws.s3_error, worded for a developer's own credentials: who they are, which role reads
+        the environment."""
         if isinstance(exc, NoCredentialsError):
             return s3_error(exc, who="", where=where, action=action, hint=(
                 "set AWS_PROFILE (e.g. datarefresh-dev-reader), AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
                 "or log in with SSO"))
+        role = self.needed_role or "(its reader role)"
         return s3_error(exc, who=_identity(self.client), where=where, action=action,
-                        hint=f"the {self.env} environment is read with role {self.needed_role or '(its reader role)'}")
+                        hint=f"the {self.env} environment is read with role {role}")
 
 
 def _identity(s3_client) -> str:
@@ -329,7 +331,7 @@ def status(config: Config, envs: tuple[str, ...] = ("dev", "staging"), session: 
         try:
             pointer = _json(ec, ec.uri.key(POINTER))
             runs = _snapshot_ids(ec, REPORTS)
-        except TerminalError as exc:  # denied, or no such bucket: this environment is marked, the others shown
+        except TerminalError as exc:  # denied, or no such bucket: marked, the other environments shown
             entry.update(readable=False, snapshot_id=None, reason=str(exc))
             out[env] = entry
             continue

@@ -1,8 +1,8 @@
 """JSON-string columns and nested Arrow (struct / list) columns, walked key by key.
 
 A policy's `fields` maps a dotted path ("user.email") to the policy of that leaf;
-lists are transparent ("items.name" is every element's name; the walker is anonymize/paths.py). In JSON, keys vary
-from row to row, so a string leaf with no policy is scrubbed as free text rather
+lists are transparent ("items.name" is every element's name; anonymize/paths.py walks them).
+In JSON, keys vary from row to row, so a string leaf with no policy is scrubbed as free text rather
 than passed through (fail closed); non-string leaves with no policy are kept.
 In structs the schema is fixed, so a field with no policy is an error.
 

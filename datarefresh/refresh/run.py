@@ -439,7 +439,8 @@ def _aggregate(results: list[UnitResult], plan: RunPlan) -> dict[str, TableRepor
             policy = plan.policies[r.table]
             t = tables[r.table] = TableReport(
                 expected_columns=expected_columns(policy, plan.source_columns[r.table]),
-                columns={c: ColumnAction(action=p.action, entity=p.entity) for c, p in policy.columns.items()})
+                columns={c: ColumnAction(action=p.action, entity=p.entity)
+                         for c, p in policy.columns.items()})
         t.rows_in += r.rows_in
         for k, v in r.seconds.items():
             t.seconds[k] = t.seconds.get(k, 0.0) + v

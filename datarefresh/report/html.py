@@ -39,13 +39,14 @@ def _bars(title: str, rows: list[tuple[str, list[float]]], series: list[str], un
             w = max(1.0, width * v / peak)
             text = f"{v:,.3g}{unit}" if isinstance(v, float) and v < 100 else f"{v:,.0f}{unit}"
             group["bars"].append({"x": label_w, "y": y, "width": f"{w:.1f}", "height": bar_h - 2,
-                                  "fill": _BAR_COLORS[i % len(_BAR_COLORS)], "text_x": f"{label_w + w + 4:.1f}",
-                                  "text_y": y + bar_h - 3, "text": text})
+                                  "fill": _BAR_COLORS[i % len(_BAR_COLORS)],
+                                  "text_x": f"{label_w + w + 4:.1f}", "text_y": y + bar_h - 3, "text": text})
             y += bar_h
         y += gap
         groups.append(group)
-    return {"title": title, "width": width + label_w + 120, "height": len(rows) * (len(series) * bar_h + gap) + 30,
-            "groups": groups, "legend_x": label_w, "legend": _legend(series, _BAR_COLORS)}
+    return {"title": title, "width": width + label_w + 120,
+            "height": len(rows) * (len(series) * bar_h + gap) + 30, "groups": groups, "legend_x": label_w,
+            "legend": _legend(series, _BAR_COLORS)}
 
 
 def _stacked(title: str, rows: list[tuple[str, list[float]]], series: list[str], unit: str = "") -> dict:
@@ -59,11 +60,12 @@ def _stacked(title: str, rows: list[tuple[str, list[float]]], series: list[str],
         for i, v in enumerate(vals):
             w = width * v / peak
             if w > 0:
-                segments.append({"x": f"{x:.1f}", "width": f"{w:.1f}", "fill": _STEP_COLORS[i % len(_STEP_COLORS)],
+                fill = _STEP_COLORS[i % len(_STEP_COLORS)]
+                segments.append({"x": f"{x:.1f}", "width": f"{w:.1f}", "fill": fill,
                                  "title": f"{series[i]}: {v:,.2f}{unit}"})
             x += w
-        bars.append({"label": label, "y": y, "height": bar_h - 2, "text_y": y + bar_h - 3, "segments": segments,
-                     "total_x": f"{x + 4:.1f}", "total": f"{sum(vals):,.2f}{unit}"})
+        bars.append({"label": label, "y": y, "height": bar_h - 2, "text_y": y + bar_h - 3,
+                     "segments": segments, "total_x": f"{x + 4:.1f}", "total": f"{sum(vals):,.2f}{unit}"})
         y += bar_h + gap
     return {"title": title, "width": width + label_w + 120, "height": len(rows) * (bar_h + gap) + 30,
             "bars": bars, "legend_x": label_w, "legend": _legend(series, _STEP_COLORS)}
@@ -115,7 +117,8 @@ def suppression_warning(table: dict) -> str:
     n, rows = k.get("suppressed_rows", 0), k.get("rows") or 0
     if not n or not rows:
         return ""
-    return f"utility: quasi-identifiers of {n:,} of {rows:,} rows ({n / rows:.0%}) blanked to reach k={k['k']}"
+    return (f"utility: quasi-identifiers of {n:,} of {rows:,} rows ({n / rows:.0%}) blanked "
+            f"to reach k={k['k']}")
 
 
 def _environment(env: str, r: dict) -> dict:
@@ -129,13 +132,15 @@ def _gates(env: str, r: dict, tables: dict) -> dict:
     checks = r.get("validation", {}).get("checks", [])
     rows = []
     for c in sorted(checks, key=lambda c: (c["ok"], c["table"], c["check"])):
-        warning = suppression_warning(tables.get(c["table"], {})) if c["ok"] and c["check"] == "k_anonymity" else ""
-        css, word = ("bad", "FAIL") if not c["ok"] else ("warn", "pass, utility warning") if warning else ("ok", "pass")
-        rows.append({"table": c["table"], "check": c["check"], "css": css, "word": word, "detail": c["detail"],
-                     "warning": warning})
+        k_pass = c["ok"] and c["check"] == "k_anonymity"
+        warning = suppression_warning(tables.get(c["table"], {})) if k_pass else ""
+        css, word = (("bad", "FAIL") if not c["ok"] else ("warn", "pass, utility warning") if warning
+                     else ("ok", "pass"))
+        rows.append({"table": c["table"], "check": c["check"], "css": css, "word": word,
+                     "detail": c["detail"], "warning": warning})
     suites = [{"table": t, "scope": ge.get("scope"), "passed": ge["passed"],
-               "results": [{"expectation": x["expectation"], "column": x["column"] or "", "source": x["source"],
-                            "success": x["success"]} for x in ge["results"]]}
+               "results": [{"expectation": x["expectation"], "column": x["column"] or "",
+                            "source": x["source"], "success": x["success"]} for x in ge["results"]]}
               for t, ge in (r.get("expectations") or {}).items()]
     return {"env": env, "passed": sum(1 for c in checks if c["ok"]), "total": len(checks), "checks": rows,
             "suites": suites}
@@ -156,7 +161,8 @@ def render_html(report: dict) -> str:
         "tables": [{"name": t, "rows_in": f"{v['rows_in']:,}",
                     "rows_out": [f"{v['rows_out'].get(e, 0):,}" for e in env_names],
                     "entities": ", ".join(f"{k} {n}" for k, n in sorted(v.get("text_entities", {}).items())),
-                    "leaks": leak_summary(v.get("leaks") or {}), "leaks_found": bool((v.get("leaks") or {}).get("findings")),
+                    "leaks": leak_summary(v.get("leaks") or {}),
+                    "leaks_found": bool((v.get("leaks") or {}).get("findings")),
                     "rescan": rescan_summary((v.get("leaks") or {}).get("text_rescan", [])),
                     "k_anonymity": k_summary(v.get("k_anonymity")), "warning": suppression_warning(v),
                     "columns": [{"name": c, "action": p["action"], "entity": p["entity"] or ""}
@@ -166,7 +172,8 @@ def render_html(report: dict) -> str:
                                                                             for e in env_names])
                                                for t, v in tables.items()], ["prod"] + env_names),
         "time_chart": _stacked("Time per table, by step (seconds)",
-                               [(t, [float(v["seconds"].get(s, 0)) for s in steps]) for t, v in tables.items()],
+                               [(t, [float(v["seconds"].get(s, 0)) for s in steps])
+                                for t, v in tables.items()],
                                steps, " s"),
         "gates": [_gates(env, r, tables) for env, r in envs.items()],
     }

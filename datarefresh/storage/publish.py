@@ -130,7 +130,8 @@ class Publisher:
         return out["ETag"]
 
     def _error(self, exc: Exception, key: str, action: str) -> Exception:
-        return s3_error(exc, who=f"role {role_name(self.role)}", where=f"s3://{self.uri.bucket}/{key}", action=action)
+        return s3_error(exc, who=f"role {role_name(self.role)}", where=f"s3://{self.uri.bucket}/{key}",
+                        action=action)
 
     def list_snapshots(self) -> list[str]:
         prefix = self.uri.key(SNAPSHOTS) + "/"

@@ -43,7 +43,8 @@ def check_env(env: str, tables: dict[str, TableReport], policies: dict[str, Tabl
     for name, t in tables.items():
         got = t.envs[env]
         ok = got.columns == t.expected_columns
-        out.append(Check(env, name, "columns", ok, "" if ok else f"got {got.columns}, expected {t.expected_columns}"))
+        out.append(Check(env, name, "columns", ok,
+                         "" if ok else f"got {got.columns}, expected {t.expected_columns}"))
         if not sampled:
             out.append(Check(env, name, "row_count_equals_prod", got.rows == t.rows_in,
                              f"{got.rows} rows vs {t.rows_in} in prod"))
@@ -51,7 +52,8 @@ def check_env(env: str, tables: dict[str, TableReport], policies: dict[str, Tabl
             out.append(Check(env, name, "row_count_within_sample", 0 <= got.rows <= t.rows_in,
                              f"{got.rows} of {t.rows_in} rows"))
         if policies[name].primary_key:
-            out.append(Check(env, name, "primary_key_not_null", got.pk_nulls == 0, f"{got.pk_nulls} null keys"))
+            out.append(Check(env, name, "primary_key_not_null", got.pk_nulls == 0,
+                             f"{got.pk_nulls} null keys"))
         blanks = check_blanks(env, name, t.blanks, policies[name])
         if blanks:
             out.append(blanks)

@@ -57,10 +57,11 @@ def user_expectations(config: Config, table: str) -> list[dict]:
     return [{"type": e["type"], "kwargs": e.get("kwargs", {}), "meta": {"source": path.name}} for e in exps]
 
 
-def parity_expectations(env: str, policy: TableConfig, table: TableReport, config: Config, whole_table: bool, *,
-                        sampled: bool) -> list[dict]:
+def parity_expectations(env: str, policy: TableConfig, table: TableReport, config: Config,
+                        whole_table: bool, *, sampled: bool) -> list[dict]:
     v = config.validation
-    out = [{"type": "expect_table_columns_to_match_ordered_list", "kwargs": {"column_list": table.expected_columns},
+    out = [{"type": "expect_table_columns_to_match_ordered_list",
+            "kwargs": {"column_list": table.expected_columns},
             "meta": {"source": "parity"}}]
     pk = policy.primary_key
     if pk and pk in table.expected_columns:

@@ -34,7 +34,7 @@ class TableReport(_Typed):
     seconds: dict[str, float] = Field(default_factory=dict)  # per step, summed over the units
     text_entities: dict[str, int] = Field(default_factory=dict)  # entity -> spans replaced in free text
     prod_nulls: dict[str, int] = Field(default_factory=dict)  # column -> null cells in prod
-    blanks: dict[str, list[int]] = Field(default_factory=dict)  # column -> [empty in prod, empty in the output]
+    blanks: dict[str, list[int]] = Field(default_factory=dict)  # column -> [empty in prod, in the output]
     leaks: dict | None = None  # the leak scan: findings, scanned, originals, text_rescan
     k_anonymity: dict | None = None  # over the units, before the environments split
     envs: dict[str, EnvOutput] = Field(default_factory=dict)
@@ -49,5 +49,6 @@ class TableReport(_Typed):
         """The table's entry in the run report (report.json; the HTML page is rendered from it)."""
         return {"rows_in": self.rows_in, "rows_out": self.rows_out,
                 "seconds": {k: round(x, 3) for k, x in self.seconds.items()},
-                "text_entities": dict(self.text_entities), "leaks": self.leaks, "k_anonymity": self.k_anonymity,
+                "text_entities": dict(self.text_entities), "leaks": self.leaks,
+                "k_anonymity": self.k_anonymity,
                 "columns": {c: p.model_dump() for c, p in self.columns.items()}}

@@ -85,9 +85,10 @@ def test_the_gates_follow_the_configured_mode(qa_perf):
     policies = config.tables
     gates = {}
     for env in ("qa", "perf"):
-        meta = {t: TableReport(rows_in=report["tables"][t]["rows_in"], expected_columns=_read(out, env, t).schema.names,
-                               envs={env: EnvOutput(rows=report["tables"][t]["rows_out"][env], files=[], pk_nulls=0,
-                                                    columns=_read(out, env, t).schema.names)}) for t in policies}
+        names = {t: _read(out, env, t).schema.names for t in policies}
+        meta = {t: TableReport(rows_in=report["tables"][t]["rows_in"], expected_columns=names[t],
+                               envs={env: EnvOutput(rows=report["tables"][t]["rows_out"][env], files=[],
+                                                    pk_nulls=0, columns=names[t])}) for t in policies}
         load = lambda t, c, env=env: _read(out, env, t).column(c).combine_chunks()  # noqa: E731
         sampled = config.environments[env].sampled
         gates[env] = {c.check: c.ok for c in check_env(env, meta, policies, load, sampled=sampled)}

@@ -34,7 +34,8 @@ def test_every_error_class_survives_a_process_boundary_with_its_keyword_argument
     import datarefresh.pull  # noqa: F401 - defines ChecksumError
 
     classes = {errors.DataRefreshError, *_subclasses(errors.DataRefreshError)}
-    assert {errors.PolicyError, errors.InputError, errors.ConfigError, datarefresh.pull.ChecksumError} <= classes
+    assert {errors.PolicyError, errors.InputError, errors.ConfigError,
+            datarefresh.pull.ChecksumError} <= classes
     for cls in classes:
         init = cls.__init__  # Exception's own has no signature to read, and no keyword-only arguments
         params = inspect.signature(init).parameters.values() if init is not Exception.__init__ else []

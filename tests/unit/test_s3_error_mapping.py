@@ -16,8 +16,8 @@ ROLE = "arn:aws:iam::000000000000:role/datarefresh-dev-writer"
 
 
 def _error(code: str, status: int) -> ClientError:
-    return ClientError({"Error": {"Code": code, "Message": "m"}, "ResponseMetadata": {"HTTPStatusCode": status}},
-                       "GetObject")
+    return ClientError({"Error": {"Code": code, "Message": "m"},
+                        "ResponseMetadata": {"HTTPStatusCode": status}}, "GetObject")
 
 
 class _Failing:
@@ -64,4 +64,5 @@ def test_an_absent_object_is_nothing_yet_and_a_lost_condition_a_conflict():
     with pytest.raises(ClientError):  # pull reads an absent object as None (pull._json)
         EnvClient("dev", S3Uri.parse("s3://b"), _Failing(absent), None).get("current.json")
     with pytest.raises(PublishConflictError):
-        Publisher(_Failing(_error("PreconditionFailed", 412)), ROLE, "s3://b").move_pointer(Pointer({}, "e"), {})
+        lost = Publisher(_Failing(_error("PreconditionFailed", 412)), ROLE, "s3://b")
+        lost.move_pointer(Pointer({}, "e"), {})
