@@ -1,11 +1,11 @@
-"""A table's units sum up into one typed TableReport (runs._aggregate): the gates read it, and its
-summary is the table's entry in report.json (the HTML page is rendered from that)."""
+"""A table's units sum up into one typed TableReport (refresh.run._aggregate): the gates read it,
+and its summary is the table's entry in report.json (the HTML page is rendered from that)."""
 
 import json
 
 from datarefresh.config import ColumnPolicy, TableConfig
 from datarefresh.report import render_html
-from datarefresh.runs import EnvOutput, UnitResult, _aggregate
+from datarefresh.refresh.run import EnvOutput, UnitResult, _aggregate
 from datarefresh.validate.checks import check_env
 from datarefresh.validate.table_report import TableReport
 from tests.unit.test_run_levels import make_plan
