@@ -390,7 +390,7 @@ def publish_run(config: Config, aws: Aws, plan: RunPlan, results: list[UnitResul
     if missing:
         raise ConfigError(f"no results for table(s) {', '.join(sorted(missing))}: a unit did not run")
     report: dict = {"snapshot_id": snapshot_id, "as_of": as_of, "versioned_source": plan.versioned_source,
-                    "tables": {t: v.summary() for t, v in tables.items()},
+                    "tables": {t: v.summary().model_dump() for t, v in tables.items()},
                     "environments": {}}
     if plan.skipped_tables:
         report["skipped_tables"] = plan.skipped_tables  # unknown_tables: skip, named in the report

@@ -11,6 +11,8 @@ import functools
 
 import jinja2
 
+from datarefresh.validate.table_report import TableSummary
+
 # The colours of a chart's series, in order (repeated when there are more series).
 _BAR_COLORS = ["#3b6fd8", "#f59f00", "#12b886", "#e8590c", "#7048e8"]
 _STEP_COLORS = _BAR_COLORS + ["#c2255c", "#868e96"]
@@ -111,9 +113,10 @@ def k_summary(k: dict | None) -> str:
     return text
 
 
-def suppression_warning(table: dict) -> str:
-    """A pass bought by blanking quasi-identifiers costs utility: say how much of the table."""
-    k = table.get("k_anonymity") or {}
+def suppression_warning(k: dict | None) -> str:
+    """A pass bought by blanking quasi-identifiers costs utility: say how much of the table
+    (`k`: a table's k-anonymity result)."""
+    k = k or {}
     n, rows = k.get("suppressed_rows", 0), k.get("rows") or 0
     if not n or not rows:
         return ""
@@ -128,12 +131,13 @@ def _environment(env: str, r: dict) -> dict:
             "why": r.get("reason", "all gates passed" if ok else "")}
 
 
-def _gates(env: str, r: dict, tables: dict) -> dict:
+def _gates(env: str, r: dict, tables: dict[str, TableSummary]) -> dict:
     checks = r.get("validation", {}).get("checks", [])
     rows = []
     for c in sorted(checks, key=lambda c: (c["ok"], c["table"], c["check"])):
         k_pass = c["ok"] and c["check"] == "k_anonymity"
-        warning = suppression_warning(tables.get(c["table"], {})) if k_pass else ""
+        table = tables.get(c["table"])
+        warning = suppression_warning(table.k_anonymity) if k_pass and table else ""
         css, word = (("bad", "FAIL") if not c["ok"] else ("warn", "pass, utility warning") if warning
                      else ("ok", "pass"))
         rows.append({"table": c["table"], "check": c["check"], "css": css, "word": word,
@@ -147,33 +151,32 @@ def _gates(env: str, r: dict, tables: dict) -> dict:
 
 
 def render_html(report: dict) -> str:
-    """The page for a run report in its JSON form (what report.json holds), so the HTML and the
-    JSON stored next to it always say the same."""
+    """The page for a run report in its JSON form (what report.json holds; each table's entry read
+    as a TableSummary), so the HTML and the JSON stored next to it always say the same."""
     envs = report.get("environments", {})
-    tables = report.get("tables", {})
+    tables = {t: TableSummary.model_validate(v) for t, v in report.get("tables", {}).items()}
     env_names = list(envs)
-    steps = sorted({k for v in tables.values() for k in v.get("seconds", {}) if k != "total"})
+    steps = sorted({k for v in tables.values() for k in v.seconds if k != "total"})
     context = {
         "snapshot_id": report.get("snapshot_id"), "as_of": report.get("as_of"),
         "versioned_source": report.get("versioned_source"), "warning": report.get("warning"),
         "env_names": env_names,
         "environments": [_environment(env, r) for env, r in envs.items()],
-        "tables": [{"name": t, "rows_in": f"{v['rows_in']:,}",
-                    "rows_out": [f"{v['rows_out'].get(e, 0):,}" for e in env_names],
-                    "entities": ", ".join(f"{k} {n}" for k, n in sorted(v.get("text_entities", {}).items())),
-                    "leaks": leak_summary(v.get("leaks") or {}),
-                    "leaks_found": bool((v.get("leaks") or {}).get("findings")),
-                    "rescan": rescan_summary((v.get("leaks") or {}).get("text_rescan", [])),
-                    "k_anonymity": k_summary(v.get("k_anonymity")), "warning": suppression_warning(v),
-                    "columns": [{"name": c, "action": p["action"], "entity": p["entity"] or ""}
-                                for c, p in v.get("columns", {}).items()]}
+        "tables": [{"name": t, "rows_in": f"{v.rows_in:,}",
+                    "rows_out": [f"{v.rows_out.get(e, 0):,}" for e in env_names],
+                    "entities": ", ".join(f"{k} {n}" for k, n in sorted(v.text_entities.items())),
+                    "leaks": leak_summary(v.leaks or {}),
+                    "leaks_found": bool((v.leaks or {}).get("findings")),
+                    "rescan": rescan_summary((v.leaks or {}).get("text_rescan", [])),
+                    "k_anonymity": k_summary(v.k_anonymity), "warning": suppression_warning(v.k_anonymity),
+                    "columns": [{"name": c, "action": p.action, "entity": p.entity or ""}
+                                for c, p in v.columns.items()]}
                    for t, v in tables.items()],
-        "rows_chart": _bars("Rows per table", [(t, [float(v["rows_in"])] + [float(v["rows_out"].get(e, 0))
-                                                                            for e in env_names])
+        "rows_chart": _bars("Rows per table", [(t, [float(v.rows_in)] + [float(v.rows_out.get(e, 0))
+                                                                          for e in env_names])
                                                for t, v in tables.items()], ["prod"] + env_names),
         "time_chart": _stacked("Time per table, by step (seconds)",
-                               [(t, [float(v["seconds"].get(s, 0)) for s in steps])
-                                for t, v in tables.items()],
+                               [(t, [float(v.seconds.get(s, 0)) for s in steps]) for t, v in tables.items()],
                                steps, " s"),
         "gates": [_gates(env, r, tables) for env, r in envs.items()],
     }

@@ -1,7 +1,7 @@
 """One table of a run, summed over its work units: what the publish gates check and what the run
 report shows. Built by the run (refresh.run.publish_run) from the units' results; counts, names and
-findings only, never a value. Serialized only where it leaves the process (`summary()`, the
-table's entry in report.json)."""
+findings only, never a value. Its `summary()` (TableSummary) is the table's entry in the run
+report: serialized into report.json, and read back from it by the HTML page (report/)."""
 
 from __future__ import annotations
 
@@ -29,6 +29,21 @@ class ColumnAction(_Typed):
     entity: str | None = None
 
 
+class TableSummary(BaseModel):
+    """A table's entry in the run report (report.json), as the HTML page reads it. Keys an older
+    report may add are ignored, not refused: a report is read, never trusted to decide."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    rows_in: int
+    rows_out: dict[str, int] = Field(default_factory=dict)
+    seconds: dict[str, float] = Field(default_factory=dict)
+    text_entities: dict[str, int] = Field(default_factory=dict)
+    leaks: dict | None = None
+    k_anonymity: dict | None = None
+    columns: dict[str, ColumnAction] = Field(default_factory=dict)
+
+
 class TableReport(_Typed):
     rows_in: int = 0
     seconds: dict[str, float] = Field(default_factory=dict)  # per step, summed over the units
@@ -45,10 +60,9 @@ class TableReport(_Typed):
     def rows_out(self) -> dict[str, int]:
         return {e: x.rows for e, x in self.envs.items()}
 
-    def summary(self) -> dict:
-        """The table's entry in the run report (report.json; the HTML page is rendered from it)."""
-        return {"rows_in": self.rows_in, "rows_out": self.rows_out,
-                "seconds": {k: round(x, 3) for k, x in self.seconds.items()},
-                "text_entities": dict(self.text_entities), "leaks": self.leaks,
-                "k_anonymity": self.k_anonymity,
-                "columns": {c: p.model_dump() for c, p in self.columns.items()}}
+    def summary(self) -> TableSummary:
+        """The table's entry in the run report."""
+        return TableSummary(rows_in=self.rows_in, rows_out=self.rows_out,
+                            seconds={k: round(x, 3) for k, x in self.seconds.items()},
+                            text_entities=self.text_entities, leaks=self.leaks, k_anonymity=self.k_anonymity,
+                            columns=self.columns)

@@ -41,7 +41,7 @@ def test_units_sum_into_one_table_report_that_the_gates_and_the_report_read():
     assert t.expected_columns == ["id"]
     checks = {c.check: c for c in check_env("staging", tables, policies, lambda *_: None, sampled=False)}
     assert checks["row_count_equals_prod"].ok and not checks["primary_key_not_null"].ok
-    entry = json.loads(json.dumps(t.summary()))  # what report.json holds
+    entry = json.loads(json.dumps(t.summary().model_dump()))  # what report.json holds
     assert entry == {"rows_in": 10, "rows_out": {"dev": 3, "staging": 10},
                      "seconds": {"read": 0.5, "anonymize": 2.0}, "text_entities": {"PERSON": 3},
                      "leaks": t.leaks, "k_anonymity": t.k_anonymity,
