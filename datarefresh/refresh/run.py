@@ -162,7 +162,8 @@ def plan_run(config: Config, aws: Aws, *, envs: tuple[str, ...] = ("dev", "stagi
         raise ConfigError("refresh needs source.uri and source.role", key="source")
     for env in envs:
         if env not in config.environments:
-            raise ConfigError(f"environment {env!r} is not configured", key=f"environments.{env}")
+            raise ConfigError(f"environment {env!r} is not configured; valid environments: "
+                              f"{', '.join(sorted(config.environments))}", key=f"environments.{env}")
         if not config.environments[env].writer_role:
             raise ConfigError("a writer role is needed to publish", key=f"environments.{env}.writer_role")
     if tables and tuple(tables) == ("all",):

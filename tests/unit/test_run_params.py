@@ -49,3 +49,11 @@ def test_the_cli_refuses_an_unknown_table(cli, secret_env):
     result = cli("refresh", "--tables", "custmers")
     assert result.exit_code == 1
     assert "unknown table(s): custmers; valid tables: customers" in result.output
+
+
+def test_an_unknown_environment_fails_before_any_work_naming_the_valid_ones():
+    from datarefresh.runs import parse_as_of, plan_run
+
+    config = bundled_demo_config()
+    with pytest.raises(ConfigError, match=r"environment 'qa' is not configured; valid environments: dev, staging"):
+        plan_run(config, None, envs=("dev", "qa"), as_of=parse_as_of(None))  # aws=None: no S3 call
