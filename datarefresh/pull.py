@@ -32,7 +32,7 @@ from datarefresh.aws import RETRIES, s3_error, s3_error_kind
 from datarefresh.config import Config
 from datarefresh.errors import InputError, TerminalError
 from datarefresh.iam import role_name
-from datarefresh.storage.publish import POINTER, REPORTS, SNAPSHOTS, sha256_file
+from datarefresh.storage.publish import KEY_FINGERPRINT, POINTER, REPORTS, SNAPSHOTS, sha256_file
 from datarefresh.storage.uri import S3Uri
 
 
@@ -193,18 +193,23 @@ def pull(config: Config, env: str = "dev", dest: str | Path = "./data", tables: 
     snaps = dest / ".snapshots"
     current = dest / "current"
     marker = dest / IN_PROGRESS
-    verify = verify or marker.exists()  # the last pull was interrupted: trust no size alone
-    marker.touch()
     previous = current.resolve() if current.is_symlink() and current.exists() else None
     prev_state = _read_state(previous)
+    if tables:
+        _check_kept_tables(ec, manifest, prev_state, set(tables), current)
+    verify = verify or marker.exists()  # the last pull was interrupted: trust no size alone
+    marker.touch()
     known = {f["key"]: f.get("stat") for t in prev_state.get("tables", {}).values() for f in t["files"]}
     # what the copy will hold: the chosen tables of this snapshot, and with --tables the others as they are
     target = {t: {"snapshot_id": sid, "as_of": v.get("as_of", manifest["as_of"]), "rows": v["rows"],
+                  KEY_FINGERPRINT: manifest.get(KEY_FINGERPRINT),
                   "files": [{"key": f["key"], "path": _local_rel(f["key"]), "size": f["size"], "sha256": f["sha256"]}
                             for f in v["files"]]}
               for t, v in manifest["tables"].items() if not tables or t in tables}
     if tables:
         for t, v in prev_state.get("tables", {}).items():
+            if t not in target and manifest.get(KEY_FINGERPRINT):  # checked above: the same key
+                v.setdefault(KEY_FINGERPRINT, manifest[KEY_FINGERPRINT])
             target.setdefault(t, v)
     full = set(target) == set(manifest["tables"]) and all(v["snapshot_id"] == sid for v in target.values())
     name = sid if full else f"{sid}-" + hashlib.sha256(json.dumps(
@@ -278,6 +283,36 @@ def pull(config: Config, env: str = "dev", dest: str | Path = "./data", tables: 
                 shutil.rmtree(old, ignore_errors=True)
     marker.unlink(missing_ok=True)
     return result
+
+
+def _check_kept_tables(ec: EnvClient, manifest: dict, prev_state: dict, tables: set[str], current: Path) -> None:
+    """`--tables` keeps the copy's other tables: they must be of the same environment and made
+    with the same key as this snapshot, or their keys would not join the new tables (after a
+    key rotation every pseudonym changed)."""
+    kept = {t: v for t, v in prev_state.get("tables", {}).items() if t not in tables}
+    if not kept:
+        return
+    if prev_state.get("environment") not in (None, ec.env):
+        raise TerminalError(f"{current} is a copy of {prev_state['environment']}, not {ec.env}: --tables would mix "
+                            f"the two; pull every table (without --tables) into another --dest")
+    want = manifest.get(KEY_FINGERPRINT)
+    if want is None:
+        return  # a snapshot published before manifests recorded the key: nothing to compare
+    other = []
+    for t, v in sorted(kept.items()):
+        if KEY_FINGERPRINT in v:
+            have = v[KEY_FINGERPRINT]
+        else:  # a copy pulled before the state recorded it: its snapshot's manifest says
+            try:
+                have = resolve_manifest(ec, snapshot=v["snapshot_id"]).get(KEY_FINGERPRINT)
+            except TerminalError:
+                have = None  # that snapshot is gone: the key cannot be told, so not trusted
+        if have != want:
+            other.append(t)
+    if other:
+        raise TerminalError(f"the local copy's {', '.join(other)} come from a snapshot of {ec.env} made with another "
+                            f"key than {manifest['snapshot_id']} (the environment was re-keyed since): their keys "
+                            "would not join the tables pulled now; pull every table (without --tables)")
 
 
 def _caller(session: boto3.Session) -> str:

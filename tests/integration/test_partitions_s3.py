@@ -43,17 +43,25 @@ def partitioned(admin_s3, config, tmp_path_factory):
     return parse_config(data), len(rows) - 1
 
 
-def test_partitions_are_units_columns_and_folders_on_s3(partitioned, aws, admin_s3, monkeypatch):
-    cfg, prod_rows = partitioned
-    monkeypatch.setenv("DATAREFRESH_SECRET", TEST_KEY.decode())
-    # staging only: dev reads its outputs back the same way (_read_outputs), only sampled
-    plan = plan_run(cfg, aws, envs=("staging",), tables=("customers", "events"),
-                    as_of=parse_as_of("2099-06-01T00:00:00Z"))
+@pytest.fixture(scope="module")
+def published(partitioned, aws):
+    """The partitioned tables refreshed into staging once per module, so each test may run alone."""
+    cfg, _ = partitioned
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DATAREFRESH_SECRET", TEST_KEY.decode())
+        # staging only: dev reads its outputs back the same way (_read_outputs), only sampled
+        plan = plan_run(cfg, aws, envs=("staging",), tables=("customers", "events"),
+                        as_of=parse_as_of("2099-06-01T00:00:00Z"))
+        results = [process_unit(cfg, aws, plan, u.table, u.index) for level in run_levels(plan) for u in level]
+        return plan, publish_run(cfg, aws, plan, results)
+
+
+def test_partitions_are_units_columns_and_folders_on_s3(partitioned, published, admin_s3):
+    _, prod_rows = partitioned
+    plan, report = published
     units = [u for u in plan.units if u.table == "events"]
     assert [[o.key.split("/")[-2] for o in u.objects] for u in units] == [[f"dt={d}"] for d in DAYS]
     assert plan.source_columns["events"][-1] == "dt" and plan.partitions["events"] == [("dt", "string")]
-    results = [process_unit(cfg, aws, plan, u.table, u.index) for level in run_levels(plan) for u in level]
-    report = publish_run(cfg, aws, plan, results)
     for env in ("staging",):
         r = report["environments"][env]
         assert r["published"], r.get("reason")
@@ -66,7 +74,7 @@ def test_partitions_are_units_columns_and_folders_on_s3(partitioned, aws, admin_
     assert report["environments"]["staging"]["tables"]["events"] == prod_rows
 
 
-def test_pull_keeps_the_partition_folders(partitioned, config, local, tmp_path, monkeypatch):
+def test_pull_keeps_the_partition_folders(partitioned, published, config, local, tmp_path, monkeypatch):
     import pyarrow.dataset as ds
 
     from datarefresh.pull import pull

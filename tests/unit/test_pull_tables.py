@@ -26,8 +26,11 @@ class _Bucket:
             raise ClientError({"Error": {"Code": "NoSuchKey"}}, "GetObject")
         return {"Body": io.BytesIO(self.objects[Key])}
 
-    def publish(self, sid: str, tables: dict[str, list[int]], carried: dict | None = None) -> dict:
+    def publish(self, sid: str, tables: dict[str, list[int]], carried: dict | None = None,
+                key: str | None = None) -> dict:
         manifest = {"snapshot_id": sid, "as_of": sid, "tables": dict(carried or {})}
+        if key:
+            manifest["key_fingerprint"] = key
         for t, ids in tables.items():
             buf = io.BytesIO()
             pq.write_table(pa.table({"id": ids}), buf)
@@ -61,3 +64,54 @@ def test_tables_from_a_newer_snapshot_join_the_existing_copy(bucket, tmp_path):
     assert pq.read_table(tmp_path / "current" / "orders").num_rows == 1  # before: the copy lost orders
     state = json.loads((tmp_path / "current" / ".pull.json").read_text())
     assert state["tables"]["orders"]["snapshot_id"] == "20261201T000000Z-aaaa"
+
+
+def _copy(tmp_path) -> dict:
+    return {p.relative_to(tmp_path).as_posix(): p.read_bytes()
+            for p in (tmp_path / "current").resolve().rglob("*.parquet")}
+
+
+def test_tables_are_not_pulled_into_a_copy_made_with_another_key(bucket, tmp_path):
+    """After a key rotation every pseudonym changed: new customers next to the old orders would
+    join on nothing (before: exit 0, 0 of the orders resolved)."""
+    config = bundled_demo_config()
+    bucket.publish("20261201T000000Z-aaaa", {"customers": [1, 2], "orders": [10]}, key="k1")
+    pull_module.pull(config, dest=tmp_path, quiet=True)
+    before = _copy(tmp_path)
+    bucket.publish("20261202T000000Z-bbbb", {"customers": [7, 8], "orders": [70]}, key="k2")  # re-keyed
+    with pytest.raises(pull_module.TerminalError, match=r"the local copy's orders come from a snapshot of dev "
+                                                        r"made with another key than 20261202T000000Z-bbbb"):
+        pull_module.pull(config, dest=tmp_path, tables=("customers",), quiet=True)
+    assert _copy(tmp_path) == before and not (tmp_path / pull_module.IN_PROGRESS).exists()
+    r = pull_module.pull(config, dest=tmp_path, quiet=True)  # every table: fine
+    assert r["tables_from"] == {"customers": "20261202T000000Z-bbbb", "orders": "20261202T000000Z-bbbb"}
+
+
+def test_a_copy_pulled_before_keys_were_recorded_is_checked_against_its_manifest(bucket, tmp_path):
+    config = bundled_demo_config()
+    first = bucket.publish("20261201T000000Z-aaaa", {"customers": [1, 2], "orders": [10]}, key="k1")
+    pull_module.pull(config, dest=tmp_path, quiet=True)
+    state_file = tmp_path / "current" / ".pull.json"
+    state = json.loads(state_file.read_text())
+    for v in state["tables"].values():
+        del v["key_fingerprint"]  # as an older pull wrote it
+    state_file.write_text(json.dumps(state))
+    bucket.publish("20261202T000000Z-bbbb", {"customers": [1, 2, 3]}, carried={"orders": first["tables"]["orders"]},
+                   key="k1")
+    r = pull_module.pull(config, dest=tmp_path, tables=("customers",), quiet=True)  # same key: joins
+    assert r["tables_from"]["orders"] == "20261201T000000Z-aaaa"
+    state = json.loads(state_file.read_text())
+    assert state["tables"]["orders"]["key_fingerprint"] == "k1"  # recorded now that its manifest told
+    del state["tables"]["orders"]["key_fingerprint"]
+    state_file.write_text(json.dumps(state))
+    bucket.publish("20261203T000000Z-cccc", {"customers": [5], "orders": [50]}, key="k2")
+    with pytest.raises(pull_module.TerminalError, match="made with another key"):
+        pull_module.pull(config, dest=tmp_path, tables=("customers",), quiet=True)
+
+
+def test_tables_of_one_environment_are_not_pulled_into_a_copy_of_another(bucket, tmp_path):
+    config = bundled_demo_config()
+    bucket.publish("20261201T000000Z-aaaa", {"customers": [1, 2], "orders": [10]})
+    pull_module.pull(config, env="staging", dest=tmp_path, quiet=True)
+    with pytest.raises(pull_module.TerminalError, match=r"is a copy of staging, not dev: --tables would mix"):
+        pull_module.pull(config, env="dev", dest=tmp_path, tables=("customers",), quiet=True)
