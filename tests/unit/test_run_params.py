@@ -52,7 +52,7 @@ def test_the_cli_refuses_an_unknown_table(cli, secret_env):
 
 
 def test_an_unknown_environment_fails_before_any_work_naming_the_valid_ones():
-    from datarefresh.runs import parse_as_of, plan_run
+    from datarefresh.refresh.run import parse_as_of, plan_run
 
     config = bundled_demo_config()
     with pytest.raises(ConfigError, match=r"environment 'qa' is not configured; valid environments: dev, staging"):
