@@ -67,14 +67,19 @@ COMMON_ZIPF = 3.0  # the extract holds every plain English word at least this fr
 
 
 def is_common_word(token: str, zipf: float) -> bool:
-    """`word_frequency(token) >= zipf` (English), for `zipf >= COMMON_ZIPF`. A plain word (ASCII
-    letters, any case) is looked up in the extract, where every plain word that frequent is;
-    anything else asks wordfreq."""
+    """`word_frequency(token) >= zipf` (English), for `zipf >= COMMON_ZIPF`. A word of Latin letters
+    (any case or accents) is looked up in the extract, under the form wordfreq looks words up by
+    (NFC, casefolded); the extract holds every such word that frequent. Anything else asks wordfreq."""
     if zipf < COMMON_ZIPF:
         raise ValueError(f"the extract answers for Zipf frequencies from {COMMON_ZIPF} up")
-    if token.isascii() and token.isalpha():
-        return _common_words().get(token.lower(), 0.0) >= zipf
+    key = unicodedata.normalize("NFC", token).casefold()
+    if _latin_key(key):
+        return _common_words().get(key, 0.0) >= zipf
     return word_frequency(token) >= zipf
+
+
+def _latin_key(key: str) -> bool:
+    return key.isalpha() and max(key) <= "\u024f"  # letters of the Latin blocks (scripts/make_wordlists.py)
 
 
 def wordlist(filename: str) -> list[str]:
