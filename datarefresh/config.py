@@ -12,7 +12,6 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from datarefresh.errors import ConfigError
@@ -350,6 +349,8 @@ def load_config(path: str | Path) -> Config:
         raise ConfigError("file not found", file=str(path)) from None
     except UnicodeDecodeError as exc:
         raise ConfigError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", file=str(path)) from None
+    import yaml  # imported where a file is read: a run without a config file does not pay for it
+
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -376,5 +377,7 @@ def resolve_config(path: str | Path | None = None) -> Config:
 
 def policy_to_yaml(tables: dict[str, TableConfig]) -> str:
     """Render the tables section (as `plan` writes it) so that load_config reads it back."""
+    import yaml
+
     doc = {"tables": {name: t.model_dump(exclude_none=True, exclude_defaults=True) for name, t in tables.items()}}
     return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100)

@@ -131,12 +131,12 @@ def _all_json(values: list[Any]) -> bool:
 
 def _is_phone_digits(s: str) -> bool:
     """A phone number written as bare digits (an int64 column, or digits in text)."""
-    import phonenumbers
-
     if not 10 <= len(s) <= 15:
         return False
     if len(s) == 10:  # North American numbering: area code and exchange start with 2-9
         return s[0] in "23456789" and s[3] in "23456789" and s[1:3] != "11"
+    import phonenumbers  # 0.05 s to import: only longer digit strings need it
+
     try:
         n = phonenumbers.parse(s if len(s) == 10 else "+" + s, "US")
     except phonenumbers.NumberParseException:
@@ -304,7 +304,7 @@ def _person_names(sample: list[str], repeat: float = 1.0) -> tuple[str, float] |
             g, s = ranks[0]
             given += bool(g and (not s or g <= s))
             surname += bool(s and (not g or s < g))
-        rare += any(gazetteer.word_frequency(t) < 3.5 for t in toks)
+        rare += any(not gazetteer.is_common_word(t, 3.5) for t in toks)
     share = hits / len(sample)
     if share < NAME_SHARE or (share < 0.9 and rare < 0.1 * len(sample)):
         return None
@@ -318,7 +318,7 @@ def _dictionary_share(sample: list[str]) -> float:
     """Share of distinct values whose words are mostly dictionary words (wordfreq)."""
     def wordy(v: str) -> bool:
         toks = _name_tokens(v)
-        return bool(toks) and sum(gazetteer.word_frequency(t) >= 3.0 for t in toks) * 2 >= len(toks)
+        return bool(toks) and sum(gazetteer.is_common_word(t, 3.0) for t in toks) * 2 >= len(toks)
     return sum(map(wordy, sample)) / len(sample) if sample else 0.0
 
 

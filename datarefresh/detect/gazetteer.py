@@ -6,7 +6,9 @@ surnames of at least one country, with its best rank there. Lookups ignore case 
 accents, so `ÉDITH`, `edith` and `Edith` are the same name.
 
 Many names are also ordinary words (`May`, `Will`, `Street`, `The`); `word_frequency`
-(wordfreq's Zipf scale, English by default) lets callers discount them.
+(wordfreq's Zipf scale, English by default) lets callers discount them. `is_common_word` answers
+"at least this frequent" for the common plain words from a committed extract of wordfreq
+(`scripts/make_wordlists.py`), so classifying columns does not import wordfreq (~0.3 s a process).
 """
 
 from __future__ import annotations
@@ -56,6 +58,36 @@ def name_rank(token: str) -> int | None:
 
 def word_frequency(token: str, lang: str = "en") -> float:
     """Zipf frequency of `token` as a word of `lang` (0 = unknown, 3 = rare, 6+ = very common)."""
-    from wordfreq import zipf_frequency  # 0.2 s to import: only runs that look at words pay it
+    from wordfreq import zipf_frequency  # 0.3 s to import: only runs that look at words pay it
 
     return zipf_frequency(token, lang)
+
+
+COMMON_ZIPF = 3.0  # the extract holds every plain English word at least this frequent
+
+
+def is_common_word(token: str, zipf: float) -> bool:
+    """`word_frequency(token) >= zipf` (English), for `zipf >= COMMON_ZIPF`. A word of Latin letters
+    (any case or accents) is looked up in the extract, under the form wordfreq looks words up by
+    (NFC, casefolded); the extract holds every such word that frequent. Anything else asks wordfreq."""
+    if zipf < COMMON_ZIPF:
+        raise ValueError(f"the extract answers for Zipf frequencies from {COMMON_ZIPF} up")
+    key = unicodedata.normalize("NFC", token).casefold()
+    if _latin_key(key):
+        return _common_words().get(key, 0.0) >= zipf
+    return word_frequency(token) >= zipf
+
+
+def _latin_key(key: str) -> bool:
+    return key.isalpha() and max(key) <= "\u024f"  # letters of the Latin blocks (scripts/make_wordlists.py)
+
+
+def wordlist(filename: str) -> list[str]:
+    """The lines of a committed wordfreq extract in datarefresh/data/ (its header skipped)."""
+    data = resources.files("datarefresh").joinpath("data", filename).read_bytes()
+    return [line for line in gzip.decompress(data).decode().splitlines() if not line.startswith("#")]
+
+
+@cache
+def _common_words() -> dict[str, float]:
+    return {w: float(z) for w, z in (line.split("\t") for line in wordlist("words_en_common.tsv.gz"))}

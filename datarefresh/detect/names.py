@@ -5,7 +5,8 @@ PascalCase, acronym runs (`CCExpires` -> cc expires, `NationalID` -> national id
 digits (`address1` -> address 1), then run-together words (`GIVENNAME`, `PATIENTID`,
 `DEATHDATE`) are segmented against a vocabulary: the words the rules use (English and
 common Spanish, German, French, Italian, Portuguese and Dutch ones) plus wordfreq's
-30,000 most frequent English words. A token that is itself a word is never split.
+30,000 most frequent English words (a committed extract: scripts/make_wordlists.py). A token
+that is itself a word is never split.
 
 The rules then match the words joined with `_`. A rule is *weak* when the name alone is
 not enough (`name` may be a product name, `customer` an id): the classifier applies it
@@ -44,18 +45,29 @@ def _vocabulary() -> dict[str, float]:
     """word -> a score (Zipf frequency; rule words get a bonus so they win ties)."""
     import math
 
-    from wordfreq import top_n_list
+    from datarefresh.detect.gazetteer import wordlist
 
-    # rank-based score (cheap to load; only the order matters for tie-breaking)
-    vocab = {w: 7.0 - math.log10(rank + 1) for rank, w in enumerate(top_n_list("en", 30_000))
+    # rank-based score (cheap to load; only the order matters for tie-breaking); the list is
+    # wordfreq's top_n_list("en", 30_000), committed (scripts/make_wordlists.py)
+    vocab = {w: 7.0 - math.log10(rank + 1) for rank, w in enumerate(wordlist("words_en_top.txt.gz"))
              if len(w) >= 3 and w.isalpha()}
     for w in RULE_WORDS.split():
         vocab[w] = max(vocab.get(w, 0.0), 3.0) + 2.0
     return vocab
 
 
+@cache
+def _foreign_words() -> frozenset[str]:
+    from datarefresh.detect.gazetteer import wordlist
+
+    return frozenset(wordlist("words_foreign_common.txt.gz"))
+
+
 def _foreign_word(token: str) -> bool:
-    """`provincia`, `telefoonnummer`: a word of another common language, not a run-together name."""
+    """`provincia`, `telefoonnummer`: a word of another common language, not a run-together name.
+    Plain words of 5 letters or more come from the committed extract; others ask wordfreq."""
+    if token.isascii() and token.isalpha() and token.islower() and len(token) >= 5:
+        return token in _foreign_words()
     from wordfreq import zipf_frequency
 
     return any(zipf_frequency(token, lang) >= 3.0 for lang in ("es", "de", "fr", "it", "pt", "nl"))
@@ -66,7 +78,7 @@ def _segment(token: str) -> tuple[str, ...]:
     """Split a run-together token into vocabulary words (fewest words, then most frequent);
     the token unchanged when it is a word itself or cannot be fully segmented."""
     vocab = _vocabulary()
-    if len(token) < 5 or token in vocab or not token.isalpha() or _foreign_word(token):
+    if len(token) < 5 or token in vocab or not token.isalpha():
         return (token,)
     n = len(token)
     best: list[tuple[int, float, tuple[str, ...]] | None] = [None] * (n + 1)
@@ -80,7 +92,8 @@ def _segment(token: str) -> tuple[str, ...]:
             cand = (prev[0] + 1, prev[1] - vocab[piece], prev[2] + (piece,))
             if best[end] is None or cand[:2] < best[end][:2]:
                 best[end] = cand
-    return best[n][2] if best[n] else (token,)
+    # a foreign word stays whole; asked last, as only a token that splits needs the answer
+    return best[n][2] if best[n] and not _foreign_word(token) else (token,)
 
 
 def words(name: str) -> list[str]:

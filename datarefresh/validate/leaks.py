@@ -466,14 +466,15 @@ class LeakScanner:
         hit. Two detectors: an independent one (gazetteer, pyap, phonenumbers, checksums; see
         validate/text_rescan.py), so what the scrubber missed shows, and the scrubber's analyzer.
         `rows` names row indexes and entities to look at, never a value."""
+        todo = [(col, sample) for col, sample in self.text_samples.items() if sample and col in self.free_text]
+        if not todo:
+            return []  # no free text sampled: the text detectors are not even imported
         from datarefresh.detect.text import analyze_texts
         from datarefresh.validate import text_rescan
 
         words = text_rescan.generated_words(generated)
         results = []
-        for col, sample in self.text_samples.items():
-            if not sample or col not in self.free_text:
-                continue
+        for col, sample in todo:
             texts = [t for _, t in sample]
             spans = analyze_texts(texts)
             hit_texts = 0
