@@ -454,10 +454,11 @@ def _aggregate(results: list[UnitResult], plan: RunPlan) -> dict[str, TableRepor
             b[0], b[1] = b[0] + prod, b[1] + out
         if r.leaks:
             if t.leaks is None:
-                t.leaks = {"findings": [], "scanned": 0, "originals": 0, "text_rescan": []}
+                t.leaks = {"findings": [], "scanned": 0, "cells": 0, "originals": 0, "text_rescan": []}
             t.leaks["findings"] += r.leaks["findings"]
             t.leaks["scanned"] = max(t.leaks["scanned"], r.leaks["scanned"])
             t.leaks["originals"] += r.leaks["originals"]
+            t.leaks["cells"] += r.leaks.get("cells", 0)
             t.leaks["text_rescan"] += r.leaks["text_rescan"]
         k = r.k_anonymity
         if k:  # each unit is protected on its own; the report sums them up

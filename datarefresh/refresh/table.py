@@ -377,7 +377,7 @@ def sanitize_table(name: str, src: TableSource, policy: TableConfig, keyring: Ke
     if scanner is not None:
         t = time.perf_counter()
         generated = transformer.stats.get("generated", set())  # our fakes: equal to an original only by chance
-        leaks = {"findings": scanner.report(generated), "scanned": len(scanner.entity),
+        leaks = {"findings": scanner.report(generated), "scanned": len(scanner.entity), "cells": scanner.cells,
                  "originals": sum(len(v) for v in scanner.originals.values()),
                  "text_rescan": scanner.rescan_text(transformer.stats.get("generated", set()),
                                                     validation.text_rescan_max_hit_rate),

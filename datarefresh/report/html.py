@@ -92,11 +92,11 @@ def leak_summary(leaks: dict) -> str:
     if not leaks or not leaks.get("scanned"):
         return "no PII columns to scan"
     found = len(leaks.get("findings", []))
-    what = f"checked {leaks['scanned']} PII columns of the output"
+    pii = f"{leaks['scanned']} PII column{'s' if leaks['scanned'] > 1 else ''}"
     if not leaks.get("originals"):
-        return f"{what}: prod had no values in them to look for"
-    return (f"{what} against {leaks['originals']:,} prod values: "
-            + ("none found" if not found else f"{found} finding{'s' if found > 1 else ''}"))
+        return f"checked {pii}: prod had no values in them to look for"
+    return (f"checked {leaks.get('cells', 0):,} output cells against {leaks['originals']:,} prod values "
+            f"sampled from {pii}: " + ("none found" if not found else f"{found} finding{'s' if found > 1 else ''}"))
 
 
 def k_summary(k: dict | None) -> str:

@@ -33,8 +33,8 @@ def evaluate(env: str, config: Config, policies: dict[str, TableConfig], tables:
                                 f"{f['count']} cells"))
         if leaks.get("scanned"):
             checks.append(Check(env, name, "leak_scan", not leaks.get("findings"),
-                                f"checked {leaks['scanned']} PII columns of the output against "
-                                f"{leaks['originals']:,} prod values"))
+                                f"checked {leaks.get('cells', 0):,} output cells against {leaks['originals']:,} "
+                                f"prod values sampled from {leaks['scanned']} PII columns"))
         for r in leaks.get("text_rescan", []):
             checks.append(Check(env, name, f"text_rescan:{r['column']}", r["passed"],
                                 f"hit rate {r['hit_rate']:.1%} over {r['texts']} texts "

@@ -211,6 +211,7 @@ class LeakScanner:
         self.fixed: dict[str, set[int]] = defaultdict(set)
         self.chance: dict[str, float] = defaultdict(float)  # expected fixed points under chance
         self.rows = 0
+        self.cells = 0  # output cells compared with the sampled originals
         # rows sampled across the table (bottom-k of row-position hashes): values are (row index, value)
         self.text_rows = {c: _BottomK(TEXT_SAMPLE, keep_values=True) for c in self.text_columns}
         self.kept_rows = {c: _BottomK(KEPT_SAMPLE, keep_values=True) for c in self.kept}
@@ -260,6 +261,7 @@ class LeakScanner:
             out = _as_text(clean.column(col).drop_null())  # originals sampled hold no placeholder
             if not len(out):
                 continue
+            self.cells += len(out)
             h = _hashes(out)
             self.out_sketch[col].add(h)
             for src, hs in current.items():

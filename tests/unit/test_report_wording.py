@@ -27,8 +27,8 @@ def test_blanked_quasi_identifiers_are_a_utility_warning_with_the_share_of_the_t
 
 
 def test_the_leak_scan_says_what_it_checked():
-    assert leak_summary({"scanned": 5, "originals": 5000, "findings": []}) == \
-        "checked 5 PII columns of the output against 5,000 prod values: none found"
+    assert leak_summary({"scanned": 5, "cells": 12000, "originals": 5000, "findings": []}) == \
+        "checked 12,000 output cells against 5,000 prod values sampled from 5 PII columns: none found"
     assert "no values in them" in leak_summary({"scanned": 3, "originals": 0, "findings": []})
     assert "sampled originals" not in render_html(_report(K, {"scanned": 3, "originals": 0, "findings": []}))
 
