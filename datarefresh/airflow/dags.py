@@ -7,6 +7,7 @@ every task calls a plain function of datarefresh.refresh.run.
 from __future__ import annotations
 
 import datetime as dt
+from importlib import resources
 from pathlib import Path
 
 from datarefresh.airflow import tasks
@@ -103,4 +104,7 @@ def build_nightly_dag(config: Config | None = None, dag_id: str = "datarefresh_n
 
 
 def dags_folder() -> Path:
-    return Path(__file__).resolve().parents[2] / "dags"
+    """The Airflow dags folder shipped in the package (`datarefresh/airflow/dag_files/`), found through
+    importlib.resources so that it is the same from a wheel as from a checkout: point
+    AIRFLOW__CORE__DAGS_FOLDER here, or put a file with the two lines of its DAG file in your own."""
+    return Path(str(resources.files("datarefresh.airflow.dag_files")))

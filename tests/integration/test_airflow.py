@@ -12,6 +12,7 @@ import sys
 import pyarrow.parquet as pq
 import pytest
 
+from datarefresh.airflow.dags import dags_folder
 from datarefresh.airflow.localrun import dags_test
 from datarefresh.storage.publish import POINTER
 from tests.conftest import REPO, TEST_KEY
@@ -24,7 +25,7 @@ def test_dagbag_imports_without_errors_and_without_heavy_work():
 import sys, json
 from airflow.dag_processing.dagbag import DagBag
 before = set(sys.modules)
-bag = DagBag(dag_folder={str(REPO / 'dags')!r})
+bag = DagBag(dag_folder={str(dags_folder())!r})  # the folder the package ships
 dag = bag.dags.get("datarefresh_nightly")
 print(json.dumps({{"errors": {{k: str(v) for k, v in bag.import_errors.items()}},
                   "tasks": sorted(t.task_id for t in dag.tasks) if dag else [],
