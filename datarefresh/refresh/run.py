@@ -633,8 +633,14 @@ def refresh(config: Config, aws: Aws, *, envs: tuple[str, ...] = ("dev", "stagin
     as_of = as_of or parse_as_of(None)
     plan = plan_run(config, aws, envs=envs, tables=tables, as_of=as_of, allow_backwards=allow_backwards,
                     dev_fraction=dev_fraction, allow_demo_key=allow_demo_key, progress=progress)
-    results = [process_unit(config, aws, plan, u.table, u.index, progress)
-               for level in run_levels(plan) for u in level]
+    results = _process_units(config, aws, plan, progress)
     report = publish_run(config, aws, plan, results, progress, docs_dir)
     report["seconds"] = round(time.perf_counter() - started, 3)
     return report
+
+
+@discards_blocked_run
+def _process_units(config: Config, aws: Aws, plan: RunPlan, progress: Progress | None) -> list[UnitResult]:
+    """Every unit, parents' level first. A unit that fails (terminal) stops the run before publish, so
+    discards_blocked_run removes what the units before it wrote, as the Airflow publish task does."""
+    return [process_unit(config, aws, plan, u.table, u.index, progress) for level in run_levels(plan) for u in level]
