@@ -223,7 +223,7 @@ class ValidationConfig(_Model):
     # Great Expectations runs on at most this many rows per table (a bounded sample; exact
     # checks - row counts, key nulls, dev foreign keys - are computed on every row)
     sample_rows: int = Field(default=50_000, ge=100)
-    expectations_dir: str | None = None  # default: the repository's expectations/
+    expectations_dir: str | None = None  # default: the bundled suites (datarefresh/data/expectations/)
     # environment: any failed gate holds back the whole environment. table: the failing
     # tables keep their published version and the others are published (in dev, also the
     # tables whose foreign keys would no longer resolve against that mix).

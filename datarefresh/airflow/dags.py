@@ -7,6 +7,7 @@ every task calls a plain function of datarefresh.refresh.run.
 from __future__ import annotations
 
 import datetime as dt
+from importlib import resources
 from pathlib import Path
 
 from datarefresh.airflow import tasks
@@ -28,7 +29,10 @@ production, without personal data.
    `datarefresh_staging_writer` / `datarefresh_dev_writer`.
 3. `publish`: validation gates, manifest, then the environment's pointer moves with a
    conditional write. An older date never moves the pointer back unless the
-   *allow_backwards* param is set.
+   *allow_backwards* param is set. It waits for every unit, failed or not: when one failed it
+   publishes nothing, removes the run's files from the buckets (never a published snapshot's)
+   and fails. Repair with a new run (the same date again is idempotent) or by clearing the
+   whole run, not the failed unit alone.
 
 **Trigger DAG** (the Params form; every field may stay as it is):
 
@@ -98,9 +102,16 @@ def build_nightly_dag(config: Config | None = None, dag_id: str = "datarefresh_n
             previous >> units
             previous = processed
             results.append(processed)
-        task(task_id="publish", trigger_rule="none_failed", **quiet)(tasks.publish)(plan, results)
+        # all_done: publish waits for every unit, retries included, even when one failed; it then publishes
+        # nothing and removes the run's files (publish_run refuses a run with a unit missing). A separate
+        # cleanup task would cost a task on every good run (all_done), or start while siblings still write
+        # (one_failed); none_failed, as before, skipped publish and left the siblings' files behind.
+        task(task_id="publish", trigger_rule="all_done", **quiet)(tasks.publish)(plan, results)
     return dag
 
 
 def dags_folder() -> Path:
-    return Path(__file__).resolve().parents[2] / "dags"
+    """The Airflow dags folder shipped in the package (`datarefresh/airflow/dag_files/`), found through
+    importlib.resources so that it is the same from a wheel as from a checkout: point
+    AIRFLOW__CORE__DAGS_FOLDER here, or put a file with the two lines of its DAG file in your own."""
+    return Path(str(resources.files("datarefresh.airflow.dag_files")))

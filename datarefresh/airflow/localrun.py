@@ -1,7 +1,7 @@
 """Run the DAG through Airflow's own code path (`airflow dags test`) against a local AWS.
 
 Used by `datarefresh demo --airflow` and the end-to-end tests: a throwaway AIRFLOW_HOME
-with SQLite metadata, the repository's dags/ folder, one AWS connection per role
+with SQLite metadata, the package's dags folder (dags_folder()), one AWS connection per role
 (AIRFLOW_CONN_*) and the pool. The tasks resolve the config and the key themselves
 (config.resolve_config, secret.resolve_keyring), as in production.
 """
@@ -17,6 +17,7 @@ from datarefresh.airflow.connections import connection_env
 from datarefresh.airflow.dags import dags_folder
 from datarefresh.config import CONFIG_ENV, Config
 from datarefresh.errors import TerminalError
+from datarefresh.extras import require
 
 DAG_ID = "datarefresh_nightly"
 
@@ -67,6 +68,7 @@ def prepare(home: Path, env: dict[str, str], config: Config) -> None:
 def dags_test(local, home: Path, config: Config, logical_date: str, *, secret: str | None = None,
               allow_demo_key: bool = False, config_path: str | None = None, conf: str | None = None) -> Path:
     """Run one DAG run in-process through the scheduler code path; returns the log file."""
+    require("airflow", "running the DAG (airflow dags test)")
     env = airflow_env(local, home, config, config_path, secret, allow_demo_key)
     prepare(home, env, config)
     log = home / f"dags-test-{logical_date.replace(':', '')}.log"

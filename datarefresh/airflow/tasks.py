@@ -133,6 +133,8 @@ def publish(plan: dict, results: list) -> dict:
     from datarefresh.errors import TerminalError
     from datarefresh.refresh.run import RunPlan, UnitResult, publish_run
 
+    if plan is None:  # publish waits for everything (all_done), so it also runs when plan failed
+        raise TerminalError("the plan task did not finish: nothing was written, nothing to publish")
     config, aws = _setup()
     flat = [UnitResult.model_validate(r) for level in results if level for r in level]
     report = publish_run(config, aws, RunPlan.model_validate(plan), flat, progress=_log)

@@ -28,6 +28,7 @@ import boto3
 
 from datarefresh.config import Config
 from datarefresh.errors import TerminalError
+from datarefresh.extras import require
 from datarefresh.iam import render, roles
 from datarefresh.storage.uri import S3Uri
 
@@ -129,6 +130,7 @@ def up(config: Config, workdir: Path, port: int | None = None, host: str = "127.
     running = load(workdir)
     if running:
         return running, False
+    require("localaws", "the local AWS server (datarefresh localaws, datarefresh demo)")  # moto is an extra
     workdir.mkdir(parents=True, exist_ok=True)
     port = _free_port(DEFAULT_PORT if port is None else port, host)  # 0: any free port, never a shared default
     endpoint = f"http://{host}:{port}"

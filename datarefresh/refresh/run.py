@@ -36,7 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from datarefresh.aws import Aws, s3_errors
 from datarefresh.config import Config, SamplingConfig, TableConfig
 from datarefresh.anonymize.keyed import Keyring, permute_u64
-from datarefresh.errors import ConfigError, LocalDiskError, PublishConflictError
+from datarefresh.errors import ConfigError, LocalDiskError, PublishConflictError, TerminalError
 from datarefresh.iam import role_name
 from datarefresh.refresh.table import (Progress, TableSource, env_sampling, make_outputs, plan_tables,
                                        sanitize_table, unconfigured_tables)
@@ -386,6 +386,13 @@ def publish_run(config: Config, aws: Aws, plan: RunPlan, results: list[UnitResul
     as_of = plan.as_of
     snapshot_id = plan.snapshot_id
     cross_table_findings([(r.table, r.leaks) for r in results])  # one table's originals in another's output
+    # A unit that failed (the Airflow publish task runs when every unit is done, failed or not) means an
+    # incomplete table: refuse, and discards_blocked_run removes the run's files from every environment.
+    unfinished = sorted({(u.table, u.index) for u in plan.units} - {(r.table, r.index) for r in results})
+    if unfinished:
+        raise TerminalError(f"{len(unfinished)} work unit(s) did not finish ("
+                            + ", ".join(f"{t} #{i}" for t, i in unfinished[:10])
+                            + "): nothing is published and this run's files are removed")
     tables = _aggregate(results, plan)
     missing = set(policies) - set(tables)
     if missing:
@@ -627,8 +634,14 @@ def refresh(config: Config, aws: Aws, *, envs: tuple[str, ...] = ("dev", "stagin
     as_of = as_of or parse_as_of(None)
     plan = plan_run(config, aws, envs=envs, tables=tables, as_of=as_of, allow_backwards=allow_backwards,
                     dev_fraction=dev_fraction, allow_demo_key=allow_demo_key, progress=progress)
-    results = [process_unit(config, aws, plan, u.table, u.index, progress)
-               for level in run_levels(plan) for u in level]
+    results = _process_units(config, aws, plan, progress)
     report = publish_run(config, aws, plan, results, progress, docs_dir)
     report["seconds"] = round(time.perf_counter() - started, 3)
     return report
+
+
+@discards_blocked_run
+def _process_units(config: Config, aws: Aws, plan: RunPlan, progress: Progress | None) -> list[UnitResult]:
+    """Every unit, parents' level first. A unit that fails (terminal) stops the run before publish, so
+    discards_blocked_run removes what the units before it wrote, as the Airflow publish task does."""
+    return [process_unit(config, aws, plan, u.table, u.index, progress) for level in run_levels(plan) for u in level]

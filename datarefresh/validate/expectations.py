@@ -1,7 +1,8 @@
 """Great Expectations suites: the checked-in per-table rules and a parity suite built from
 the prod snapshot at run time, run on a bounded sample of each output table.
 
-`expectations/<table>.json` holds a table's own rules (not null, value sets, ranges,
+`datarefresh/data/expectations/<table>.json` (package data, so a wheel carries them; a config's
+`validation.expectations_dir` points elsewhere) holds a table's own rules (not null, value sets, ranges,
 uniqueness) in Great Expectations' suite format; edit it to add expectations. The parity
 suite adds: exactly prod's columns, keys not null and unique, null rates close to prod's,
 and, when the sample is the whole table, the row count. Exact checks on every row (row
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+from importlib import resources
 from pathlib import Path
 
 import pyarrow as pa
@@ -20,7 +22,6 @@ from datarefresh.config import Config, TableConfig
 from datarefresh.errors import ConfigError
 from datarefresh.validate.table_report import TableReport
 
-REPO_EXPECTATIONS = Path(__file__).resolve().parents[2] / "expectations"
 # SUMMARY without unexpected values or rows; what it still computes is then reduced to counts
 # (`_withhold_values`) before anything is stored or rendered. BOOLEAN_ONLY would keep even less,
 # but Data Docs cannot render some expectations without an observed value (KeyError).
@@ -38,8 +39,14 @@ SCHEMA_OBSERVATIONS = frozenset({
     "expect_table_columns_to_match_set"})
 
 
+def bundled_expectations() -> Path:
+    """The suites shipped in the package, found through importlib.resources: the same folder in an
+    editable checkout and in an installed wheel (pip unpacks wheels, so it is a folder on disk)."""
+    return Path(str(resources.files("datarefresh").joinpath("data", "expectations")))
+
+
 def expectations_dir(config: Config) -> Path:
-    return Path(config.validation.expectations_dir) if config.validation.expectations_dir else REPO_EXPECTATIONS
+    return Path(config.validation.expectations_dir) if config.validation.expectations_dir else bundled_expectations()
 
 
 def user_expectations(config: Config, table: str) -> list[dict]:

@@ -20,6 +20,7 @@ DOCKER = REPO / "docker"
 DOCKERFILE = DOCKER / "Dockerfile"
 COMPOSE = DOCKER / "docker-compose.yaml"
 SCHEMA = Path(__file__).parent / "compose-spec.json"
+IMAGE_DAGS_FOLDER = "/opt/datarefresh/datarefresh/airflow/dag_files"  # the repository's layout under /opt/datarefresh
 SCHEMA_SHA256 = "d549057ebc2925f39f62799eab0db7b9e2c18b35b6c00595199116da3ed10e64"
 AIRFLOW_IMAGE = "datarefresh-airflow:dev"
 # the command that makes each Airflow service what it is, and its component for healthcheck.sh
@@ -97,6 +98,12 @@ def test_dockerfile_builds_what_ci_tests_and_holds_no_secret():
         assert path.stat().st_mode & 0o111, f"{path} is not executable"
         assert subprocess.run(["bash", "-n", str(path)], capture_output=True).returncode == 0, script
     assert "DATAREFRESH_CONFIG=/opt/datarefresh/docker/datarefresh.yaml" in text
+    # Airflow's dags folder is the package's own (package data), where the image puts the package
+    assert "PYTHONPATH=/opt/datarefresh " in text and f"AIRFLOW__CORE__DAGS_FOLDER={IMAGE_DAGS_FOLDER} " in text
+    from datarefresh.airflow.dags import dags_folder
+
+    assert IMAGE_DAGS_FOLDER == "/opt/datarefresh/" + dags_folder().relative_to(REPO).as_posix()
+    assert (dags_folder() / "datarefresh_nightly.py").is_file()
 
 
 def test_compose_config_reads_the_key_from_the_secret_and_is_the_demo_config_otherwise(tmp_path):
@@ -227,10 +234,10 @@ def test_compose_wiring_of_airflow_and_datarefresh():
         assert "airflow_jwt_secret" in s["secrets"], name
         # the pseudonym key only where tasks run: the workers
         assert ("datarefresh_key" in s["secrets"]) == (COMPONENTS[name][1] == "celery-worker"), name
-        # the DAGs folder is the repository's dags/, mounted read-only where the image looks for it
-        dags = [v for v in s["volumes"] if v.split(":")[1] == env["AIRFLOW__CORE__DAGS_FOLDER"]]
-        assert dags == ["../dags:/opt/datarefresh/dags:ro"], name
-        assert (COMPOSE.parent / "../dags/datarefresh_nightly.py").exists()
+        # the DAGs folder is the one the package ships (in the image: the package on PYTHONPATH), as in
+        # the Dockerfile, and holds the DAG file; nothing mounted over it
+        assert env["AIRFLOW__CORE__DAGS_FOLDER"] == IMAGE_DAGS_FOLDER, name
+        assert not [v for v in s["volumes"] if v.split(":")[1].startswith(IMAGE_DAGS_FOLDER)], name
         assert "localaws:/opt/airflow/localaws:ro" in s["volumes"], name
         assert env["DATAREFRESH_LOCALAWS_STATE"] == "/opt/airflow/localaws/localaws.json"
         assert env["DATAREFRESH_CONFIG"] == "/opt/datarefresh/docker/datarefresh.yaml"

@@ -4,6 +4,7 @@ AWS server with IAM enforced."""
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import io
 import json
 import subprocess
@@ -12,7 +13,9 @@ import sys
 import pyarrow.parquet as pq
 import pytest
 
+from datarefresh.airflow.dags import dags_folder
 from datarefresh.airflow.localrun import dags_test
+from datarefresh.errors import TerminalError
 from datarefresh.storage.publish import POINTER
 from tests.conftest import REPO, TEST_KEY
 
@@ -24,7 +27,7 @@ def test_dagbag_imports_without_errors_and_without_heavy_work():
 import sys, json
 from airflow.dag_processing.dagbag import DagBag
 before = set(sys.modules)
-bag = DagBag(dag_folder={str(REPO / 'dags')!r})
+bag = DagBag(dag_folder={str(dags_folder())!r})  # the folder the package ships
 dag = bag.dags.get("datarefresh_nightly")
 print(json.dumps({{"errors": {{k: str(v) for k, v in bag.import_errors.items()}},
                   "tasks": sorted(t.task_id for t in dag.tasks) if dag else [],
@@ -79,6 +82,17 @@ def test_terminal_errors_fail_without_retry_and_transient_ones_retry():
         gate()
     with pytest.raises(StorageError):
         flaky()
+
+
+def test_publish_fails_when_plan_did_not_finish():
+    # publish waits for everything (all_done), so it runs after a failed plan too: it must fail (the
+    # run's state follows it), never succeed or be skipped
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from datarefresh.airflow.tasks import publish
+
+    with pytest.raises(AirflowFailException, match="plan task did not finish"):
+        publish(None, [])
 
 
 def _pointer(admin_s3, env):
@@ -144,3 +158,30 @@ def test_as_of_comes_from_the_param_the_data_interval_or_the_trigger_time():
     # a run triggered from the UI has no logical date, hence no data interval
     manual = {"params": {"as_of": None}, "dag_run": SimpleNamespace(run_after=triggered)}
     assert run_as_of(manual) == triggered
+
+
+def _snapshot_objects(admin_s3, env) -> set[tuple[str, str]]:
+    """Every version and delete marker under an environment's snapshots/ (manifests included)."""
+    pages = admin_s3.get_paginator("list_object_versions").paginate(Bucket=f"datarefresh-{env}", Prefix="snapshots/")
+    return {(v["Key"], v["VersionId"]) for page in pages for v in page.get("Versions", []) + page.get("DeleteMarkers", [])}
+
+
+def test_a_failed_unit_leaves_no_file_of_its_run_and_touches_no_published_one(local, config, admin_s3, airflow_home,
+                                                                              seeded_prod):
+    before = {env: _snapshot_objects(admin_s3, env) for env in ("dev", "staging")}  # published ones, if any
+    # a second events file whose columns differ from the first: the events unit fails closed (no retry)
+    # after the customers unit (the level before) has written its files to both buckets
+    bad = gzip.compress(b"event_id,customer_id,event_type,occurred_at,payload,ssn\n"
+                        b"1,1,login,2026-11-01 00:00:00,{},123-45-6789\n")
+    put = admin_s3.put_object(Bucket="datarefresh-prod", Key="raw/events/part-00001.csv.gz", Body=bad)
+    day = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=3)).replace(hour=2, minute=0, second=0, microsecond=0)
+    try:
+        with pytest.raises(TerminalError, match="dags test"):
+            dags_test(local, airflow_home, config, day.isoformat(), secret=TEST_KEY.decode(),
+                      conf=json.dumps({"tables": ["customers", "events"]}))  # two levels are enough
+    finally:  # prod as the other tests know it
+        admin_s3.delete_object(Bucket="datarefresh-prod", Key="raw/events/part-00001.csv.gz", VersionId=put["VersionId"])
+    log = (airflow_home / f"dags-test-{day.isoformat().replace(':', '')}.log").read_text()
+    assert "table events: columns differ" in log  # the unit failed as planned, not plan
+    assert "1 work unit(s) did not finish (events #0): nothing is published" in log  # publish ran, refused
+    assert {env: _snapshot_objects(admin_s3, env) for env in ("dev", "staging")} == before

@@ -4,6 +4,7 @@ and Data Docs hold no value from the data, whatever the expectation type."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 
@@ -12,7 +13,7 @@ import pytest
 
 from datarefresh.config import parse_config
 from datarefresh.devtools.demo_data import generate
-from datarefresh.errors import ConfigError
+from datarefresh.errors import ConfigError, InputError
 from datarefresh.refresh.run import parse_as_of, refresh
 from tests.conftest import TEST_KEY
 
@@ -132,3 +133,23 @@ def test_blocked_rerun_of_an_earlier_date_keeps_that_published_snapshot(aws, con
     manifest = json.loads(admin_s3.get_object(Bucket=DEV, Key=prefix + "_manifest.json")["Body"].read())
     for f in manifest["tables"]["customers"]["files"]:  # every version a rollback would read is intact
         assert admin_s3.head_object(Bucket=DEV, Key=f["key"])["ContentLength"] == f["size"]
+
+
+def test_a_failed_unit_leaves_no_file_of_the_units_before_it(aws, config, admin_s3, tmp_path, monkeypatch):
+    monkeypatch.setenv("DATAREFRESH_SECRET", TEST_KEY.decode())
+    local = tmp_path / "prod"
+    generate(local, rows=60, seed=5, tables=("customers", "events"))
+    for path in sorted(local.rglob("*")):
+        if path.is_file():
+            admin_s3.upload_file(str(path), "datarefresh-prod", f"raw/unitfail/{path.relative_to(local).as_posix()}")
+    # a second events file with other columns: the events unit fails after customers uploaded to dev
+    admin_s3.put_object(Bucket="datarefresh-prod", Key="raw/unitfail/events/part-00001.csv.gz",
+                        Body=gzip.compress(b"event_id,customer_id,event_type,occurred_at,payload,extra\n"
+                                           b"1,1,login,2026-11-01 00:00:00,{},x\n"))
+    data = config.model_dump(mode="json", exclude_none=True)
+    data["source"]["uri"] = "s3://datarefresh-prod/raw/unitfail"
+    data["tables"] = {t: data["tables"][t] for t in ("customers", "events")}
+    with pytest.raises(InputError, match="table events: columns differ"):
+        refresh(parse_config(data), aws, envs=("dev",), as_of=parse_as_of("2099-03-05T00:00:00Z"))
+    versions = admin_s3.list_object_versions(Bucket=DEV, Prefix="snapshots/20990305T")
+    assert versions.get("Versions", []) + versions.get("DeleteMarkers", []) == []
