@@ -93,3 +93,14 @@ def test_airflow_loads_the_dag_and_the_suites_from_the_wheel(wheel_venv, tmp_pat
     for key in ("package", "dags_folder", "fileloc", "expectations_dir"):
         assert Path(got[key]).is_relative_to(wheel_venv), (key, got[key])  # from the wheel, not the checkout
     assert got["customers_rules"] > 0
+
+
+def test_the_wheel_ships_every_file_of_the_package(wheel_venv):
+    """Package data is listed by pattern in pyproject.toml: a new data file nobody added there would be
+    missing from every wheel (the word lists were, until this test)."""
+    tracked = subprocess.run(["git", "ls-files", "datarefresh"], cwd=REPO, capture_output=True, text=True,
+                             check=True).stdout.split()
+    purelib = Path(_run([str(wheel_venv / "bin" / "python"), "-c",
+                         "import sysconfig; print(sysconfig.get_paths()['purelib'])"]).stdout.strip())
+    missing = [f for f in tracked if not (purelib / f).is_file()]
+    assert tracked and not missing
