@@ -39,9 +39,9 @@ def demo_data_speed(rows: int) -> dict:
 
 
 def unit_memory() -> dict:
-    """Peak RSS of one process sanitizing a table as big as one work unit (refresh.run.UNIT_BYTES of
+    """Peak RSS of one process sanitizing a table as big as one work unit (refresh.plan.UNIT_BYTES of
     compressed parquet): what a worker slot needs."""
-    from datarefresh.refresh.run import UNIT_BYTES
+    from datarefresh.refresh.plan import UNIT_BYTES
 
     rows = 7_300_000  # bench customers are ~14 MB of parquet per 200k rows: 7.3M rows ~ 511 MB
     t = time.perf_counter()

@@ -256,7 +256,8 @@ def refresh_cmd(config_path, envs, tables, as_of, allow_backwards, report, demo_
     """Snapshot prod, sanitize, sample dev, validate and publish, through the configured roles."""
     from datarefresh.aws import Aws
     from datarefresh.refresh.local import write_report
-    from datarefresh.refresh.run import parse_as_of, refresh
+    from datarefresh.refresh.plan import parse_as_of
+    from datarefresh.refresh.run import refresh
 
     config = _config_or_default(config_path)
     result = refresh(config, Aws(config), envs=envs, tables=tables or None, as_of=parse_as_of(as_of),

@@ -108,7 +108,7 @@ def resolve_manifest(ec: EnvClient, snapshot: str | None = None, as_of: str | No
     if pointer is None:
         raise TerminalError(f"no snapshot published yet in {ec.uri} ({ec.env}); run `datarefresh refresh` first")
     if as_of:
-        from datarefresh.refresh.run import parse_as_of
+        from datarefresh.refresh.plan import parse_as_of
 
         limit = parse_as_of(as_of)
         candidates = [s for s in _snapshot_ids(ec) if _id_time(s) and _id_time(s) <= limit]

@@ -1,7 +1,7 @@
 """The DAG factory. DAG files only call `build_nightly_dag()`.
 
 Parse time reads the local config file only (no network, no S3, no heavy imports);
-every task calls a plain function of datarefresh.refresh.run.
+every task calls a plain function of datarefresh.refresh (plan, unit, publish).
 """
 
 from __future__ import annotations

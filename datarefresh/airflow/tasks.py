@@ -1,4 +1,4 @@
-"""Task bodies: thin wrappers around datarefresh.refresh.run that map our errors onto Airflow's.
+"""Task bodies: thin wrappers around the steps in datarefresh.refresh (plan, unit, publish) that map our errors onto Airflow's.
 
 Terminal errors (a failed gate, bad input, access denied) raise AirflowFailException so
 the task fails without retrying; transient ones propagate and Airflow retries them.
@@ -65,7 +65,7 @@ def _log(msg: str) -> None:
 def run_as_of(context) -> dt.datetime:
     """The snapshot's as-of: the as_of param, else the run's data interval end; a manual run
     without a logical date has neither, so it is the moment the run was triggered for."""
-    from datarefresh.refresh.run import parse_as_of
+    from datarefresh.refresh.plan import parse_as_of
 
     if context["params"].get("as_of"):
         return parse_as_of(context["params"]["as_of"])
@@ -88,7 +88,7 @@ def check_run_conf(conf: dict | None, valid: list[str]) -> None:
 
 @_terminal_fails_fast
 def plan(**context) -> dict:
-    from datarefresh.refresh.run import plan_run
+    from datarefresh.refresh.plan import plan_run
 
     # the DAG's declared params, not context["params"]: Airflow merges every conf key into those
     check_run_conf(getattr(context.get("dag_run"), "conf", None), list(RUN_PARAMS))
@@ -101,7 +101,7 @@ def plan(**context) -> dict:
 
 
 def units_of_level(plan: dict, level: int) -> list[dict]:
-    from datarefresh.refresh.run import RunPlan
+    from datarefresh.refresh.plan import RunPlan
 
     run = RunPlan.model_validate(plan)
     per_table = {t: sum(1 for u in run.units if u.table == t) for t in {u.table for u in run.units}}
@@ -120,7 +120,8 @@ def unit_label(table: str, index: int, units_of_table: int, first_key: str) -> s
 
 @_terminal_fails_fast
 def process(plan: dict, unit: dict) -> dict:
-    from datarefresh.refresh.run import RunPlan, process_unit
+    from datarefresh.refresh.plan import RunPlan
+    from datarefresh.refresh.unit import process_unit
 
     config, aws = _setup()
     result = process_unit(config, aws, RunPlan.model_validate(plan), unit["table"], unit["index"],
@@ -131,7 +132,8 @@ def process(plan: dict, unit: dict) -> dict:
 @_terminal_fails_fast
 def publish(plan: dict, results: list) -> dict:
     from datarefresh.errors import TerminalError
-    from datarefresh.refresh.run import RunPlan, UnitResult, publish_run
+    from datarefresh.refresh.plan import RunPlan, UnitResult
+    from datarefresh.refresh.publish import publish_run
 
     if plan is None:  # publish waits for everything (all_done), so it also runs when plan failed
         raise TerminalError("the plan task did not finish: nothing was written, nothing to publish")

@@ -19,7 +19,8 @@ from datarefresh.config import Config, bundled_demo_config
 from datarefresh.devtools.demo_data import TABLES, generate
 from datarefresh.refresh.local import write_report
 from datarefresh.report import render_html
-from datarefresh.refresh.run import parse_as_of, refresh
+from datarefresh.refresh.plan import parse_as_of
+from datarefresh.refresh.run import refresh
 from datarefresh.secret import resolve_keyring
 from datarefresh.storage.publish import Publisher
 from datarefresh.storage.uri import S3Uri

@@ -3,7 +3,7 @@
 `TableSource` reads a table's files (local or S3), `plan_tables` settles each table's policy
 (the config's, or classification), `sanitize_table` runs one table (or one work unit of it)
 into every output. Both the local-folder path (`refresh.local`) and the S3 run's units
-(`refresh.run`) go through here. Each table is read once: every anonymized batch goes to the
+(`refresh.plan`, `refresh.unit`, `refresh.publish`) go through here. Each table is read once: every anonymized batch goes to the
 full output and the sampled rows of it to a sampled one. Nothing raw is written anywhere:
 rows are read, anonymized in memory and only then written.
 """

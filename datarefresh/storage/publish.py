@@ -79,11 +79,15 @@ class Publisher:
         with s3_errors(self.role, self.uri.bucket, key, action="read"):
             return json.loads(self.client.get_object(Bucket=self.uri.bucket, Key=key)["Body"].read())
 
+    def current_manifest(self, pointer: dict) -> dict:
+        """The manifest a pointer's data names; {} when nothing is published."""
+        return self.read_json(pointer["manifest"]) if pointer.get("manifest") else {}
+
     def upload_table(self, snapshot_id: str, table: str, folder: Path,
                      name: Callable[[int], str] = lambda n: f"part-{n:05d}.parquet") -> list[dict]:
         """Upload a table's local parquet parts under the run's prefix, in the same partition folders
         (`dt=.../`) as they were written; `name(n)` names the n-th local part (a run names a unit's
-        parts by a keyed permutation, `refresh.run.part_name`, so their listing order says nothing of prod's)."""
+        parts by a keyed permutation, `refresh.unit.part_name`, so their listing order says nothing of prod's)."""
         files = []
         for n, part in enumerate(sorted(folder.rglob("*.parquet"))):
             rel = part.parent.relative_to(folder).as_posix()

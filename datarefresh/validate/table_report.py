@@ -1,5 +1,5 @@
 """One table of a run, summed over its work units: what the publish gates check and what the run
-report shows. Built by the run (refresh.run.publish_run) from the units' results; counts, names and
+report shows. Built by the run (refresh.publish.publish_run) from the units' results; counts, names and
 findings only, never a value. Its `summary()` (TableSummary) is the table's entry in the run
 report: serialized into report.json, and read back from it by the HTML page (report/)."""
 

@@ -12,7 +12,8 @@ import pytest
 
 from datarefresh.config import parse_config
 from datarefresh.devtools.demo_data import generate
-from datarefresh.refresh.run import parse_as_of, refresh
+from datarefresh.refresh.plan import parse_as_of
+from datarefresh.refresh.run import refresh
 from datarefresh.validate.expectations import expectations_dir
 from datarefresh.storage.publish import POINTER
 from tests.conftest import TEST_KEY

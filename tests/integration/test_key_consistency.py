@@ -11,7 +11,8 @@ import pytest
 
 from datarefresh.devtools.demo import seed_prod
 from datarefresh.errors import ConfigError
-from datarefresh.refresh.run import parse_as_of, refresh
+from datarefresh.refresh.plan import parse_as_of
+from datarefresh.refresh.run import refresh
 from datarefresh.storage.publish import POINTER
 from tests.conftest import TEST_KEY
 

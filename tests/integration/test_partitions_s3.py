@@ -14,7 +14,10 @@ import pytest
 from datarefresh.config import parse_config
 from datarefresh.devtools.demo_data import generate
 from datarefresh.errors import ConfigError
-from datarefresh.refresh.run import parse_as_of, plan_run, process_unit, publish_run, run_levels
+from datarefresh.refresh.plan import parse_as_of, plan_run
+from datarefresh.refresh.publish import publish_run
+from datarefresh.refresh.run import run_levels
+from datarefresh.refresh.unit import process_unit
 from datarefresh.storage.publish import POINTER
 from tests.conftest import TEST_KEY
 
@@ -98,7 +101,8 @@ def test_parts_of_a_table_over_many_units_are_named_in_a_keyed_order(admin_s3, c
     import pyarrow as pa
     import yaml
 
-    from datarefresh.refresh import run as runs
+    from datarefresh.refresh import plan as run_plan
+    from datarefresh.refresh.unit import part_name
     from datarefresh.anonymize.keyed import Keyring
     from datarefresh.pull import pull
     from tests.unit.test_privacy_canaries import config as canary_config
@@ -131,7 +135,7 @@ def test_parts_of_a_table_over_many_units_are_named_in_a_keyed_order(admin_s3, c
     with pytest.raises(ConfigError, match="not in the config: forgotten_table"):
         plan_run(parse_config(data), aws, envs=("staging",), as_of=parse_as_of("2099-07-01T00:00:00Z"))
     cfg = parse_config(data | {"unknown_tables": "skip"})
-    monkeypatch.setattr(runs, "UNIT_BYTES", 1)  # every prod object is a unit of its own
+    monkeypatch.setattr(run_plan, "UNIT_BYTES", 1)  # every prod object is a unit of its own
     plan = plan_run(cfg, aws, envs=("dev", "staging"), as_of=parse_as_of("2099-07-01T00:00:00Z"))
     assert plan.skipped_tables == ["forgotten_table"] and set(plan.policies) == {"people", "orders"}
     assert {t: len([u for u in plan.units if u.table == t]) for t in objects} == objects
@@ -154,7 +158,7 @@ def test_parts_of_a_table_over_many_units_are_named_in_a_keyed_order(admin_s3, c
             units = [int(_originals(keyring, f"ID:{pk}", p.column(pk).to_numpy(), domain).min() - 1) // per_object
                      for p in parts]
             assert sorted(units) == list(range(objects[table])), units
-            assert units == sorted(range(objects[table]), key=lambda u, t=table: runs.part_name(keyring, t, u, 0))
+            assert units == sorted(range(objects[table]), key=lambda u, t=table: part_name(keyring, t, u, 0))
             assert units != sorted(units)  # ... which is not prod's
             if table == "people":  # the rows as a reader concatenates the parts (12 blocks of keys)
                 keys = _originals(keyring, "ID:person_id", pa.concat_tables(parts).column(pk).to_numpy(), ids)

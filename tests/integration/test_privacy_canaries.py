@@ -16,7 +16,8 @@ import yaml
 
 from datarefresh.config import parse_config
 from datarefresh.errors import InputError
-from datarefresh.refresh.run import parse_as_of, refresh
+from datarefresh.refresh.plan import parse_as_of
+from datarefresh.refresh.run import refresh
 from tests.conftest import TEST_KEY
 from tests.unit.test_privacy_canaries import CANARIES, assert_no_canary, config, plant
 

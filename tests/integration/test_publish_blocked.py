@@ -14,7 +14,8 @@ import pytest
 from datarefresh.config import parse_config
 from datarefresh.devtools.demo_data import generate
 from datarefresh.errors import ConfigError, InputError
-from datarefresh.refresh.run import parse_as_of, refresh
+from datarefresh.refresh.plan import parse_as_of
+from datarefresh.refresh.run import refresh
 from tests.conftest import TEST_KEY
 
 DEV = "datarefresh-dev"

@@ -9,7 +9,8 @@ import pytest
 
 from datarefresh.errors import AccessDeniedError
 from datarefresh.pull import ChecksumError, pull, status
-from datarefresh.refresh.run import parse_as_of, refresh
+from datarefresh.refresh.plan import parse_as_of
+from datarefresh.refresh.run import refresh
 from tests.conftest import TEST_KEY
 
 

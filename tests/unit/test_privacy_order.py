@@ -133,7 +133,7 @@ def test_part_names_of_a_multi_unit_table_are_listed_in_a_keyed_order(keyring):
     the key) is written unit by unit: the parts' names decide the order a reader lists and
     concatenates them in. Named by a keyed permutation, that order says nothing of the units'."""
     from datarefresh.anonymize.keyed import Keyring
-    from datarefresh.refresh.run import part_name
+    from datarefresh.refresh.unit import part_name
 
     units = np.repeat(np.arange(600), 2)  # two parts each
     parts = np.tile(np.arange(2), 600)

@@ -1,4 +1,4 @@
-"""The run is typed (refresh.run.RunPlan, WorkUnit, UnitResult) and crosses Airflow's XCom as JSON; units
+"""The run is typed (refresh.plan.RunPlan, WorkUnit, UnitResult) and crosses Airflow's XCom as JSON; units
 are grouped by level in one place (RunPlan.units_at), for `refresh` and the DAG alike."""
 
 import json
@@ -8,7 +8,9 @@ from pydantic import ValidationError
 
 from datarefresh.airflow.tasks import units_of_level
 from datarefresh.config import SamplingConfig, TableConfig
-from datarefresh.refresh.run import EnvOutput, RunPlan, UnitResult, run_levels
+from datarefresh.refresh.plan import RunPlan, UnitResult
+from datarefresh.refresh.run import run_levels
+from datarefresh.validate.table_report import EnvOutput
 
 LEVELS = {"customers": 0, "orders": 1, "order_items": 2, "products": 0}
 

@@ -37,7 +37,7 @@ def test_valid_conf_keys_pass_the_check():
 
 
 def test_an_unknown_table_fails_before_any_work_naming_the_valid_ones():
-    from datarefresh.refresh.run import parse_as_of, plan_run
+    from datarefresh.refresh.plan import parse_as_of, plan_run
 
     config = bundled_demo_config()
     with pytest.raises(ConfigError, match=r"unknown table\(s\): ordrs; valid tables: customers, events, "
@@ -52,7 +52,7 @@ def test_the_cli_refuses_an_unknown_table(cli, secret_env):
 
 
 def test_an_unknown_environment_fails_before_any_work_naming_the_valid_ones():
-    from datarefresh.refresh.run import parse_as_of, plan_run
+    from datarefresh.refresh.plan import parse_as_of, plan_run
 
     config = bundled_demo_config()
     with pytest.raises(ConfigError, match=r"environment 'qa' is not configured; valid environments: dev, staging"):

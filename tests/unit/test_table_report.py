@@ -1,13 +1,14 @@
-"""A table's units sum up into one typed TableReport (refresh.run._aggregate): the gates read it,
+"""A table's units sum up into one typed TableReport (refresh.publish._aggregate): the gates read it,
 and its summary is the table's entry in report.json (the HTML page is rendered from that)."""
 
 import json
 
 from datarefresh.config import ColumnPolicy, TableConfig
 from datarefresh.report import render_html
-from datarefresh.refresh.run import EnvOutput, UnitResult, _aggregate
+from datarefresh.refresh.plan import UnitResult
+from datarefresh.refresh.publish import _aggregate
 from datarefresh.validate.checks import check_env
-from datarefresh.validate.table_report import TableReport
+from datarefresh.validate.table_report import EnvOutput, TableReport
 from tests.unit.test_run_levels import make_plan
 
 K = {"quasi_identifiers": ["zip"], "k": 2, "rows": 4, "smallest_group": 2, "smallest_group_after": 2,

@@ -3,7 +3,8 @@ import pytest
 from datarefresh.anonymize.keyed import Keyring
 from datarefresh.config import bundled_demo_config
 from datarefresh.errors import ConfigError
-from datarefresh.refresh.run import key_fingerprint, process_unit
+from datarefresh.refresh.plan import key_fingerprint
+from datarefresh.refresh.unit import process_unit
 from tests.conftest import TEST_KEY
 from tests.unit.test_run_levels import make_plan
 
