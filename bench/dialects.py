@@ -21,7 +21,19 @@ from pathlib import Path
 
 DEV = range(500)
 HELDOUT = range(100_000, 100_500)
-WORDS = ("order", "shipped", "Müller", "São Paulo", "a;b", "x|y", "tab\there", "it's", 'say "hi"', "n/a", "O'Brien")
+WORDS = (
+    "order",
+    "shipped",
+    "Müller",
+    "São Paulo",
+    "a;b",
+    "x|y",
+    "tab\there",
+    "it's",
+    'say "hi"',
+    "n/a",
+    "O'Brien",
+)
 
 
 def _cell(rng: random.Random, kind: str, decimal: str) -> str:
@@ -44,7 +56,9 @@ def make(seed: int) -> tuple[str, dict]:
     delimiter = rng.choice((",", ";", "\t", "|"))
     quote = rng.choice(('"', '"', "'"))
     decimal = "," if delimiter != "," and rng.random() < 0.5 else "."
-    kinds = ["id"] + [rng.choice(("id", "amount", "date", "email", "text")) for _ in range(rng.randint(1, 11))]
+    kinds = ["id"] + [
+        rng.choice(("id", "amount", "date", "email", "text")) for _ in range(rng.randint(1, 11))
+    ]
     if decimal == ",":
         kinds.append("amount")  # a decimal-comma export has at least one amount column
     header = [f"{k}_{i}" for i, k in enumerate(kinds)]
@@ -80,8 +94,13 @@ def evaluate(seeds) -> dict:
             ok_decimal += got.decimal == truth["decimal"]
             if got.delimiter != truth["delimiter"] or t.num_columns != truth["columns"]:
                 silently_wrong += 1
-    return {"files": n, "delimiter_accuracy": round(ok_delim / n, 4), "decimal_accuracy": round(ok_decimal / n, 4),
-            "refused_with_an_error": errors, "silently_wrong": silently_wrong}
+    return {
+        "files": n,
+        "delimiter_accuracy": round(ok_delim / n, 4),
+        "decimal_accuracy": round(ok_decimal / n, 4),
+        "refused_with_an_error": errors,
+        "silently_wrong": silently_wrong,
+    }
 
 
 def run(split: str = "heldout") -> dict:

@@ -46,9 +46,14 @@ def _scores(pairs: list[tuple[str, str]]) -> dict:
     predicted = sum(1 for p, _ in pairs if p != "none")
     actual = sum(1 for _, t in pairs if t != "none")
     hit = sum(1 for p, t in pairs if p != "none" and p == t)
-    return {"precision": round(hit / predicted, 3) if predicted else None,
-            "recall": round(hit / actual, 3) if actual else None,
-            "columns": len(pairs), "labelled": actual, "predicted": predicted, "correct": hit}
+    return {
+        "precision": round(hit / predicted, 3) if predicted else None,
+        "recall": round(hit / actual, 3) if actual else None,
+        "columns": len(pairs),
+        "labelled": actual,
+        "predicted": predicted,
+        "correct": hit,
+    }
 
 
 def evaluate(rows: list[dict]) -> dict:

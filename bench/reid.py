@@ -65,7 +65,9 @@ def _roster_levels(column: str, values: pa.Array) -> list[np.ndarray]:
     return levels
 
 
-def consistent(column: str, dev: pa.Array, roster: pa.Array, published: pa.Array | None = None) -> np.ndarray | None:
+def consistent(
+    column: str, dev: pa.Array, roster: pa.Array, published: pa.Array | None = None
+) -> np.ndarray | None:
     """(dev rows x roster persons) bool: the dev cell is compatible with the person's value
     ("Other" with anyone but the holders of the most frequent value: the groups of a local
     recoding keep different numbers of top values). None when dev cells were not derived from
@@ -248,12 +250,17 @@ def run_dataset(
     if any((rep["columns"].get(c) or {}).get("action") == "generalize" for c in roster_columns):
         from datarefresh.refresh.table import plan_tables
 
-        plan = plan_tables(discover_local(prod, cfg if cfg.tables else None), cfg if cfg.tables else None,
-                           use_presidio=use_presidio)[table]  # what `plan` shows (the same as sanitize's)
+        plan = plan_tables(
+            discover_local(prod, cfg if cfg.tables else None),
+            cfg if cfg.tables else None,
+            use_presidio=use_presidio,
+        )[table]  # what `plan` shows (the same as sanitize's)
         for c in roster_columns:
             policy = plan.columns.get(c)
             if policy is not None and policy.action == "generalize" and c in roster_table.column_names:
-                published[c] = apply_column(roster_table.column(c).combine_chunks(), policy, OpContext(keyring))
+                published[c] = apply_column(
+                    roster_table.column(c).combine_chunks(), policy, OpContext(keyring)
+                )
     result = attack(dev, roster_table, truth, roster_columns, qis, published)
     result["quasi_identifiers"] = qis
     if kan:

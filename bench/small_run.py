@@ -39,11 +39,17 @@ print("IMPORTED=" + ",".join(m for m in %r if m in sys.modules))
 
 
 def _table(with_text: bool) -> pa.Table:
-    cols = {"id": [1, 2, 3], "email": ["ana@example.com", "bo@example.net", "cy@example.org"],
-            "amount_cents": [1250, 990, 30400]}
+    cols = {
+        "id": [1, 2, 3],
+        "email": ["ana@example.com", "bo@example.net", "cy@example.org"],
+        "amount_cents": [1250, 990, 30400],
+    }
     if with_text:
-        cols["notes"] = ["Call Ana back on 312-555-0142 about the refund.", "Bo asked for an invoice.",
-                         "Cy moved to 12 Elm Street, Springfield."]
+        cols["notes"] = [
+            "Call Ana back on 312-555-0142 about the refund.",
+            "Bo asked for an invoice.",
+            "Cy moved to 12 Elm Street, Springfield.",
+        ]
     return pa.table(cols)
 
 
@@ -61,16 +67,27 @@ def _time(with_text: bool, runs: int = 7) -> dict:
         pq.write_table(_table(with_text), src / "part-0.parquet")
         for i in range(runs):
             t, c = time.perf_counter(), _cpu()
-            out = subprocess.run([sys.executable, "-c", _PROBE, str(src.parent), str(Path(d) / f"out{i}")],
-                                 env=env, capture_output=True, text=True, check=True).stdout
+            out = subprocess.run(
+                [sys.executable, "-c", _PROBE, str(src.parent), str(Path(d) / f"out{i}")],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
             seconds.append(time.perf_counter() - t)
             cpu.append(_cpu() - c)
             imported = out.rsplit("IMPORTED=", 1)[1].strip()
     names = [m for m in imported.split(",") if m]
-    return {"median_seconds": round(statistics.median(seconds), 2), "min_seconds": round(min(seconds), 2),
-            "max_seconds": round(max(seconds), 2), "median_cpu_seconds": round(statistics.median(cpu), 2),
-            "runs": runs, "load_average": round(os.getloadavg()[0], 1),
-            "heavy_imports": [m for m in names if m in HEAVY], "pandas_imported": "pandas" in names}
+    return {
+        "median_seconds": round(statistics.median(seconds), 2),
+        "min_seconds": round(min(seconds), 2),
+        "max_seconds": round(max(seconds), 2),
+        "median_cpu_seconds": round(statistics.median(cpu), 2),
+        "runs": runs,
+        "load_average": round(os.getloadavg()[0], 1),
+        "heavy_imports": [m for m in names if m in HEAVY],
+        "pandas_imported": "pandas" in names,
+    }
 
 
 def run() -> dict:

@@ -81,10 +81,21 @@ def peak_rss_mb(rows: int) -> float:
     """Peak RSS of a fresh process that sanitizes `rows` customers (generation not counted:
     the table is made by a separate process first)."""
     with tempfile.TemporaryDirectory() as d:
-        subprocess.run([sys.executable, "-c", f"from bench.structured import make_table; from pathlib import Path;"
-                        f"make_table(Path({d!r}) / 'src', {rows})"], check=True)
-        out = subprocess.run([sys.executable, "-m", "bench.structured", "--sanitize-only", d], check=True,
-                             capture_output=True, text=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                f"from bench.structured import make_table; from pathlib import Path;"
+                f"make_table(Path({d!r}) / 'src', {rows})",
+            ],
+            check=True,
+        )
+        out = subprocess.run(
+            [sys.executable, "-m", "bench.structured", "--sanitize-only", d],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         return json.loads(out.stdout)["peak_rss_mb"]
 
 
@@ -99,14 +110,18 @@ def run(rows: int = 200_000, presidio_rows: int = 2_000, memory: bool = True) ->
         "rows": rows,
         "plain_copy": {"seconds": round(copy_s, 3), "rows_per_s": round(rows / copy_s)},
         "datarefresh": {"seconds": round(ours_s, 3), "rows_per_s": round(rows / ours_s)},
-        "presidio_structured": {"rows": presidio_rows, "analysis_seconds": round(analysis_s, 3),
-                                "anonymize_seconds": round(anonymize_s, 3),
-                                "rows_per_s": round(presidio_rows / (analysis_s + anonymize_s), 1),
-                                "rows_per_s_anonymize_only": round(presidio_rows / anonymize_s, 1)},
+        "presidio_structured": {
+            "rows": presidio_rows,
+            "analysis_seconds": round(analysis_s, 3),
+            "anonymize_seconds": round(anonymize_s, 3),
+            "rows_per_s": round(presidio_rows / (analysis_s + anonymize_s), 1),
+            "rows_per_s_anonymize_only": round(presidio_rows / anonymize_s, 1),
+        },
     }
     # compared with presidio-structured's anonymization step alone (its most favourable figure)
     result["speedup_vs_presidio_structured"] = round(
-        result["datarefresh"]["rows_per_s"] / result["presidio_structured"]["rows_per_s_anonymize_only"], 1)
+        result["datarefresh"]["rows_per_s"] / result["presidio_structured"]["rows_per_s_anonymize_only"], 1
+    )
     result["time_vs_plain_copy"] = round(ours_s / copy_s, 2)
     if memory:
         one, ten = peak_rss_mb(rows), peak_rss_mb(rows * 10)
@@ -118,6 +133,8 @@ if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "--sanitize-only":
         root = Path(sys.argv[2])
         datarefresh_sanitize(root / "src", root / "out")
-        print(json.dumps({"peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}))
+        print(
+            json.dumps({"peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)})
+        )
     else:
         print(json.dumps(run(), indent=2))

@@ -30,8 +30,12 @@ def presidio_default_engines():
     from datarefresh.detect.text import SPACY_MODEL
 
     ensure_offline()
-    provider = NlpEngineProvider(nlp_configuration={"nlp_engine_name": "spacy",
-                                                    "models": [{"lang_code": "en", "model_name": SPACY_MODEL}]})
+    provider = NlpEngineProvider(
+        nlp_configuration={
+            "nlp_engine_name": "spacy",
+            "models": [{"lang_code": "en", "model_name": SPACY_MODEL}],
+        }
+    )
     analyzer = AnalyzerEngine(nlp_engine=provider.create_engine())
     return BatchAnalyzerEngine(analyzer_engine=analyzer), AnonymizerEngine()
 
@@ -83,17 +87,24 @@ def score(items: list[Labelled], outs: list[str], found: list[list[tuple[int, in
                 other_chars += 1
                 fp_chars += i in covered
                 fp_licence += i in licence
-    table = {k: {"spans": v[0], "verbatim": round(v[1] / v[0], 4), "chars_left": round(v[3] / max(v[2], 1), 4)}
-             for k, v in sorted(per.items())}
+    table = {
+        k: {"spans": v[0], "verbatim": round(v[1] / v[0], 4), "chars_left": round(v[3] / max(v[2], 1), 4)}
+        for k, v in sorted(per.items())
+    }
     hr = [per[e] for e in HIGH_RISK if e in per]
     n, left = sum(r[0] for r in hr), sum(r[1] for r in hr)
     chars, chars_left = sum(r[2] for r in hr), sum(r[3] for r in hr)
-    return {"high_risk": {"spans": n, "verbatim": round(left / max(n, 1), 4),
-                          "chars_left": round(chars_left / max(chars, 1), 4)},
-            "non_pii_chars_scrubbed": round(fp_chars / max(other_chars, 1), 4),
-            # the precision cost of licence detection without a cue word: non-PII characters it replaced
-            "non_pii_chars_scrubbed_as_licence": round(fp_licence / max(other_chars, 1), 4),
-            "per_entity": table}
+    return {
+        "high_risk": {
+            "spans": n,
+            "verbatim": round(left / max(n, 1), 4),
+            "chars_left": round(chars_left / max(chars, 1), 4),
+        },
+        "non_pii_chars_scrubbed": round(fp_chars / max(other_chars, 1), 4),
+        # the precision cost of licence detection without a cue word: non-PII characters it replaced
+        "non_pii_chars_scrubbed_as_licence": round(fp_licence / max(other_chars, 1), 4),
+        "per_entity": table,
+    }
 
 
 def _script_comparison(sc: dict) -> dict:
@@ -101,8 +112,11 @@ def _script_comparison(sc: dict) -> dict:
     a, n = sc["per_entity"].get("PERSON[ascii]"), sc["per_entity"].get("PERSON[non_ascii]")
     if not a or not n:
         return {}
-    return {"ascii_verbatim": a["verbatim"], "non_ascii_verbatim": n["verbatim"],
-            "non_ascii_no_worse": n["verbatim"] <= a["verbatim"]}
+    return {
+        "ascii_verbatim": a["verbatim"],
+        "non_ascii_verbatim": n["verbatim"],
+        "non_ascii_no_worse": n["verbatim"] <= a["verbatim"],
+    }
 
 
 def _timed(fn, texts, engines):
@@ -120,8 +134,10 @@ def run(quick: bool = False) -> dict:
 
     t = time.perf_counter()
     warm_up()  # model load (and worker pool start) outside the timed part, like the baseline's warm-up
-    result: dict = {"texts": {s: len(v) for s, v in corpora.items()},
-                    "datarefresh_startup_seconds": round(time.perf_counter() - t, 1)}
+    result: dict = {
+        "texts": {s: len(v) for s, v in corpora.items()},
+        "datarefresh_startup_seconds": round(time.perf_counter() - t, 1),
+    }
     for name, fn in (("presidio_default", presidio_default), ("datarefresh", datarefresh_scrub)):
         result[name] = {}
         for split, items in corpora.items():
@@ -141,32 +157,67 @@ def run(quick: bool = False) -> dict:
 def table(result: dict) -> str:
     """Markdown: per entity, verbatim (chars left) for both systems and both splits."""
     entities = sorted({e for s in ("dev", "heldout") for e in result["datarefresh"][s]["per_entity"]})
-    lines = ["| entity | dev: Presidio default | dev: datarefresh | held-out: Presidio default | held-out: datarefresh |",
-             "|---|---|---|---|---|"]
+    lines = [
+        "| entity | dev: Presidio default | dev: datarefresh "
+        "| held-out: Presidio default | held-out: datarefresh |",
+        "|---|---|---|---|---|",
+    ]
 
     def cell(system, split, ent):
-        row = result[system][split]["per_entity"].get(ent) if ent != "high-risk" else result[system][split]["high_risk"]
+        row = (
+            result[system][split]["per_entity"].get(ent)
+            if ent != "high-risk"
+            else result[system][split]["high_risk"]
+        )
         return f"{row['verbatim']:.1%} ({row['chars_left']:.1%} chars) of {row['spans']}" if row else "-"
 
     for ent in ["high-risk"] + entities:
-        lines.append(f"| {ent} | " + " | ".join(cell(sy, sp, ent) for sp in ("dev", "heldout")
-                                               for sy in ("presidio_default", "datarefresh")) + " |")
-    for key, label in (("non_pii_chars_scrubbed", "non-PII chars scrubbed"), ("seconds_per_1000", "s per 1,000 texts")):
-        lines.append(f"| {label} | " + " | ".join(str(result[sy][sp][key]) for sp in ("dev", "heldout")
-                                                  for sy in ("presidio_default", "datarefresh")) + " |")
-    lines.append(f"| non-PII chars scrubbed, PII-free dev texts | {result['presidio_default']['clean']['non_pii_chars_scrubbed']} "
-                 f"| {result['datarefresh']['clean']['non_pii_chars_scrubbed']} | | |")
-    lines.append("| of which as a driver's licence | " + " | ".join(
-        str(result[sy][sp].get("non_pii_chars_scrubbed_as_licence", "-")) for sp in ("dev", "heldout")
-        for sy in ("presidio_default", "datarefresh")) + " |")
-    lines.append(f"| of which as a driver's licence, PII-free dev texts | "
-                 f"{result['presidio_default']['clean'].get('non_pii_chars_scrubbed_as_licence', '-')} "
-                 f"| {result['datarefresh']['clean'].get('non_pii_chars_scrubbed_as_licence', '-')} | | |")
+        lines.append(
+            f"| {ent} | "
+            + " | ".join(
+                cell(sy, sp, ent) for sp in ("dev", "heldout") for sy in ("presidio_default", "datarefresh")
+            )
+            + " |"
+        )
+    for key, label in (
+        ("non_pii_chars_scrubbed", "non-PII chars scrubbed"),
+        ("seconds_per_1000", "s per 1,000 texts"),
+    ):
+        lines.append(
+            f"| {label} | "
+            + " | ".join(
+                str(result[sy][sp][key])
+                for sp in ("dev", "heldout")
+                for sy in ("presidio_default", "datarefresh")
+            )
+            + " |"
+        )
+    lines.append(
+        "| non-PII chars scrubbed, PII-free dev texts "
+        f"| {result['presidio_default']['clean']['non_pii_chars_scrubbed']} "
+        f"| {result['datarefresh']['clean']['non_pii_chars_scrubbed']} | | |"
+    )
+    lines.append(
+        "| of which as a driver's licence | "
+        + " | ".join(
+            str(result[sy][sp].get("non_pii_chars_scrubbed_as_licence", "-"))
+            for sp in ("dev", "heldout")
+            for sy in ("presidio_default", "datarefresh")
+        )
+        + " |"
+    )
+    lines.append(
+        f"| of which as a driver's licence, PII-free dev texts | "
+        f"{result['presidio_default']['clean'].get('non_pii_chars_scrubbed_as_licence', '-')} "
+        f"| {result['datarefresh']['clean'].get('non_pii_chars_scrubbed_as_licence', '-')} | | |"
+    )
     for split in ("dev", "heldout"):
         c = result["datarefresh"][split].get("names_non_ascii_vs_ascii") or {}
         if c:
-            lines.append(f"\n{split}: names left verbatim, non-ASCII {c['non_ascii_verbatim']:.1%} vs ASCII "
-                         f"{c['ascii_verbatim']:.1%}: non-ASCII no worse: {'yes' if c['non_ascii_no_worse'] else 'NO'}")
+            lines.append(
+                f"\n{split}: names left verbatim, non-ASCII {c['non_ascii_verbatim']:.1%} vs ASCII "
+                f"{c['ascii_verbatim']:.1%}: non-ASCII no worse: {'yes' if c['non_ascii_no_worse'] else 'NO'}"
+            )
     return "\n".join(lines)
 
 

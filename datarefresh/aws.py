@@ -25,16 +25,29 @@ from datarefresh.errors import AccessDeniedError, StorageError, TerminalError
 from datarefresh.iam import role_name
 
 RETRIES = BotoConfig(retries={"mode": "standard", "max_attempts": 8}, connect_timeout=10, read_timeout=120)
-_DENIED = {"AccessDenied", "AccessDeniedException", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch",
-           "ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId", "UnrecognizedClientException"}
+_DENIED = {
+    "AccessDenied",
+    "AccessDeniedException",
+    "403",
+    "InvalidAccessKeyId",
+    "SignatureDoesNotMatch",
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "InvalidClientTokenId",
+    "UnrecognizedClientException",
+}
 
 
 class Aws:
-    def __init__(self, config: Config, base_session: boto3.Session | None = None, endpoint_url: str | None = None):
+    def __init__(
+        self, config: Config, base_session: boto3.Session | None = None, endpoint_url: str | None = None
+    ):
         self.config = config
         self.base = base_session or boto3.Session()
         src = config.source
-        self.endpoint = endpoint_url or (src.endpoint_url if src else None) or os.environ.get("AWS_ENDPOINT_URL")
+        self.endpoint = (
+            endpoint_url or (src.endpoint_url if src else None) or os.environ.get("AWS_ENDPOINT_URL")
+        )
         self.region = src.region if src else "us-east-1"
 
     def role_arn(self, ref: str) -> str:
@@ -44,18 +57,25 @@ class Aws:
     def session(self, role: str) -> boto3.Session:
         """A session whose credentials come from assuming `role`, refreshed before they expire."""
         if self.base.get_credentials() is None:
-            raise AccessDeniedError(f"no AWS credentials found to assume role {role_name(role)} "
-                                    "(set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)")
+            raise AccessDeniedError(
+                f"no AWS credentials found to assume role {role_name(role)} "
+                "(set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)"
+            )
 
         def sts_client(service, **kwargs):
             return self.base.client(service, endpoint_url=self.endpoint, region_name=self.region, **kwargs)
 
         fetcher = AssumeRoleCredentialFetcher(
-            client_creator=sts_client, source_credentials=self.base.get_credentials(),
-            role_arn=self.role_arn(role), extra_args={"RoleSessionName": f"datarefresh-{role_name(role)}"[:64]})
+            client_creator=sts_client,
+            source_credentials=self.base.get_credentials(),
+            role_arn=self.role_arn(role),
+            extra_args={"RoleSessionName": f"datarefresh-{role_name(role)}"[:64]},
+        )
         core = botocore.session.Session()
-        core._credentials = DeferredRefreshableCredentials(method="assume-role",  # noqa: SLF001
-                                                            refresh_using=fetcher.fetch_credentials)
+        core._credentials = DeferredRefreshableCredentials(
+            method="assume-role",  # noqa: SLF001
+            refresh_using=fetcher.fetch_credentials,
+        )
         return boto3.Session(botocore_session=core, region_name=self.region)
 
     def s3(self, role: str):

@@ -32,8 +32,11 @@ class _Group(click.Group):
         except Exception as exc:  # noqa: BLE001 - the last line of defence for raw values
             if ctx.obj and ctx.obj.get("debug"):
                 raise
-            click.echo(f"Error: unexpected {type(exc).__name__} in {raised_at(exc)} (message withheld: it may "
-                       "quote a data value); rerun with --debug for the traceback", err=True)
+            click.echo(
+                f"Error: unexpected {type(exc).__name__} in {raised_at(exc)} (message withheld: it may "
+                "quote a data value); rerun with --debug for the traceback",
+                err=True,
+            )
             ctx.exit(2)
 
 
@@ -54,15 +57,21 @@ def config_option(help: str = "Config file (default: $DATAREFRESH_CONFIG, else t
     return click.option("--config", "config_path", type=click.Path(dir_okay=False), help=help)
 
 
-workdir_option = click.option("--workdir", default=DEFAULT_WORKDIR, show_default=True,
-                              type=click.Path(file_okay=False),
-                              help="Folder of the local AWS server and demo data.")
-demo_key_option = click.option("--demo-key", is_flag=True,
-                               help="Use the published demo key (demo data only; not secret).")
+workdir_option = click.option(
+    "--workdir",
+    default=DEFAULT_WORKDIR,
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Folder of the local AWS server and demo data.",
+)
+demo_key_option = click.option(
+    "--demo-key", is_flag=True, help="Use the published demo key (demo data only; not secret)."
+)
 
 
-def comma_list(_ctx: click.Context | None, _param: click.Parameter | None,
-               value: str | None) -> tuple[str, ...]:
+def comma_list(
+    _ctx: click.Context | None, _param: click.Parameter | None, value: str | None
+) -> tuple[str, ...]:
     """`a,b, c` -> ("a", "b", "c"): the one parser of comma-separated option values (a click callback)."""
     return tuple(v.strip() for v in (value or "").split(",") if v.strip())
 
@@ -74,7 +83,9 @@ def list_option(*decls: str, **kwargs):
 
 @main.command("demo-data")
 @click.argument("dest", type=click.Path(file_okay=False))
-@click.option("--rows", default=10_000, show_default=True, type=click.IntRange(min=1), help="Number of customers.")
+@click.option(
+    "--rows", default=10_000, show_default=True, type=click.IntRange(min=1), help="Number of customers."
+)
 @click.option("--seed", default=0, show_default=True, type=int)
 def demo_data(dest: str, rows: int, seed: int) -> None:
     """Write a synthetic production data set full of PII to DEST (one folder per table)."""
@@ -108,8 +119,12 @@ def plan(source: str, config_path: str | None, out: str | None) -> None:
     from datarefresh.refresh.table import plan_tables
 
     config = _load_config(config_path)
-    tables = plan_tables(discover_local(source, config, unknown_tables="classify", progress=_echo_err), config,
-                         progress=_echo_err, classify_missing=True)
+    tables = plan_tables(
+        discover_local(source, config, unknown_tables="classify", progress=_echo_err),
+        config,
+        progress=_echo_err,
+        classify_missing=True,
+    )
     text = policy_to_yaml(tables)
     if out:
         Path(out).write_text(text, encoding="utf-8")
@@ -122,28 +137,39 @@ def plan(source: str, config_path: str | None, out: str | None) -> None:
 @click.argument("source", type=click.Path(file_okay=False))
 @click.argument("dest", type=click.Path(file_okay=False))
 @config_option(help="Policy config (default: classify).")
-@click.option("--env", "env", default="staging", show_default=True,
-              help="An environment of the config: its sampling.mode decides (full keeps every row, sample "
-                   "writes a keyed, FK-consistent sample). Not in the config: dev is a 10% sample, any other "
-                   "a full copy.")
+@click.option(
+    "--env",
+    "env",
+    default="staging",
+    show_default=True,
+    help="An environment of the config: its sampling.mode decides (full keeps every row, sample "
+    "writes a keyed, FK-consistent sample). Not in the config: dev is a 10% sample, any other "
+    "a full copy.",
+)
 @click.option("--report", type=click.Path(dir_okay=False), help="Write a JSON run report here.")
 @demo_key_option
-def sanitize(source: str, dest: str, config_path: str | None, env: str, report: str | None, demo_key: bool) -> None:
+def sanitize(
+    source: str, dest: str, config_path: str | None, env: str, report: str | None, demo_key: bool
+) -> None:
     """Write a sanitized copy of the tables under SOURCE to DEST/<table>/ (parquet)."""
     from datarefresh.refresh.local import sanitize_folder, write_report
     from datarefresh.secret import resolve_keyring
 
     config = _load_config(config_path)
     if config and config.environments and env not in config.environments:  # a typo would mean a full copy
-        raise click.BadParameter(f"{env!r} is not an environment of {config_path} "
-                                 f"({', '.join(sorted(config.environments))})", param_hint="--env")
+        raise click.BadParameter(
+            f"{env!r} is not an environment of {config_path} ({', '.join(sorted(config.environments))})",
+            param_hint="--env",
+        )
     keyring = resolve_keyring(config.secret if config else None, allow_demo_key=demo_key, config=config)
     result = sanitize_folder(source, dest, keyring=keyring, config=config, envs=(env,), progress=_echo_err)
     if report:
         write_report(result, report)
     for table, r in result["tables"].items():
-        click.echo(f"{table:16} {r['rows_in']:>12,} rows in  {r['rows_out'][env]:>12,} rows out  "
-                   f"-> {Path(dest) / table}")
+        click.echo(
+            f"{table:16} {r['rows_in']:>12,} rows in  {r['rows_out'][env]:>12,} rows out  "
+            f"-> {Path(dest) / table}"
+        )
     click.echo(f"done in {result['seconds']:.1f}s")
 
 
@@ -156,7 +182,9 @@ def _config_or_default(path: str | None):
 @main.command()
 @workdir_option
 @click.option("--rows", default=5_000, show_default=True, type=click.IntRange(min=10), help="Demo customers.")
-@click.option("--airflow", "use_airflow", is_flag=True, help="Run the DAG through `airflow dags test` instead.")
+@click.option(
+    "--airflow", "use_airflow", is_flag=True, help="Run the DAG through `airflow dags test` instead."
+)
 def demo(workdir: str, rows: int, use_airflow: bool) -> None:
     """The whole job on the embedded local default: local AWS, demo prod data, refresh dev and staging."""
     from datarefresh.devtools.demo import run_demo
@@ -167,17 +195,26 @@ def demo(workdir: str, rows: int, use_airflow: bool) -> None:
         if not s["published"]:
             click.echo(f"{env:8} nothing published in {s['bucket']}")
             continue
-        click.echo(f"{env:8} {s['snapshot_id']} in {s['bucket']} (validation {s['validation']}): "
-                   + ", ".join(f"{t} {n:,}" for t, n in s["tables"].items()))
-    labels = {"report_html": "report", "datadocs": "Data Docs", "report_json": "report (JSON)", "summary": "summary"}
+        click.echo(
+            f"{env:8} {s['snapshot_id']} in {s['bucket']} (validation {s['validation']}): "
+            + ", ".join(f"{t} {n:,}" for t, n in s["tables"].items())
+        )
+    labels = {
+        "report_html": "report",
+        "datadocs": "Data Docs",
+        "report_json": "report (JSON)",
+        "summary": "summary",
+    }
     click.echo("")
     for key, label in labels.items():
         if key in summary["outputs"]:
             click.echo(f"{label + ':':15}{summary['outputs'][key]}")
     local = load(Path(workdir).resolve())  # absolute paths in the exports, like `localaws up`
     if local:
-        click.echo("\nThe local AWS server is still running. To use it from a shell (the same exports as "
-                   "`datarefresh localaws up`):")
+        click.echo(
+            "\nThe local AWS server is still running. To use it from a shell (the same exports as "
+            "`datarefresh localaws up`):"
+        )
         click.echo(local.exports())
         click.echo(f"Stop it with: datarefresh localaws down --workdir {Path(workdir).resolve()}")
 
@@ -191,8 +228,12 @@ def localaws() -> None:
 @config_option()
 @workdir_option
 @click.option("--port", type=int, help="Port on 127.0.0.1 (default 4566, or any free port).")
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to listen on, also the endpoint's host (a container's own address in docker/).")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on, also the endpoint's host (a container's own address in docker/).",
+)
 def localaws_up(config_path: str | None, workdir: str, port: int | None, host: str) -> None:
     """Start the server, create buckets, roles and policies, write AWS profiles."""
     from datarefresh.devtools import localaws as la
@@ -224,8 +265,10 @@ def localaws_airflow_env(workdir: str) -> None:
     local = la.load(Path(workdir))
     if local is None:
         raise TerminalError(f"no local AWS is running for {workdir}; start it with: datarefresh localaws up")
-    env = connection_env(local) | {"AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder()),
-                                   "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
+    env = connection_env(local) | {
+        "AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder()),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+    }
     for k, v in env.items():
         click.echo(f"export {k}={shlex.quote(v)}")
 
@@ -260,13 +303,24 @@ def refresh_cmd(config_path, envs, tables, as_of, allow_backwards, report, demo_
     from datarefresh.refresh.run import refresh
 
     config = _config_or_default(config_path)
-    result = refresh(config, Aws(config), envs=envs, tables=tables or None, as_of=parse_as_of(as_of),
-                     allow_backwards=allow_backwards, allow_demo_key=demo_key, progress=_echo_err)
+    result = refresh(
+        config,
+        Aws(config),
+        envs=envs,
+        tables=tables or None,
+        as_of=parse_as_of(as_of),
+        allow_backwards=allow_backwards,
+        allow_demo_key=demo_key,
+        progress=_echo_err,
+    )
     if report:
         write_report(result, report)
     failed = []
     for env, r in result["environments"].items():
-        click.echo(f"{env:8} " + (f"published {r['snapshot_id']}" if r["published"] else f"NOT published: {r['reason']}"))
+        click.echo(
+            f"{env:8} "
+            + (f"published {r['snapshot_id']}" if r["published"] else f"NOT published: {r['reason']}")
+        )
         if r["published"] and r.get("held_back"):
             click.echo(f"{'':8} {r['reason']}")
         if not r["validation"]["passed"]:
@@ -282,25 +336,40 @@ def refresh_cmd(config_path, envs, tables, as_of, allow_backwards, report, demo_
 @click.option("--dest", default="./data", show_default=True, type=click.Path(file_okay=False))
 @click.option("--snapshot", help="A snapshot id (default: the environment's current one).")
 @click.option("--as-of", "as_of", help="The newest snapshot as of this date.")
-@click.option("--verify", is_flag=True, help="Hash every local file against the manifest (default: sizes, and "
-                                            "hashes of files changed since they were verified).")
+@click.option(
+    "--verify",
+    is_flag=True,
+    help="Hash every local file against the manifest (default: sizes, and "
+    "hashes of files changed since they were verified).",
+)
 def pull_cmd(config_path, env, tables, dest, snapshot, as_of, verify) -> None:
     """Download an environment's published snapshot with your own credentials (AWS_PROFILE, SSO...)."""
     from datarefresh.pull import pull
 
     if snapshot and as_of:
         raise click.UsageError("give --snapshot or --as-of, not both")
-    r = pull(_config_or_default(config_path), env=env, dest=dest, tables=tables or None, snapshot=snapshot,
-             as_of=as_of, verify=verify)
-    click.echo(f"{env} snapshot {r['snapshot_id']} (prod as of {r['as_of']}) in {r['dest']}: "
-               f"{r['downloaded_files']} files downloaded ({r['downloaded_bytes'] / 1e6:,.1f} MB), "
-               f"{r['reused_files']} unchanged" + (f", {r['repaired_files']} damaged files repaired"
-                                                   if r.get("repaired_files") else ""))
+    r = pull(
+        _config_or_default(config_path),
+        env=env,
+        dest=dest,
+        tables=tables or None,
+        snapshot=snapshot,
+        as_of=as_of,
+        verify=verify,
+    )
+    click.echo(
+        f"{env} snapshot {r['snapshot_id']} (prod as of {r['as_of']}) in {r['dest']}: "
+        f"{r['downloaded_files']} files downloaded ({r['downloaded_bytes'] / 1e6:,.1f} MB), "
+        f"{r['reused_files']} unchanged"
+        + (f", {r['repaired_files']} damaged files repaired" if r.get("repaired_files") else "")
+    )
     for t, n in r["tables"].items():
         click.echo(f"  {t:16} {n:>10,} rows  from snapshot {r['tables_from'][t]}")
     first = next(iter(r["tables"]), "customers")
-    click.echo(f"load it: pandas.read_parquet('{r['dest']}/{first}')  or  "
-               f"duckdb -c \"SELECT * FROM '{r['dest']}/{first}/*.parquet'\"")
+    click.echo(
+        f"load it: pandas.read_parquet('{r['dest']}/{first}')  or  "
+        f"duckdb -c \"SELECT * FROM '{r['dest']}/{first}/*.parquet'\""
+    )
 
 
 @main.command("status")
@@ -321,13 +390,18 @@ def status_cmd(config_path, envs) -> None:
         if not s["snapshot_id"]:
             click.echo(f"{env}: nothing published yet in {s['bucket']} (read {s['read_as']})")
         else:
-            click.echo(f"{env}: {s['snapshot_id']} (prod as of {s['as_of']}, {s['age_hours']} h old) in {s['bucket']} "
-                       f"(read {s['read_as']})")
+            click.echo(
+                f"{env}: {s['snapshot_id']} (prod as of {s['as_of']}, {s['age_hours']} h old) "
+                f"in {s['bucket']} (read {s['read_as']})"
+            )
             click.echo("  " + ", ".join(f"{t} {n:,}" for t, n in s["tables"].items()))
         last = s.get("last_run")
         if last:
-            state = ("published" + (f"; {last['reason']}" if last.get("reason") else "")) if last["published"] \
+            state = (
+                ("published" + (f"; {last['reason']}" if last.get("reason") else ""))
+                if last["published"]
                 else f"NOT published: {last['reason']}"
+            )
             click.echo(f"  last run {last['snapshot_id']}: {state}; report {last['report']}")
     if not any(s["readable"] for s in result.values()):
         raise click.exceptions.Exit(1)

@@ -19,8 +19,18 @@ from datarefresh.errors import ConfigError
 # Actions a column policy may name. The operator registry (datarefresh.anonymize.operators)
 # implements each; a test keeps the two lists equal.
 ACTIONS = (
-    "keep", "fake", "hmac", "mask", "redact", "null",
-    "shift_date", "generalize", "scrub_text", "json", "struct", "drop",
+    "keep",
+    "fake",
+    "hmac",
+    "mask",
+    "redact",
+    "null",
+    "shift_date",
+    "generalize",
+    "scrub_text",
+    "json",
+    "struct",
+    "drop",
 )
 
 Format = Literal["parquet", "csv", "jsonl"]
@@ -57,8 +67,10 @@ class ColumnPolicy(_Model):
         if self.action in ("fake", "hmac") and not self.entity:
             raise ValueError(f"action {self.action!r} needs an entity (e.g. EMAIL_ADDRESS, PERSON, ID)")
         if self.params.get("blank", "keep") not in ("keep", "transform"):
-            raise ValueError("params.blank must be keep or transform (empty and whitespace-only texts are kept "
-                             "as they are unless it says transform)")
+            raise ValueError(
+                "params.blank must be keep or transform (empty and whitespace-only texts are kept "
+                "as they are unless it says transform)"
+            )
         if self.action == "generalize" and self.params.get("to") not in GENERALIZE_TARGETS:
             raise ValueError(f"generalize needs params.to, one of {', '.join(GENERALIZE_TARGETS)}")
         return self
@@ -267,11 +279,16 @@ class Config(_Model):
     def _environment_names(self) -> "Config":
         for name in self.environments:
             if name == "prod":
-                raise _KeyedError(f"environments.{name}", "prod is the source (source.uri), not an "
-                                  "environment sanitized copies are published to")
+                raise _KeyedError(
+                    f"environments.{name}",
+                    "prod is the source (source.uri), not an environment sanitized copies are published to",
+                )
             if not re.fullmatch(r"[a-z][a-z0-9_-]*", name):
-                raise _KeyedError(f"environments.{name}", "an environment name is lower-case letters, "
-                                  "digits, - and _ (it names folders, roles and DAG params)")
+                raise _KeyedError(
+                    f"environments.{name}",
+                    "an environment name is lower-case letters, "
+                    "digits, - and _ (it names folders, roles and DAG params)",
+                )
         return self
 
     @model_validator(mode="after")
@@ -280,11 +297,14 @@ class Config(_Model):
             for i, fk in enumerate(table.foreign_keys):
                 parent = self.tables.get(fk.parent_table)
                 if parent is None:
-                    raise _KeyedError(f"tables.{name}.foreign_keys.{i}.references",
-                                      f"unknown table {fk.parent_table!r}")
+                    raise _KeyedError(
+                        f"tables.{name}.foreign_keys.{i}.references", f"unknown table {fk.parent_table!r}"
+                    )
                 if parent.columns and fk.parent_column not in parent.columns:
-                    raise _KeyedError(f"tables.{name}.foreign_keys.{i}.references",
-                                      f"table {fk.parent_table!r} has no column {fk.parent_column!r}")
+                    raise _KeyedError(
+                        f"tables.{name}.foreign_keys.{i}.references",
+                        f"table {fk.parent_table!r} has no column {fk.parent_column!r}",
+                    )
         return self
 
     @model_validator(mode="after")
@@ -308,7 +328,7 @@ class Config(_Model):
 
     def unknown_columns_for(self, table: str) -> str:
         t = self.tables.get(table)
-        return (t.unknown_columns if t and t.unknown_columns else self.unknown_columns)
+        return t.unknown_columns if t and t.unknown_columns else self.unknown_columns
 
 
 class _KeyedError(ValueError):
@@ -379,5 +399,7 @@ def policy_to_yaml(tables: dict[str, TableConfig]) -> str:
     """Render the tables section (as `plan` writes it) so that load_config reads it back."""
     import yaml
 
-    doc = {"tables": {name: t.model_dump(exclude_none=True, exclude_defaults=True) for name, t in tables.items()}}
+    doc = {
+        "tables": {name: t.model_dump(exclude_none=True, exclude_defaults=True) for name, t in tables.items()}
+    }
     return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100)

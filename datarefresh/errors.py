@@ -32,7 +32,9 @@ def raised_at(exc: BaseException) -> str:
     messages about errors whose own text is withheld (it may quote a data value)."""
     import traceback
 
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if "/datarefresh/" in f.filename.replace("\\", "/")]
+    frames = [
+        f for f in traceback.extract_tb(exc.__traceback__) if "/datarefresh/" in f.filename.replace("\\", "/")
+    ]
     if not frames:
         return "a library"
     f = frames[-1]

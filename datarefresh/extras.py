@@ -36,7 +36,9 @@ def _declared(dist: str, extra: str) -> list[tuple[str, list[str]]]:
         if m and _normalize(m.group(1)) == _normalize(extra):
             name = _REQUIREMENT.match(spec)
             if name:
-                out.append((name.group(1), [e.strip() for e in (name.group(2) or "").split(",") if e.strip()]))
+                out.append(
+                    (name.group(1), [e.strip() for e in (name.group(2) or "").split(",") if e.strip()])
+                )
     return out
 
 
@@ -66,5 +68,7 @@ def require(extra: str, what: str) -> None:
     except metadata.PackageNotFoundError:  # datarefresh run from a source tree it was never installed from
         return
     if gone:
-        raise MissingExtraError(f"{what} needs the [{extra}] extra ({', '.join(gone)} not installed): "
-                                f"pip install 'datarefresh[{extra}]'")
+        raise MissingExtraError(
+            f"{what} needs the [{extra}] extra ({', '.join(gone)} not installed): "
+            f"pip install 'datarefresh[{extra}]'"
+        )

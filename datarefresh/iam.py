@@ -34,8 +34,14 @@ def role_name(ref: str) -> str:
 def roles(config: Config) -> list[Role]:
     if config.source is None or not config.source.role:
         raise ConfigError("source.role is needed to render IAM roles", key="source.role")
-    out = [Role(role_name(config.source.role), "prod", "reader",
-                config.source.role if config.source.role.startswith("arn:") else None)]
+    out = [
+        Role(
+            role_name(config.source.role),
+            "prod",
+            "reader",
+            config.source.role if config.source.role.startswith("arn:") else None,
+        )
+    ]
     for env, e in sorted(config.environments.items()):
         for purpose, ref in (("writer", e.writer_role), ("reader", e.reader_role)):
             if ref:
@@ -70,32 +76,67 @@ def policy_for(role: Role, config: Config) -> dict:
         bucket, objects = _arns(envs[role.environment])
         actions = READ_OBJECT + (WRITE_OBJECT if role.purpose == "writer" else [])
         statements += [
-            {"Sid": f"{role.purpose.capitalize()}{role.environment.capitalize()}Objects", "Effect": "Allow",
-             "Action": actions, "Resource": [objects]},
-            {"Sid": f"List{role.environment.capitalize()}", "Effect": "Allow", "Action": LIST_BUCKET,
-             "Resource": [bucket]},
+            {
+                "Sid": f"{role.purpose.capitalize()}{role.environment.capitalize()}Objects",
+                "Effect": "Allow",
+                "Action": actions,
+                "Resource": [objects],
+            },
+            {
+                "Sid": f"List{role.environment.capitalize()}",
+                "Effect": "Allow",
+                "Action": LIST_BUCKET,
+                "Resource": [bucket],
+            },
         ]
         if role.purpose == "reader":
-            statements.append({"Sid": "ReadersNeverWrite", "Effect": "Deny", "Action": WRITE_OBJECT,
-                               "Resource": _bucket_arns(envs[role.environment])})
+            statements.append(
+                {
+                    "Sid": "ReadersNeverWrite",
+                    "Effect": "Deny",
+                    "Action": WRITE_OBJECT,
+                    "Resource": _bucket_arns(envs[role.environment]),
+                }
+            )
         others = [uri for name, uri in envs.items() if name != role.environment]
-        statements.append({"Sid": "NoProdAccess", "Effect": "Deny", "Action": ["s3:*"], "Resource": _bucket_arns(prod)})
+        statements.append(
+            {"Sid": "NoProdAccess", "Effect": "Deny", "Action": ["s3:*"], "Resource": _bucket_arns(prod)}
+        )
     # Every role: never write or delete in prod, never touch another environment.
-    statements.append({"Sid": "NeverWriteProd", "Effect": "Deny", "Action": WRITE_OBJECT, "Resource": _bucket_arns(prod)})
+    statements.append(
+        {"Sid": "NeverWriteProd", "Effect": "Deny", "Action": WRITE_OBJECT, "Resource": _bucket_arns(prod)}
+    )
     if others:
-        statements.append({"Sid": "NoOtherEnvironments", "Effect": "Deny", "Action": ["s3:*"],
-                           "Resource": [a for uri in others for a in _bucket_arns(uri)]})
+        statements.append(
+            {
+                "Sid": "NoOtherEnvironments",
+                "Effect": "Deny",
+                "Action": ["s3:*"],
+                "Resource": [a for uri in others for a in _bucket_arns(uri)],
+            }
+        )
     return {"Version": "2012-10-17", "Statement": statements}
 
 
 def trust_policy(config: Config, principal: str | None = None) -> dict:
     who = principal or config.iam.trusted_principal or f"arn:aws:iam::{config.iam.account_id}:root"
-    return {"Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Principal": {"AWS": who}, "Action": "sts:AssumeRole"}]}
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": who}, "Action": "sts:AssumeRole"}],
+    }
 
 
 def render(config: Config, principal: str | None = None) -> dict:
     """{"roles": [{"name", "environment", "purpose", "trust_policy", "policy"}]}"""
-    return {"roles": [{"name": r.name, "environment": r.environment, "purpose": r.purpose,
-                       "trust_policy": trust_policy(config, principal), "policy": policy_for(r, config)}
-                      for r in roles(config)]}
+    return {
+        "roles": [
+            {
+                "name": r.name,
+                "environment": r.environment,
+                "purpose": r.purpose,
+                "trust_policy": trust_policy(config, principal),
+                "policy": policy_for(r, config),
+            }
+            for r in roles(config)
+        ]
+    }

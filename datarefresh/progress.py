@@ -5,8 +5,14 @@ final state once, when it stops."""
 from __future__ import annotations
 
 from rich.console import Console
-from rich.progress import (BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TextColumn,
-                           TimeRemainingColumn)
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
 
 
 class ProgressBar:
@@ -14,12 +20,20 @@ class ProgressBar:
     or `advance(amount, note=...)`. `in_bytes` shows the amounts as sizes (MB); `note` is a short
     text after them (pull: files done of files). Nothing is shown when `quiet`."""
 
-    def __init__(self, label: str, total: float | None = None, *, in_bytes: bool = False,
-                 quiet: bool = False):
+    def __init__(
+        self, label: str, total: float | None = None, *, in_bytes: bool = False, quiet: bool = False
+    ):
         amount = DownloadColumn() if in_bytes else MofNCompleteColumn()
-        self._progress = Progress(TextColumn("{task.description}"), BarColumn(), amount,
-                                  TextColumn("{task.fields[note]}"), TextColumn("ETA"), TimeRemainingColumn(),
-                                  console=Console(stderr=True), disable=quiet)
+        self._progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            amount,
+            TextColumn("{task.fields[note]}"),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            disable=quiet,
+        )
         self._task = self._progress.add_task(label, total=total, note="")
 
     def __enter__(self) -> ProgressBar:

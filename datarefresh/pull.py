@@ -62,19 +62,33 @@ class EnvClient:
         """aws.s3_error, worded for a developer's own credentials: who they are, which role reads
         the environment."""
         if isinstance(exc, NoCredentialsError):
-            return s3_error(exc, who="", where=where, action=action, hint=(
-                "set AWS_PROFILE (e.g. datarefresh-dev-reader), AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
-                "or log in with SSO"))
+            return s3_error(
+                exc,
+                who="",
+                where=where,
+                action=action,
+                hint=(
+                    "set AWS_PROFILE (e.g. datarefresh-dev-reader), AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
+                    "or log in with SSO"
+                ),
+            )
         role = self.needed_role or "(its reader role)"
-        return s3_error(exc, who=_identity(self.client), where=where, action=action,
-                        hint=f"the {self.env} environment is read with role {role}")
+        return s3_error(
+            exc,
+            who=_identity(self.client),
+            where=where,
+            action=action,
+            hint=f"the {self.env} environment is read with role {role}",
+        )
 
 
 def _identity(s3_client) -> str:
     """Who we are, for error messages (the role name of an assumed-role ARN)."""
     try:
         session = boto3.Session()
-        arn = session.client("sts", endpoint_url=os.environ.get("AWS_ENDPOINT_URL")).get_caller_identity()["Arn"]
+        arn = session.client("sts", endpoint_url=os.environ.get("AWS_ENDPOINT_URL")).get_caller_identity()[
+            "Arn"
+        ]
         if ":assumed-role/" in arn:
             return f"role {arn.split(':assumed-role/')[1].split('/')[0]}"
         return arn
@@ -84,7 +98,9 @@ def _identity(s3_client) -> str:
 
 def env_client(config: Config, env: str, session: boto3.Session | None = None) -> EnvClient:
     if env not in config.environments:
-        raise TerminalError(f"environment {env!r} is not in the config (have: {', '.join(sorted(config.environments))})")
+        raise TerminalError(
+            f"environment {env!r} is not in the config (have: {', '.join(sorted(config.environments))})"
+        )
     e = config.environments[env]
     session = session or boto3.Session()
     client = session.client("s3", endpoint_url=os.environ.get("AWS_ENDPOINT_URL"), config=RETRIES)
@@ -106,7 +122,9 @@ def resolve_manifest(ec: EnvClient, snapshot: str | None = None, as_of: str | No
         return m
     pointer = _json(ec, ec.uri.key(POINTER))
     if pointer is None:
-        raise TerminalError(f"no snapshot published yet in {ec.uri} ({ec.env}); run `datarefresh refresh` first")
+        raise TerminalError(
+            f"no snapshot published yet in {ec.uri} ({ec.env}); run `datarefresh refresh` first"
+        )
     if as_of:
         from datarefresh.refresh.plan import parse_as_of
 
@@ -123,7 +141,9 @@ def resolve_manifest(ec: EnvClient, snapshot: str | None = None, as_of: str | No
 
 def _id_time(snapshot_id: str) -> dt.datetime | None:
     try:
-        return dt.datetime.strptime(snapshot_id.split("-")[0], "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.timezone.utc)
+        return dt.datetime.strptime(snapshot_id.split("-")[0], "%Y%m%dT%H%M%SZ").replace(
+            tzinfo=dt.timezone.utc
+        )
     except ValueError:
         return None
 
@@ -133,8 +153,9 @@ def _snapshot_ids(ec: EnvClient, root: str = SNAPSHOTS) -> list[str]:
     ids = set()
     try:
         for page in ec.client.get_paginator("list_objects_v2").paginate(  # type: ignore[attr-defined]
-                Bucket=ec.uri.bucket, Prefix=prefix, Delimiter="/"):
-            ids |= {p["Prefix"][len(prefix):].strip("/") for p in page.get("CommonPrefixes", [])}
+            Bucket=ec.uri.bucket, Prefix=prefix, Delimiter="/"
+        ):
+            ids |= {p["Prefix"][len(prefix) :].strip("/") for p in page.get("CommonPrefixes", [])}
     except (ClientError, BotoCoreError) as exc:
         raise ec.error(exc, str(ec.uri), "list") from None
     return sorted(ids)
@@ -174,9 +195,18 @@ def _intact(path: Path, f: dict, known: dict, verify: bool) -> bool:
     return sha256_file(path) == f["sha256"]
 
 
-def pull(config: Config, env: str = "dev", dest: str | Path = "./data", tables: tuple[str, ...] | None = None,
-         snapshot: str | None = None, as_of: str | None = None, session: boto3.Session | None = None,
-         workers: int = 8, quiet: bool = False, verify: bool = False) -> dict:
+def pull(
+    config: Config,
+    env: str = "dev",
+    dest: str | Path = "./data",
+    tables: tuple[str, ...] | None = None,
+    snapshot: str | None = None,
+    as_of: str | None = None,
+    session: boto3.Session | None = None,
+    workers: int = 8,
+    quiet: bool = False,
+    verify: bool = False,
+) -> dict:
     """Make DEST/current the environment's snapshot (or, with `tables`, those tables of it, the
     others staying as they were). Every kept file is checked (size, and sha256 when it changed
     since it was verified, with `verify`, or after an interrupted pull); a damaged one is
@@ -186,8 +216,11 @@ def pull(config: Config, env: str = "dev", dest: str | Path = "./data", tables: 
     sid = manifest["snapshot_id"]
     unknown = set(tables or ()) - set(manifest["tables"])
     if unknown:
-        raise InputError(f"snapshot {sid} has no table(s) {', '.join(sorted(unknown))}; it has "
-                         f"{', '.join(sorted(manifest['tables']))}", file=str(ec.uri))
+        raise InputError(
+            f"snapshot {sid} has no table(s) {', '.join(sorted(unknown))}; it has "
+            f"{', '.join(sorted(manifest['tables']))}",
+            file=str(ec.uri),
+        )
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     snaps = dest / ".snapshots"
@@ -201,25 +234,48 @@ def pull(config: Config, env: str = "dev", dest: str | Path = "./data", tables: 
     marker.touch()
     known = {f["key"]: f.get("stat") for t in prev_state.get("tables", {}).values() for f in t["files"]}
     # what the copy will hold: the chosen tables of this snapshot, and with --tables the others as they are
-    target = {t: {"snapshot_id": sid, "as_of": v.get("as_of", manifest["as_of"]), "rows": v["rows"],
-                  KEY_FINGERPRINT: manifest.get(KEY_FINGERPRINT),
-                  "files": [{"key": f["key"], "path": _local_rel(f["key"]), "size": f["size"], "sha256": f["sha256"]}
-                            for f in v["files"]]}
-              for t, v in manifest["tables"].items() if not tables or t in tables}
+    target = {
+        t: {
+            "snapshot_id": sid,
+            "as_of": v.get("as_of", manifest["as_of"]),
+            "rows": v["rows"],
+            KEY_FINGERPRINT: manifest.get(KEY_FINGERPRINT),
+            "files": [
+                {"key": f["key"], "path": _local_rel(f["key"]), "size": f["size"], "sha256": f["sha256"]}
+                for f in v["files"]
+            ],
+        }
+        for t, v in manifest["tables"].items()
+        if not tables or t in tables
+    }
     if tables:
         for t, v in prev_state.get("tables", {}).items():
             if t not in target and manifest.get(KEY_FINGERPRINT):  # checked above: the same key
                 v.setdefault(KEY_FINGERPRINT, manifest[KEY_FINGERPRINT])
             target.setdefault(t, v)
     full = set(target) == set(manifest["tables"]) and all(v["snapshot_id"] == sid for v in target.values())
-    name = sid if full else f"{sid}-" + hashlib.sha256(json.dumps(
-        {t: v["snapshot_id"] for t, v in sorted(target.items())}).encode()).hexdigest()[:8]
+    name = (
+        sid
+        if full
+        else f"{sid}-"
+        + hashlib.sha256(
+            json.dumps({t: v["snapshot_id"] for t, v in sorted(target.items())}).encode()
+        ).hexdigest()[:8]
+    )
     final = snaps / name
-    result = {"environment": env, "snapshot_id": sid, "as_of": manifest["as_of"], "dest": str(current),
-              "tables": {t: v["rows"] for t, v in sorted(target.items())},
-              "tables_from": {t: v["snapshot_id"] for t, v in sorted(target.items())},
-              "downloaded_files": 0, "downloaded_bytes": 0, "reused_files": 0, "repaired_files": 0,
-              "verified": "sha256" if verify else "size"}
+    result = {
+        "environment": env,
+        "snapshot_id": sid,
+        "as_of": manifest["as_of"],
+        "dest": str(current),
+        "tables": {t: v["rows"] for t, v in sorted(target.items())},
+        "tables_from": {t: v["snapshot_id"] for t, v in sorted(target.items())},
+        "downloaded_files": 0,
+        "downloaded_bytes": 0,
+        "reused_files": 0,
+        "repaired_files": 0,
+        "verified": "sha256" if verify else "size",
+    }
     in_place = previous is not None and previous == final.resolve()
     work = final if in_place else final.with_name(final.name + ".partial")
     work.mkdir(parents=True, exist_ok=True)
@@ -243,8 +299,9 @@ def pull(config: Config, env: str = "dev", dest: str | Path = "./data", tables: 
             todo.append((target_path, f))
     from datarefresh.progress import ProgressBar
 
-    progress = ProgressBar(f"{env} {sid}", sum(f["size"] for _, f in todo), in_bytes=True,
-                           quiet=quiet or not todo)  # nothing to download: nothing to show
+    progress = ProgressBar(
+        f"{env} {sid}", sum(f["size"] for _, f in todo), in_bytes=True, quiet=quiet or not todo
+    )  # nothing to download: nothing to show
 
     def fetch(target_path: Path, f: dict) -> int:
         for attempt in (1, 2):
@@ -255,8 +312,10 @@ def pull(config: Config, env: str = "dev", dest: str | Path = "./data", tables: 
                 tmp.replace(target_path)  # atomic: a reader of the current copy sees old or new bytes
                 return len(data)
             if attempt == 2:
-                raise ChecksumError(f"s3://{ec.uri.bucket}/{f['key']} does not match the manifest of "
-                                    f"{sid} (size {len(data)} vs {f['size']}, or sha256) after a second download")
+                raise ChecksumError(
+                    f"s3://{ec.uri.bucket}/{f['key']} does not match the manifest of "
+                    f"{sid} (size {len(data)} vs {f['size']}, or sha256) after a second download"
+                )
         return 0
 
     with progress, ThreadPoolExecutor(max_workers=workers) as pool:
@@ -285,7 +344,9 @@ def pull(config: Config, env: str = "dev", dest: str | Path = "./data", tables: 
     return result
 
 
-def _check_kept_tables(ec: EnvClient, manifest: dict, prev_state: dict, tables: set[str], current: Path) -> None:
+def _check_kept_tables(
+    ec: EnvClient, manifest: dict, prev_state: dict, tables: set[str], current: Path
+) -> None:
     """`--tables` keeps the copy's other tables: they must be of the same environment and made
     with the same key as this snapshot, or their keys would not join the new tables (after a
     key rotation every pseudonym changed)."""
@@ -293,8 +354,10 @@ def _check_kept_tables(ec: EnvClient, manifest: dict, prev_state: dict, tables: 
     if not kept:
         return
     if prev_state.get("environment") not in (None, ec.env):
-        raise TerminalError(f"{current} is a copy of {prev_state['environment']}, not {ec.env}: --tables would mix "
-                            f"the two; pull every table (without --tables) into another --dest")
+        raise TerminalError(
+            f"{current} is a copy of {prev_state['environment']}, not {ec.env}: --tables would mix "
+            f"the two; pull every table (without --tables) into another --dest"
+        )
     want = manifest.get(KEY_FINGERPRINT)
     if want is None:
         return  # a snapshot published before manifests recorded the key: nothing to compare
@@ -310,14 +373,18 @@ def _check_kept_tables(ec: EnvClient, manifest: dict, prev_state: dict, tables: 
         if have != want:
             other.append(t)
     if other:
-        raise TerminalError(f"the local copy's {', '.join(other)} come from a snapshot of {ec.env} made with another "
-                            f"key than {manifest['snapshot_id']} (the environment was re-keyed since): their keys "
-                            "would not join the tables pulled now; pull every table (without --tables)")
+        raise TerminalError(
+            f"the local copy's {', '.join(other)} come from a snapshot of {ec.env} made with another "
+            f"key than {manifest['snapshot_id']} (the environment was re-keyed since): their keys "
+            "would not join the tables pulled now; pull every table (without --tables)"
+        )
 
 
 def _caller(session: boto3.Session) -> str:
     try:
-        return session.client("sts", endpoint_url=os.environ.get("AWS_ENDPOINT_URL")).get_caller_identity()["Arn"]
+        return session.client("sts", endpoint_url=os.environ.get("AWS_ENDPOINT_URL")).get_caller_identity()[
+            "Arn"
+        ]
     except (ClientError, NoCredentialsError):
         return "these credentials"
     except Exception:  # noqa: BLE001 - only used to word the output
@@ -337,11 +404,16 @@ def _status_reader(config: Config, env: str, session: boto3.Session, caller: str
     aws = Aws(config, base_session=session, endpoint_url=os.environ.get("AWS_ENDPOINT_URL"))
     try:
         creds = session.client("sts", endpoint_url=aws.endpoint, region_name=aws.region).assume_role(
-            RoleArn=aws.role_arn(role), RoleSessionName=f"datarefresh-status-{env}"[:64])["Credentials"]
+            RoleArn=aws.role_arn(role), RoleSessionName=f"datarefresh-status-{env}"[:64]
+        )["Credentials"]
     except (ClientError, NoCredentialsError):
         return ec, f"as {_short(caller)} (it may not assume {role_name(role)})"
-    assumed = boto3.Session(aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
-                            aws_session_token=creds["SessionToken"], region_name=aws.region)
+    assumed = boto3.Session(
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+        region_name=aws.region,
+    )
     client = assumed.client("s3", endpoint_url=aws.endpoint, config=RETRIES)
     return EnvClient(env, ec.uri, client, ec.needed_role), f"as role {role_name(role)}"
 
@@ -352,7 +424,9 @@ def _short(arn: str) -> str:
     return arn.rsplit(":", 1)[-1] if arn.startswith("arn:") else arn
 
 
-def status(config: Config, envs: tuple[str, ...] = ("dev", "staging"), session: boto3.Session | None = None) -> dict:
+def status(
+    config: Config, envs: tuple[str, ...] = ("dev", "staging"), session: boto3.Session | None = None
+) -> dict:
     """Each environment's pointer and newest run, read with its reader role where the caller may
     assume it. An environment these credentials may not read is marked (`readable: False` and
     why), not an error: a developer's dev-reader profile sees dev and is told about staging."""
@@ -372,16 +446,24 @@ def status(config: Config, envs: tuple[str, ...] = ("dev", "staging"), session: 
             continue
         if pointer:
             as_of = dt.datetime.fromisoformat(pointer["as_of"])
-            entry.update(snapshot_id=pointer["snapshot_id"], as_of=pointer["as_of"],
-                         age_hours=round((now - as_of).total_seconds() / 3600, 1), tables=pointer["tables"],
-                         published_at=pointer.get("published_at"))
+            entry.update(
+                snapshot_id=pointer["snapshot_id"],
+                as_of=pointer["as_of"],
+                age_hours=round((now - as_of).total_seconds() / 3600, 1),
+                tables=pointer["tables"],
+                published_at=pointer.get("published_at"),
+            )
         else:
             entry["snapshot_id"] = None
         if runs:
             last = runs[-1]
             rep = _json(ec, ec.uri.key(REPORTS, last, "report.json")) or {}
             r = rep.get("environments", {}).get(env, {})
-            entry["last_run"] = {"snapshot_id": last, "published": r.get("published"), "reason": r.get("reason"),
-                                 "report": f"s3://{ec.uri.bucket}/{ec.uri.key(REPORTS, last, 'report.html')}"}
+            entry["last_run"] = {
+                "snapshot_id": last,
+                "published": r.get("published"),
+                "reason": r.get("reason"),
+                "report": f"s3://{ec.uri.bucket}/{ec.uri.key(REPORTS, last, 'report.html')}",
+            }
         out[env] = entry
     return out

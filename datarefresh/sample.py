@@ -34,9 +34,14 @@ _HASH = "__datarefresh_sample_hash"
 
 
 class DevSampler:
-    def __init__(self, keyring: Keyring, tables: dict[str, TableConfig], sampling: SamplingConfig,
-                 load_parent_keys: Callable[[str, str], pa.Array | None] | None = None,
-                 anonymize_keys: Callable[[str, pa.Array], pa.Array] | None = None):
+    def __init__(
+        self,
+        keyring: Keyring,
+        tables: dict[str, TableConfig],
+        sampling: SamplingConfig,
+        load_parent_keys: Callable[[str, str], pa.Array | None] | None = None,
+        anonymize_keys: Callable[[str, pa.Array], pa.Array] | None = None,
+    ):
         self.keyring, self.tables, self.sampling = keyring, tables, sampling
         self._kept: dict[str, list[pa.Array]] = {}  # table -> anonymized primary keys in the sample
         self._required: dict[str, list[pa.Array]] = {}  # parent -> keys its sampled children reference (pull)
@@ -57,8 +62,11 @@ class DevSampler:
 
     def _holds(self, table: str) -> bool:
         t = self.tables[table]
-        return (self._cap(table) is not None or t.sample.stratify_by is not None
-                or any(fk.parent_table == table for fk in t.foreign_keys))  # self-references settle at the end
+        return (
+            self._cap(table) is not None
+            or t.sample.stratify_by is not None
+            or any(fk.parent_table == table for fk in t.foreign_keys)
+        )  # self-references settle at the end
 
     def _hash(self, table: str, keys: pa.Array) -> np.ndarray:
         return self.keyring.hash_values(f"SAMPLE/{table}", keys)
@@ -79,7 +87,12 @@ class DevSampler:
             parts = list(self._required.get(table, []))
             for child, c in self.tables.items():  # pull children sampled by another task
                 for fk in c.foreign_keys:
-                    if fk.sampling == "pull" and fk.parent_table == table and child not in self._kept and self._load:
+                    if (
+                        fk.sampling == "pull"
+                        and fk.parent_table == table
+                        and child not in self._kept
+                        and self._load
+                    ):
                         loaded = self._load(child, fk.column)
                         if loaded is not None:
                             parts.append(loaded.drop_null())
@@ -87,8 +100,9 @@ class DevSampler:
             if always and self._anonymize_keys:
                 parts.append(self._anonymize_keys(table, pa.array(always)))
             parts = [p for p in parts if len(p)]
-            self._forced_keys[table] = pc.unique(pa.concat_arrays([p.cast(parts[0].type) for p in parts])) \
-                if parts else None
+            self._forced_keys[table] = (
+                pc.unique(pa.concat_arrays([p.cast(parts[0].type) for p in parts])) if parts else None
+            )
         return self._forced_keys[table]
 
     # -- selection ----------------------------------------------------------------------
@@ -116,16 +130,20 @@ class DevSampler:
             for inside in parent_in.values():
                 mask = pc.or_(mask, inside)
         forced = self._forced(table)
-        forced_mask = pc.fill_null(pc.is_in(own_keys, value_set=forced.cast(own_keys.type)), False) \
-            if forced is not None and cfg.primary_key else pa.array(np.zeros(clean.num_rows, bool))
+        forced_mask = (
+            pc.fill_null(pc.is_in(own_keys, value_set=forced.cast(own_keys.type)), False)
+            if forced is not None and cfg.primary_key
+            else pa.array(np.zeros(clean.num_rows, bool))
+        )
         mask = pc.or_(mask, forced_mask)
         for i, inside in parent_in.items():
             fk = cfg.foreign_keys[i]
             if fk.on_missing_parent == "null":
                 col = clean.column(fk.column)
                 idx = clean.schema.get_field_index(fk.column)
-                clean = clean.set_column(idx, clean.schema.field(idx),
-                                         pc.if_else(inside, col, pa.nulls(len(col), col.type)))
+                clean = clean.set_column(
+                    idx, clean.schema.field(idx), pc.if_else(inside, col, pa.nulls(len(col), col.type))
+                )
         if self._holds(table):
             self._hold(table, clean, h, mask, forced_mask)
             return clean.slice(0, 0)
@@ -195,8 +213,9 @@ class DevSampler:
             return None
         rows = _concat(held)
         keep, _ = self._final_selection(table, rows)
-        out = _close_self_references(table, self.tables[table], rows.filter(pa.array(keep)).drop_columns(
-            [_HASH, "__in", "__forced"]))
+        out = _close_self_references(
+            table, self.tables[table], rows.filter(pa.array(keep)).drop_columns([_HASH, "__in", "__forced"])
+        )
         self._record(table, out)
         return out
 
@@ -223,7 +242,9 @@ def _close_self_references(table: str, cfg: TableConfig, rows: pa.RecordBatch) -
                 break
             if fk.on_missing_parent == "null":
                 i = rows.schema.get_field_index(fk.column)
-                rows = rows.set_column(i, rows.schema.field(i), pc.if_else(inside, col, pa.nulls(len(col), col.type)))
+                rows = rows.set_column(
+                    i, rows.schema.field(i), pc.if_else(inside, col, pa.nulls(len(col), col.type))
+                )
                 break
             rows = rows.filter(inside)
     return rows

@@ -38,7 +38,9 @@ def demo_buckets(config: Config | None) -> bool:
 def _buckets(config: Config) -> set[str]:
     uris = [config.source.uri] if config.source is not None and config.source.uri else []
     uris += [e.bucket for e in config.environments.values() if e.bucket]
-    return {u[len("s3://"):].split("/", 1)[0] if u.startswith("s3://") else f"local folder {u}" for u in uris}
+    return {
+        u[len("s3://") :].split("/", 1)[0] if u.startswith("s3://") else f"local folder {u}" for u in uris
+    }
 
 
 # Reads `secret.airflow_variable`: registered by datarefresh.airflow (the only package that imports
@@ -53,8 +55,13 @@ def register_variable_getter(getter: VariableGetter | None) -> None:
     _variable_getter = getter
 
 
-def resolve_keyring(secret: SecretConfig | None = None, *, allow_demo_key: bool = False,
-                    variable_getter: VariableGetter | None = None, config: Config | None = None) -> Keyring:
+def resolve_keyring(
+    secret: SecretConfig | None = None,
+    *,
+    allow_demo_key: bool = False,
+    variable_getter: VariableGetter | None = None,
+    config: Config | None = None,
+) -> Keyring:
     """The one way to get the pseudonym key: from the file, the Airflow Variable (through
     `variable_getter`, default: the registered one) or the environment variable the config names.
     `allow_demo_key` (`--demo-key`, asked for explicitly) accepts the published demo key;
@@ -69,44 +76,55 @@ def resolve_keyring(secret: SecretConfig | None = None, *, allow_demo_key: bool 
     elif secret.airflow_variable:
         getter = variable_getter or _variable_getter
         if getter is None:
-            raise SecretError(f"the config reads the key from Airflow Variable {secret.airflow_variable!r}, "
-                              "which only an Airflow task can read (datarefresh.airflow.variables.install() "
-                              "registers the reader)")
+            raise SecretError(
+                f"the config reads the key from Airflow Variable {secret.airflow_variable!r}, "
+                "which only an Airflow task can read (datarefresh.airflow.variables.install() "
+                "registers the reader)"
+            )
         try:
             text = getter(secret.airflow_variable)
         except Exception as exc:  # noqa: BLE001 - Airflow raises several types for a missing variable
-            raise SecretError(f"cannot read Airflow Variable {secret.airflow_variable!r} "
-                              f"({type(exc).__name__})") from None
+            raise SecretError(
+                f"cannot read Airflow Variable {secret.airflow_variable!r} ({type(exc).__name__})"
+            ) from None
         value = text.encode("utf-8")
     elif secret.env:
         env_value = os.environ.get(secret.env)
         value = env_value.encode("utf-8") if env_value else None
     if not allow_demo_key and os.environ.get(DEMO_KEY_ENV) == "1" and (value is None or value == DEMO_KEY):
         if not demo_buckets(config):
-            raise SecretError(f"{DEMO_KEY_ENV}=1 is set, but it applies only to the embedded local demo (its "
-                              "buckets datarefresh-prod, -dev and -staging), not to this config's buckets: set the "
-                              f"{_where(secret)} to a real key (make one with: {MAKE_KEY}), and unset {DEMO_KEY_ENV}")
+            raise SecretError(
+                f"{DEMO_KEY_ENV}=1 is set, but it applies only to the embedded local demo (its "
+                "buckets datarefresh-prod, -dev and -staging), not to this config's buckets: set the "
+                f"{_where(secret)} to a real key (make one with: {MAKE_KEY}), and unset {DEMO_KEY_ENV}"
+            )
         allow_demo_key = True
     if value == DEMO_KEY:
         if not allow_demo_key:
-            raise SecretError("the key is the published demo key, which protects nothing; it is accepted only "
-                              f"on demo data, with --demo-key (or {DEMO_KEY_ENV}=1 for Airflow). "
-                              f"Make a real key with: {MAKE_KEY}")
+            raise SecretError(
+                "the key is the published demo key, which protects nothing; it is accepted only "
+                f"on demo data, with --demo-key (or {DEMO_KEY_ENV}=1 for Airflow). "
+                f"Make a real key with: {MAKE_KEY}"
+            )
         _warn_demo_key()
         return Keyring(value)
     if value:
         problem = key_weakness(value)
         if problem:
-            raise SecretError(f"the pseudonym key from the {_where(secret)} is too weak ({problem}): it needs at "
-                              f"least {MIN_KEY_BITS} bits of randomness, e.g. 32+ hex or 22+ base64 characters. "
-                              f"Make one with: {MAKE_KEY}")
+            raise SecretError(
+                f"the pseudonym key from the {_where(secret)} is too weak ({problem}): it needs at "
+                f"least {MIN_KEY_BITS} bits of randomness, e.g. 32+ hex or 22+ base64 characters. "
+                f"Make one with: {MAKE_KEY}"
+            )
         return Keyring(value)
     if allow_demo_key:
         _warn_demo_key()
         return Keyring(DEMO_KEY)
-    raise SecretError(f"no pseudonym key: set the {_where(secret)} to a random key (make one with: {MAKE_KEY}), "
-                      "or, on demo data only, allow the published demo key: --demo-key on the command line, "
-                      f"{DEMO_KEY_ENV}=1 in the environment of Airflow's workers")
+    raise SecretError(
+        f"no pseudonym key: set the {_where(secret)} to a random key (make one with: {MAKE_KEY}), "
+        "or, on demo data only, allow the published demo key: --demo-key on the command line, "
+        f"{DEMO_KEY_ENV}=1 in the environment of Airflow's workers"
+    )
 
 
 _warned: list[bool] = []
@@ -116,13 +134,20 @@ def _warn_demo_key() -> None:
     """Once per process: a run resolves the key for its plan and again for every table."""
     if not _warned:
         _warned.append(True)
-        print("warning: using the published demo key; pseudonyms are NOT protected (demo data only)",
-              file=sys.stderr)
+        print(
+            "warning: using the published demo key; pseudonyms are NOT protected (demo data only)",
+            file=sys.stderr,
+        )
 
 
 def _where(secret: SecretConfig) -> str:
-    return (f"file {secret.file}" if secret.file else f"Airflow Variable {secret.airflow_variable}"
-            if secret.airflow_variable else f"environment variable {secret.env}")
+    return (
+        f"file {secret.file}"
+        if secret.file
+        else f"Airflow Variable {secret.airflow_variable}"
+        if secret.airflow_variable
+        else f"environment variable {secret.env}"
+    )
 
 
 def key_weakness(value: bytes) -> str | None:

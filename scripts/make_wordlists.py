@@ -60,7 +60,9 @@ def check(common: dict[str, float], foreign: set[str]) -> None:
     probes = list(common) + rng.sample(sorted(foreign), 5_000)
     probes += ["".join(rng.choices(string.ascii_lowercase, k=rng.randint(3, 12))) for _ in range(20_000)]
     for name in ("given_names.tsv.gz", "surnames.tsv.gz"):
-        probes += [line.split("\t")[0] for line in gzip.decompress((OUT / name).read_bytes()).decode().splitlines()]
+        probes += [
+            line.split("\t")[0] for line in gzip.decompress((OUT / name).read_bytes()).decode().splitlines()
+        ]
     for w in probes:
         for token in {w, w.upper(), w.title(), unicodedata.normalize("NFD", w)}:
             key = unicodedata.normalize("NFC", token).casefold()
@@ -79,8 +81,12 @@ def main() -> None:
     assert all("\n" not in w and "\t" not in w for w in top)
     common = {w: zipf_frequency(w, "en") for w in iter_wordlist("en") if latin(w)}
     common = {w: z for w, z in common.items() if z >= COMMON_ZIPF}
-    foreign = {w for lang in FOREIGN for w in iter_wordlist(lang)
-               if len(w) >= FOREIGN_MIN_LEN and plain(w) and zipf_frequency(w, lang) >= FOREIGN_ZIPF}
+    foreign = {
+        w
+        for lang in FOREIGN
+        for w in iter_wordlist(lang)
+        if len(w) >= FOREIGN_MIN_LEN and plain(w) and zipf_frequency(w, lang) >= FOREIGN_ZIPF
+    }
     check(common, foreign)
     write(OUT / "words_en_top.txt.gz", top)
     write(OUT / "words_en_common.tsv.gz", [f"{w}\t{z}" for w, z in sorted(common.items())])

@@ -24,15 +24,56 @@ import phonenumbers
 from bench.textcorpus import templates, values
 
 SLOT = re.compile(r"\{([A-Z]+[0-9]?)\}")
-ENTITY = {"NAME": "PERSON", "NAME2": "PERSON", "FIRST": "PERSON", "LAST": "PERSON", "STREET": "STREET_ADDRESS",
-          "CITY": "LOCATION", "PHONE": "PHONE_NUMBER", "PHONE2": "PHONE_NUMBER", "EMAIL": "EMAIL_ADDRESS",
-          "CARD": "CREDIT_CARD", "SSN": "US_SSN", "IBAN": "IBAN_CODE", "IP": "IP_ADDRESS", "DOB": "DATE_OF_BIRTH",
-          "DL": "US_DRIVER_LICENSE"}
-HIGH_RISK = ["PERSON", "STREET_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "US_SSN", "EMAIL_ADDRESS", "IBAN_CODE",
-             "IP_ADDRESS", "US_DRIVER_LICENSE"]
-PRODUCTS = ["router X200", "blender", "Pro Laptop 14", "espresso machine", "smart watch", "winter jacket",
-            "standing desk", "Galaxy charger", "Kindle cover", "garden hose", "office chair", "USB-C hub"]
-COMPANIES = ["Acme Corp", "Northwind Traders", "Globex Ltd", "Initech", "Blue Harbor Insurance", "Umbrella GmbH"]
+ENTITY = {
+    "NAME": "PERSON",
+    "NAME2": "PERSON",
+    "FIRST": "PERSON",
+    "LAST": "PERSON",
+    "STREET": "STREET_ADDRESS",
+    "CITY": "LOCATION",
+    "PHONE": "PHONE_NUMBER",
+    "PHONE2": "PHONE_NUMBER",
+    "EMAIL": "EMAIL_ADDRESS",
+    "CARD": "CREDIT_CARD",
+    "SSN": "US_SSN",
+    "IBAN": "IBAN_CODE",
+    "IP": "IP_ADDRESS",
+    "DOB": "DATE_OF_BIRTH",
+    "DL": "US_DRIVER_LICENSE",
+}
+HIGH_RISK = [
+    "PERSON",
+    "STREET_ADDRESS",
+    "PHONE_NUMBER",
+    "CREDIT_CARD",
+    "US_SSN",
+    "EMAIL_ADDRESS",
+    "IBAN_CODE",
+    "IP_ADDRESS",
+    "US_DRIVER_LICENSE",
+]
+PRODUCTS = [
+    "router X200",
+    "blender",
+    "Pro Laptop 14",
+    "espresso machine",
+    "smart watch",
+    "winter jacket",
+    "standing desk",
+    "Galaxy charger",
+    "Kindle cover",
+    "garden hose",
+    "office chair",
+    "USB-C hub",
+]
+COMPANIES = [
+    "Acme Corp",
+    "Northwind Traders",
+    "Globex Ltd",
+    "Initech",
+    "Blue Harbor Insurance",
+    "Umbrella GmbH",
+]
 TITLES = ["Mr", "Mrs", "Ms", "Dr", "Mr.", "Mrs.", "Ms.", "Dr.", "Prof.", "Mx"]
 
 
@@ -56,8 +97,10 @@ class _Values:
     def __init__(self, split: str, rng: random.Random):
         self.rng, self.split = rng, split
         self.given, self.family = values.name_parts(split)
-        self.fakers = {loc: values._faker(loc) for loc in sorted(set(values.ADDRESS_LOCALES) | set(values.PHONE_REGIONS)
-                                                                   | {"en_US"})}
+        self.fakers = {
+            loc: values._faker(loc)
+            for loc in sorted(set(values.ADDRESS_LOCALES) | set(values.PHONE_REGIONS) | {"en_US"})
+        }
         for f in self.fakers.values():
             f.seed_instance(rng.randrange(1 << 30))
 
@@ -95,11 +138,17 @@ class _Values:
             if loc == "en_US":
                 roll = r.random()
                 if roll < 0.15:
-                    street = r.choice(["PO Box", "P.O. Box", "POB", "Post Office Box"]) + f" {r.randint(1, 99999)}"
+                    street = (
+                        r.choice(["PO Box", "P.O. Box", "POB", "Post Office Box"]) + f" {r.randint(1, 99999)}"
+                    )
                 elif roll < 0.3:
                     base = f.street_address() if "Apt" not in street and "Suite" not in street else street
-                    unit = r.choice(["Apt", "Apt.", "Unit", "Suite", "Ste", "#", "Fl"]) + (" " if r.random() < 0.8 else "")
-                    street = f"{base}{r.choice([', ', ' '])}{unit}{r.randint(1, 999)}{r.choice(['', 'A', 'B'])}"
+                    unit = r.choice(["Apt", "Apt.", "Unit", "Suite", "Ste", "#", "Fl"]) + (
+                        " " if r.random() < 0.8 else ""
+                    )
+                    street = (
+                        f"{base}{r.choice([', ', ' '])}{unit}{r.randint(1, 999)}{r.choice(['', 'A', 'B'])}"
+                    )
             elif loc == "en_GB" and r.random() < 0.2:
                 street = f"Flat {r.randint(1, 40)}, {street}"
             if values.in_split(street, self.split, "a"):
@@ -115,8 +164,13 @@ class _Values:
             try:
                 num = phonenumbers.parse(raw, region)
                 if phonenumbers.is_possible_number(num):
-                    fmt = r.choice([phonenumbers.PhoneNumberFormat.INTERNATIONAL, phonenumbers.PhoneNumberFormat.NATIONAL,
-                                    phonenumbers.PhoneNumberFormat.E164])
+                    fmt = r.choice(
+                        [
+                            phonenumbers.PhoneNumberFormat.INTERNATIONAL,
+                            phonenumbers.PhoneNumberFormat.NATIONAL,
+                            phonenumbers.PhoneNumberFormat.E164,
+                        ]
+                    )
                     raw = phonenumbers.format_number(num, fmt)
             except phonenumbers.NumberParseException:
                 pass
@@ -128,7 +182,7 @@ class _Values:
         kind = r.choice(["visa16", "mastercard", "amex", "discover", "visa16", "jcb16"])
         n = f.credit_card_number(kind)
         sep = r.choice([" ", "-", "", " "])
-        groups = [n[:4], n[4:10], n[10:]] if len(n) == 15 else [n[i:i + 4] for i in range(0, len(n), 4)]
+        groups = [n[:4], n[4:10], n[10:]] if len(n) == 15 else [n[i : i + 4] for i in range(0, len(n), 4)]
         return sep.join(groups)
 
     def ssn(self) -> str:
@@ -137,9 +191,11 @@ class _Values:
         return s if roll < 0.7 else (s.replace("-", " ") if roll < 0.85 else s.replace("-", ""))
 
     def iban(self) -> str:
-        loc = self.rng.choice(["de_DE", "fr_FR", "nl_NL", "es_ES", "it_IT", "en_GB", "pl_PL", "da_DK", "pt_PT"])
+        loc = self.rng.choice(
+            ["de_DE", "fr_FR", "nl_NL", "es_ES", "it_IT", "en_GB", "pl_PL", "da_DK", "pt_PT"]
+        )
         s = self.fakers[loc].iban()
-        return " ".join(s[i:i + 4] for i in range(0, len(s), 4)) if self.rng.random() < 0.6 else s
+        return " ".join(s[i : i + 4] for i in range(0, len(s), 4)) if self.rng.random() < 0.6 else s
 
     def ip(self) -> str:
         f = self.fakers["en_US"]
@@ -155,13 +211,30 @@ class _Values:
         r = self.rng
         if r.random() < 0.3:
             return self.fakers["en_US"].email()
-        user = r.choice([f"{_fold_ascii(first)}.{_fold_ascii(last)}", f"{_fold_ascii(first)[:1]}{_fold_ascii(last)}",
-                         f"{_fold_ascii(first)}{r.randint(1, 99)}", f"{_fold_ascii(last)}_{_fold_ascii(first)}"])
-        return f"{user or 'user'}@{r.choice(['gmail.com', 'outlook.com', 'web.de', 'yahoo.co.uk', 'mail.example.org', 'proton.me', 'free.fr'])}"
+        user = r.choice(
+            [
+                f"{_fold_ascii(first)}.{_fold_ascii(last)}",
+                f"{_fold_ascii(first)[:1]}{_fold_ascii(last)}",
+                f"{_fold_ascii(first)}{r.randint(1, 99)}",
+                f"{_fold_ascii(last)}_{_fold_ascii(first)}",
+            ]
+        )
+        domains = [
+            "gmail.com",
+            "outlook.com",
+            "web.de",
+            "yahoo.co.uk",
+            "mail.example.org",
+            "proton.me",
+            "free.fr",
+        ]
+        return f"{user or 'user'}@{r.choice(domains)}"
 
     def dl(self) -> str:
         r = self.rng
-        return r.choice("ABCDEFGHJKLMNPRSTWXY") + "".join(str(r.randint(0, 9)) for _ in range(r.choice((7, 8, 12))))
+        return r.choice("ABCDEFGHJKLMNPRSTWXY") + "".join(
+            str(r.randint(0, 9)) for _ in range(r.choice((7, 8, 12)))
+        )
 
 
 def _address_segments(street: str, city: str, rng: random.Random) -> list[tuple[str, str | None]]:
@@ -191,13 +264,50 @@ def _ocr(s: str, rng: random.Random, rate: float) -> str:
 
 # US driver's licence layouts by issuing state, from the states' published formats (dev split only):
 # letters then digits, digits only, or a fixed prefix. (state, prefix letters, digits)
-DL_LAYOUTS = [("CA", 1, 7), ("FL", 1, 12), ("NY", 0, 9), ("TX", 0, 8), ("PA", 0, 8), ("IL", 1, 11), ("MI", 1, 12),
-              ("WI", 1, 13), ("NJ", 1, 14), ("OH", 2, 6), ("MD", 1, 12), ("AZ", 1, 8), ("WA", 3, 9), ("GA", 0, 9),
-              ("NC", 0, 12), ("VA", 1, 8), ("MA", 1, 8), ("CO", 0, 9), ("MN", 1, 12), ("KY", 1, 8)]
-STATE_NAMES = {"CA": "California", "FL": "Florida", "NY": "New York", "TX": "Texas", "PA": "Pennsylvania",
-               "IL": "Illinois", "MI": "Michigan", "WI": "Wisconsin", "NJ": "New Jersey", "OH": "Ohio",
-               "MD": "Maryland", "AZ": "Arizona", "WA": "Washington", "GA": "Georgia", "NC": "North Carolina",
-               "VA": "Virginia", "MA": "Massachusetts", "CO": "Colorado", "MN": "Minnesota", "KY": "Kentucky"}
+DL_LAYOUTS = [
+    ("CA", 1, 7),
+    ("FL", 1, 12),
+    ("NY", 0, 9),
+    ("TX", 0, 8),
+    ("PA", 0, 8),
+    ("IL", 1, 11),
+    ("MI", 1, 12),
+    ("WI", 1, 13),
+    ("NJ", 1, 14),
+    ("OH", 2, 6),
+    ("MD", 1, 12),
+    ("AZ", 1, 8),
+    ("WA", 3, 9),
+    ("GA", 0, 9),
+    ("NC", 0, 12),
+    ("VA", 1, 8),
+    ("MA", 1, 8),
+    ("CO", 0, 9),
+    ("MN", 1, 12),
+    ("KY", 1, 8),
+]
+STATE_NAMES = {
+    "CA": "California",
+    "FL": "Florida",
+    "NY": "New York",
+    "TX": "Texas",
+    "PA": "Pennsylvania",
+    "IL": "Illinois",
+    "MI": "Michigan",
+    "WI": "Wisconsin",
+    "NJ": "New Jersey",
+    "OH": "Ohio",
+    "MD": "Maryland",
+    "AZ": "Arizona",
+    "WA": "Washington",
+    "GA": "Georgia",
+    "NC": "North Carolina",
+    "VA": "Virginia",
+    "MA": "Massachusetts",
+    "CO": "Colorado",
+    "MN": "Minnesota",
+    "KY": "Kentucky",
+}
 
 
 def _dev_layouts(fill: dict, r: random.Random) -> None:
@@ -209,7 +319,9 @@ def _dev_layouts(fill: dict, r: random.Random) -> None:
     if state == "WA":
         body = "WDL" + "".join(r.choice(up + "0123456789") for _ in range(9))
     else:
-        body = "".join(r.choice(up) for _ in range(letters)) + "".join(str(r.randint(0, 9)) for _ in range(digits))
+        body = "".join(r.choice(up) for _ in range(letters)) + "".join(
+            str(r.randint(0, 9)) for _ in range(digits)
+        )
     if state == "FL" and r.random() < 0.5:
         body = f"{body[:4]}-{body[4:7]}-{body[7:9]}-{body[9:12]}-{body[12:]}"
     elif state == "NY" and r.random() < 0.4:
@@ -235,22 +347,39 @@ def render(template: tuple[str, str, str], v: _Values, rng: random.Random) -> La
     full2, *_ = v.person()
     street, city, _loc = v.address()
     fill: dict[str, object] = {
-        "NAME": full, "NAME2": full2, "FIRST": first, "LAST": last, "TITLE": rng.choice(TITLES),
-        "STREET": street, "CITY": city.split(", ")[0].split("\n")[0],
-        "ADDRESS": _address_segments(street, city, rng), "PHONE": v.phone(), "PHONE2": v.phone(),
-        "EMAIL": v.email(first, last), "CARD": v.card(), "SSN": v.ssn(), "IBAN": v.iban(), "IP": v.ip(),
-        "DOB": v.dob(), "DL": v.dl(), "ORDER": f"{rng.choice(['ORD', 'SO', '#', 'A'])}-{rng.randint(10000, 999999)}",
+        "NAME": full,
+        "NAME2": full2,
+        "FIRST": first,
+        "LAST": last,
+        "TITLE": rng.choice(TITLES),
+        "STREET": street,
+        "CITY": city.split(", ")[0].split("\n")[0],
+        "ADDRESS": _address_segments(street, city, rng),
+        "PHONE": v.phone(),
+        "PHONE2": v.phone(),
+        "EMAIL": v.email(first, last),
+        "CARD": v.card(),
+        "SSN": v.ssn(),
+        "IBAN": v.iban(),
+        "IP": v.ip(),
+        "DOB": v.dob(),
+        "DL": v.dl(),
+        "ORDER": f"{rng.choice(['ORD', 'SO', '#', 'A'])}-{rng.randint(10000, 999999)}",
         "AMOUNT": rng.choice(["$", "EUR ", "£", ""]) + f"{rng.randint(5, 2500)}.{rng.randint(0, 99):02d}",
         "DATE": f"2026-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
-        "TIME": f"{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}", "PRODUCT": rng.choice(PRODUCTS),
-        "COMPANY": rng.choice(COMPANIES), "TICKET": f"T{rng.randint(100000, 999999)}",
+        "TIME": f"{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}",
+        "PRODUCT": rng.choice(PRODUCTS),
+        "COMPANY": rng.choice(COMPANIES),
+        "TICKET": f"T{rng.randint(100000, 999999)}",
     }
-    if v.split == "dev":  # dev-only layouts (issue 13); the held-out split draws none of this, nor its random numbers
+    if (
+        v.split == "dev"
+    ):  # dev-only layouts (issue 13); the held-out split draws none of this, nor its random numbers
         _dev_layouts(fill, random.Random(rng.random()))
     segments: list[tuple[str, str | None]] = []
     last_end = 0
     for m in SLOT.finditer(text):
-        segments.append((text[last_end:m.start()], None))
+        segments.append((text[last_end : m.start()], None))
         value = fill[m.group(1)]
         if isinstance(value, list):
             segments.extend(value)

@@ -27,7 +27,9 @@ class AirflowAws:
         if role not in self._clients:
             from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
 
-            self._clients[role] = AwsBaseHook(aws_conn_id=conn_id(role), client_type="s3", config=RETRIES).get_conn()
+            self._clients[role] = AwsBaseHook(
+                aws_conn_id=conn_id(role), client_type="s3", config=RETRIES
+            ).get_conn()
         return self._clients[role]
 
 
@@ -38,9 +40,18 @@ def connection_env(local) -> dict[str, str]:
     keys = local.state["users"][BASE_USER]
     env = {}
     for name, role in local.state["roles"].items():
-        env[f"AIRFLOW_CONN_{conn_id(name).upper()}"] = json.dumps({
-            "conn_type": "aws", "login": keys["access_key_id"], "password": keys["secret_access_key"],
-            "extra": {"role_arn": role["arn"], "region_name": "us-east-1", "endpoint_url": local.endpoint,
-                      # without this the provider assumes the role at the real STS endpoint
-                      "service_config": {"sts": {"endpoint_url": local.endpoint}}}})
+        env[f"AIRFLOW_CONN_{conn_id(name).upper()}"] = json.dumps(
+            {
+                "conn_type": "aws",
+                "login": keys["access_key_id"],
+                "password": keys["secret_access_key"],
+                "extra": {
+                    "role_arn": role["arn"],
+                    "region_name": "us-east-1",
+                    "endpoint_url": local.endpoint,
+                    # without this the provider assumes the role at the real STS endpoint
+                    "service_config": {"sts": {"endpoint_url": local.endpoint}},
+                },
+            }
+        )
     return env

@@ -67,38 +67,91 @@ def build_nightly_dag(config: Config | None = None, dag_id: str = "datarefresh_n
     tables, envs = sorted(config.tables), sorted(config.environments)
     params = {
         # `examples` makes the form a multi-select; "null" in the type makes the field optional
-        "tables": Param([], type=["null", "array"], items={"type": "string", "enum": tables}, uniqueItems=True,
-                        examples=tables, title="Tables",
-                        description="Tables to refresh; empty means all (the others are carried over)."),
-        "envs": Param(envs, type="array", items={"type": "string", "enum": envs}, minItems=1, uniqueItems=True,
-                      examples=envs, title="Environments", description="Environments to publish."),
-        "dev_fraction": Param(None, type=["null", "number"], exclusiveMinimum=0, maximum=1, title="Dev fraction",
-                              description="Override the dev sample fraction (0 < f <= 1); empty keeps the config's."),
-        "as_of": Param(None, type=["null", "string"], format="date-time", title="Prod as of",
-                       description="Snapshot prod as of this time instead of the run's data interval end."),
-        "allow_backwards": Param(False, type="boolean", title="Allow backwards",
-                                 description="Let an older as-of move the environment pointer back."),
+        "tables": Param(
+            [],
+            type=["null", "array"],
+            items={"type": "string", "enum": tables},
+            uniqueItems=True,
+            examples=tables,
+            title="Tables",
+            description="Tables to refresh; empty means all (the others are carried over).",
+        ),
+        "envs": Param(
+            envs,
+            type="array",
+            items={"type": "string", "enum": envs},
+            minItems=1,
+            uniqueItems=True,
+            examples=envs,
+            title="Environments",
+            description="Environments to publish.",
+        ),
+        "dev_fraction": Param(
+            None,
+            type=["null", "number"],
+            exclusiveMinimum=0,
+            maximum=1,
+            title="Dev fraction",
+            description="Override the dev sample fraction (0 < f <= 1); empty keeps the config's.",
+        ),
+        "as_of": Param(
+            None,
+            type=["null", "string"],
+            format="date-time",
+            title="Prod as of",
+            description="Snapshot prod as of this time instead of the run's data interval end.",
+        ),
+        "allow_backwards": Param(
+            False,
+            type="boolean",
+            title="Allow backwards",
+            description="Let an older as-of move the environment pointer back.",
+        ),
     }
     if set(params) != set(RUN_PARAMS):  # tasks.check_run_conf validates run confs against RUN_PARAMS
         raise RuntimeError(f"RUN_PARAMS {sorted(RUN_PARAMS)} must list the DAG's params {sorted(params)}")
-    default_args = {"owner": a.owner, "retries": a.retries, "retry_delay": dt.timedelta(minutes=1),
-                    "retry_exponential_backoff": True, "max_retry_delay": dt.timedelta(minutes=20)}
-    with DAG(dag_id=dag_id, schedule=a.schedule, start_date=dt.datetime.fromisoformat(a.start_date)
-             .replace(tzinfo=dt.timezone.utc), catchup=False, max_active_runs=1, params=params,
-             default_args=default_args, tags=["datarefresh", "anonymization", "dev", "staging"],
-             doc_md=DOC_MD, render_template_as_native_obj=True, is_paused_upon_creation=a.is_paused_upon_creation,
-             description="Sanitized refresh of dev (FK-consistent sample) and staging (all rows) from prod") as dag:
+    default_args = {
+        "owner": a.owner,
+        "retries": a.retries,
+        "retry_delay": dt.timedelta(minutes=1),
+        "retry_exponential_backoff": True,
+        "max_retry_delay": dt.timedelta(minutes=20),
+    }
+    with DAG(
+        dag_id=dag_id,
+        schedule=a.schedule,
+        start_date=dt.datetime.fromisoformat(a.start_date).replace(tzinfo=dt.timezone.utc),
+        catchup=False,
+        max_active_runs=1,
+        params=params,
+        default_args=default_args,
+        tags=["datarefresh", "anonymization", "dev", "staging"],
+        doc_md=DOC_MD,
+        render_template_as_native_obj=True,
+        is_paused_upon_creation=a.is_paused_upon_creation,
+        description="Sanitized refresh of dev (FK-consistent sample) and staging (all rows) from prod",
+    ) as dag:
         # return values are metadata for XCom (policies, file keys): not worth a task log line
         quiet = {"show_return_value_in_logs": False}
         plan = task(task_id="plan", **quiet)(tasks.plan)()
         previous = plan
         results = []
         for lv in range(depth):
-            units = task(task_id=f"units_level_{lv}", trigger_rule="none_failed", **quiet)(tasks.units_of_level)(
-                plan, lv)
-            processed = task(task_id=f"process_level_{lv}", pool=a.pool, pool_slots=1, max_active_tis_per_dag=a.pool_slots,
-                             map_index_template="{{ task.op_kwargs['unit']['label'] }}", **quiet)(
-                tasks.process).partial(plan=plan).expand(unit=units)
+            units = task(task_id=f"units_level_{lv}", trigger_rule="none_failed", **quiet)(
+                tasks.units_of_level
+            )(plan, lv)
+            processed = (
+                task(
+                    task_id=f"process_level_{lv}",
+                    pool=a.pool,
+                    pool_slots=1,
+                    max_active_tis_per_dag=a.pool_slots,
+                    map_index_template="{{ task.op_kwargs['unit']['label'] }}",
+                    **quiet,
+                )(tasks.process)
+                .partial(plan=plan)
+                .expand(unit=units)
+            )
             previous >> units
             previous = processed
             results.append(processed)

@@ -1,4 +1,5 @@
-"""Task bodies: thin wrappers around the steps in datarefresh.refresh (plan, unit, publish) that map our errors onto Airflow's.
+"""Task bodies: thin wrappers around the steps in datarefresh.refresh (plan, unit, publish) that map
+our errors onto Airflow's.
 
 Terminal errors (a failed gate, bad input, access denied) raise AirflowFailException so
 the task fails without retrying; transient ones propagate and Airflow retries them.
@@ -34,8 +35,10 @@ def _terminal_fails_fast(fn):
             if type(exc).__module__.startswith("airflow"):  # Airflow's own control flow (skip, fail...)
                 raise
             # retried like any task failure, but the message (and its chain) stays out of the log
-            raise RuntimeError(f"unexpected {type(exc).__name__} in {raised_at(exc)} (message withheld: it may "
-                               "quote a data value; reproduce with `datarefresh --debug refresh ...`)") from None
+            raise RuntimeError(
+                f"unexpected {type(exc).__name__} in {raised_at(exc)} (message withheld: it may "
+                "quote a data value; reproduce with `datarefresh --debug refresh ...`)"
+            ) from None
 
     return wrapper
 
@@ -82,8 +85,11 @@ def check_run_conf(conf: dict | None, valid: list[str]) -> None:
     if unknown:
         from datarefresh.errors import ConfigError
 
-        raise ConfigError(f"unknown run conf key(s) {', '.join(map(repr, unknown))}; "
-                          f"valid keys: {', '.join(sorted(valid))}", key="dag_run.conf")
+        raise ConfigError(
+            f"unknown run conf key(s) {', '.join(map(repr, unknown))}; "
+            f"valid keys: {', '.join(sorted(valid))}",
+            key="dag_run.conf",
+        )
 
 
 @_terminal_fails_fast
@@ -94,9 +100,16 @@ def plan(**context) -> dict:
     check_run_conf(getattr(context.get("dag_run"), "conf", None), list(RUN_PARAMS))
     config, aws = _setup()
     p = context["params"]
-    run = plan_run(config, aws, envs=tuple(p["envs"]), tables=tuple(p["tables"] or ()) or None,
-                   as_of=run_as_of(context), allow_backwards=bool(p["allow_backwards"]),
-                   dev_fraction=p.get("dev_fraction"), progress=_log)
+    run = plan_run(
+        config,
+        aws,
+        envs=tuple(p["envs"]),
+        tables=tuple(p["tables"] or ()) or None,
+        as_of=run_as_of(context),
+        allow_backwards=bool(p["allow_backwards"]),
+        dev_fraction=p.get("dev_fraction"),
+        progress=_log,
+    )
     return run.model_dump(mode="json")
 
 
@@ -105,9 +118,14 @@ def units_of_level(plan: dict, level: int) -> list[dict]:
 
     run = RunPlan.model_validate(plan)
     per_table = {t: sum(1 for u in run.units if u.table == t) for t in {u.table for u in run.units}}
-    return [{"table": u.table, "index": u.index, "label": unit_label(u.table, u.index, per_table[u.table],
-                                                                     u.objects[0].key if u.objects else "")}
-            for u in run.units_at(level)]
+    return [
+        {
+            "table": u.table,
+            "index": u.index,
+            "label": unit_label(u.table, u.index, per_table[u.table], u.objects[0].key if u.objects else ""),
+        }
+        for u in run.units_at(level)
+    ]
 
 
 def unit_label(table: str, index: int, units_of_table: int, first_key: str) -> str:
@@ -115,7 +133,9 @@ def unit_label(table: str, index: int, units_of_table: int, first_key: str) -> s
     (`dt=2026-11-01`) and, for a table cut into several units, which one."""
     partition = "/".join(p for p in first_key.split("/")[:-1] if "=" in p)
     label = table + (f" {partition}" if partition else "")
-    return label + (f" (part {index + 1} of {units_of_table})" if units_of_table > 1 and not partition else "")
+    return label + (
+        f" (part {index + 1} of {units_of_table})" if units_of_table > 1 and not partition else ""
+    )
 
 
 @_terminal_fails_fast
@@ -124,8 +144,9 @@ def process(plan: dict, unit: dict) -> dict:
     from datarefresh.refresh.unit import process_unit
 
     config, aws = _setup()
-    result = process_unit(config, aws, RunPlan.model_validate(plan), unit["table"], unit["index"],
-                          progress=_log)
+    result = process_unit(
+        config, aws, RunPlan.model_validate(plan), unit["table"], unit["index"], progress=_log
+    )
     return result.model_dump(mode="json")
 
 
@@ -142,6 +163,8 @@ def publish(plan: dict, results: list) -> dict:
     report = publish_run(config, aws, RunPlan.model_validate(plan), flat, progress=_log)
     failed = [e for e, r in report["environments"].items() if not r["validation"]["passed"]]
     if failed:
-        raise TerminalError("validation failed for " + ", ".join(
-            f"{e}: {report['environments'][e]['reason']}" for e in failed))
+        raise TerminalError(
+            "validation failed for "
+            + ", ".join(f"{e}: {report['environments'][e]['reason']}" for e in failed)
+        )
     return report

@@ -18,8 +18,10 @@ from datarefresh.anonymize.operators import OpContext, Operator, OperatorError, 
 from datarefresh.config import ColumnPolicy, TableConfig
 from datarefresh.errors import ConfigError, PolicyError
 
-def apply_column(values: pa.Array, policy: ColumnPolicy, ctx: OpContext, *, where: str = "",
-                 dedupe: bool = True) -> pa.Array:
+
+def apply_column(
+    values: pa.Array, policy: ColumnPolicy, ctx: OpContext, *, where: str = "", dedupe: bool = True
+) -> pa.Array:
     """Transform one column (or nested leaf) according to its policy.
 
     With dedupe, value functions run on the distinct values only; callers turn it off for
@@ -41,7 +43,9 @@ def apply_column(values: pa.Array, policy: ColumnPolicy, ctx: OpContext, *, wher
         return cls.from_arrays(offsets, inner, mask=pc.is_null(values) if values.null_count else None)
     if pa.types.is_dictionary(t):
         out_dict = apply_column(values.dictionary, policy, ctx, where=where)
-        if out_dict.null_count:  # parquet cannot write a null inside a dictionary: re-encode, nulls in the indices
+        if (
+            out_dict.null_count
+        ):  # parquet cannot write a null inside a dictionary: re-encode, nulls in the indices
             return pc.dictionary_encode(out_dict.take(values.indices)).cast(t)
         return pa.DictionaryArray.from_arrays(values.indices, out_dict)
     op.validate(policy, t)
@@ -90,35 +94,58 @@ def _keep_blanks(values: pa.Array, out: pa.Array, blank: pa.Array | None) -> pa.
 
 
 class TableTransformer:
-    def __init__(self, name: str, table: TableConfig, schema: pa.Schema, keyring: Keyring,
-                 *, unknown_columns: str = "fail", scrub=None):
+    def __init__(
+        self,
+        name: str,
+        table: TableConfig,
+        schema: pa.Schema,
+        keyring: Keyring,
+        *,
+        unknown_columns: str = "fail",
+        scrub=None,
+    ):
         self.name, self.table, self.keyring = name, table, keyring
         self.stats: dict = {}
         self.scrub = scrub
         columns = table.columns
         for col in columns:
             if col not in schema.names:
-                raise PolicyError("configured column is missing from the data (renamed or dropped in prod?)",
-                                  table=name, column=col)
+                raise PolicyError(
+                    "configured column is missing from the data (renamed or dropped in prod?)",
+                    table=name,
+                    column=col,
+                )
         for q in table.quasi_identifiers:  # left out, it would go unprotected in dev without a word
             if q not in schema.names:
-                raise ConfigError(f"table {name}, column {q}: quasi-identifier is not a column of the data "
-                                  "(misspelt, renamed or dropped in prod?)", key=f"tables.{name}.quasi_identifiers")
+                raise ConfigError(
+                    f"table {name}, column {q}: quasi-identifier is not a column of the data "
+                    "(misspelt, renamed or dropped in prod?)",
+                    key=f"tables.{name}.quasi_identifiers",
+                )
         pk = table.primary_key
         if pk and pk in schema.names and pa.types.is_nested(schema.field(pk).type):
-            raise PolicyError(f"a {schema.field(pk).type} column cannot be the primary key (a key is an integer "
-                              "or text column)", table=name, column=pk)
+            raise PolicyError(
+                f"a {schema.field(pk).type} column cannot be the primary key (a key is an integer "
+                "or text column)",
+                table=name,
+                column=pk,
+            )
         self.plan: list[tuple[pa.Field, ColumnPolicy]] = []
         for f in schema:
             policy = columns.get(f.name)
             if policy is None:
                 if unknown_columns == "drop":
                     continue
-                raise PolicyError("column is in the data but not in the policy; classify it (datarefresh plan) "
-                                  "or set unknown_columns: drop", table=name, column=f.name)
+                raise PolicyError(
+                    "column is in the data but not in the policy; classify it (datarefresh plan) "
+                    "or set unknown_columns: drop",
+                    table=name,
+                    column=f.name,
+                )
             if policy.type and policy.type != str(f.type):
-                raise PolicyError(f"type changed: policy says {policy.type}, data has {f.type}",
-                                  table=name, column=f.name)
+                raise PolicyError(
+                    f"type changed: policy says {policy.type}, data has {f.type}", table=name, column=f.name
+                )
             op = get_operator(policy.action)
             if op.drops:
                 continue
@@ -128,8 +155,11 @@ class TableTransformer:
                 raise PolicyError(str(exc), table=name, column=f.name) from None
             self.plan.append((f, policy))
         self.schema = pa.schema([f for f, _ in self.plan])
-        self._shift_by = {f.name: policy.params.get("by") for f, policy in self.plan
-                          if get_operator(policy.action).keyed_by_row}
+        self._shift_by = {
+            f.name: policy.params.get("by")
+            for f, policy in self.plan
+            if get_operator(policy.action).keyed_by_row
+        }
         for col, by in self._shift_by.items():
             if by and by not in schema.names:
                 raise PolicyError(f"shift_date params.by names unknown column {by!r}", table=name, column=col)
@@ -141,7 +171,7 @@ class TableTransformer:
             by = self._shift_by.get(f.name)
             if by:
                 by_policy = self.table.columns.get(by)
-                entity = (by_policy.entity if by_policy and by_policy.entity else f"ROW:{by}")
+                entity = by_policy.entity if by_policy and by_policy.entity else f"ROW:{by}"
                 ctx.row_hash = self.keyring.hash_values("SHIFT/" + entity, batch.column(by))
             # after one batch we know whether deduplicating this column pays off
             dedupe = self.stats.get("distinct_share", {}).get(f.name, 0.0) < 0.8
@@ -163,4 +193,3 @@ def _leaf_type(t: pa.DataType, policy: ColumnPolicy) -> pa.DataType:
     if pa.types.is_dictionary(t):
         t = t.value_type
     return t
-

@@ -41,7 +41,9 @@ def _join(*parts, sep: str = "") -> pa.Array:
 
 def number_strings(h: np.ndarray, width: int) -> pa.Array:
     """Zero-padded decimal strings of `width` digits taken from h."""
-    return pc.utf8_lpad(pc.cast(pa.array((h % np.uint64(10**width)).astype(np.int64)), pa.string()), width, "0")
+    return pc.utf8_lpad(
+        pc.cast(pa.array((h % np.uint64(10**width)).astype(np.int64)), pa.string()), width, "0"
+    )
 
 
 def hex_tokens(h: np.ndarray) -> pa.Array:
@@ -59,10 +61,13 @@ def _ascii_lower(names: pa.Array) -> pa.Array:
 def _string_buffers(values: pa.Array):
     values = values.cast(pa.string())
     n = len(values)
-    offsets = np.frombuffer(values.buffers()[1], dtype=np.int32)[values.offset: values.offset + n + 1]
+    offsets = np.frombuffer(values.buffers()[1], dtype=np.int32)[values.offset : values.offset + n + 1]
     data_buf = values.buffers()[2]
-    data = (np.frombuffer(data_buf, dtype=np.uint8)[offsets[0]: offsets[-1]].copy()
-            if data_buf is not None else np.zeros(0, np.uint8))
+    data = (
+        np.frombuffer(data_buf, dtype=np.uint8)[offsets[0] : offsets[-1]].copy()
+        if data_buf is not None
+        else np.zeros(0, np.uint8)
+    )
     offs = (offsets - offsets[0]).astype(np.int32)
     lengths = np.diff(offs)
     row = np.repeat(np.arange(n), lengths)
@@ -75,8 +80,9 @@ def _rebuild(values: pa.Array, offs: np.ndarray, data: np.ndarray) -> pa.Array:
     if validity is not None and values.offset:
         # re-base the validity bitmap together with the offsets
         validity = pc.is_valid(values).buffers()[1]
-    return pa.StringArray.from_buffers(len(values), pa.py_buffer(offs.tobytes()), pa.py_buffer(data.tobytes()),
-                                       validity, values.null_count)
+    return pa.StringArray.from_buffers(
+        len(values), pa.py_buffer(offs.tobytes()), pa.py_buffer(data.tobytes()), validity, values.null_count
+    )
 
 
 def _ranks(selected: np.ndarray, row: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -99,7 +105,9 @@ def _digit_stream(h: np.ndarray, row: np.ndarray, pos: np.ndarray) -> np.ndarray
     return (nibble * np.uint64(10)) >> np.uint64(4)  # 0..15 -> 0..9
 
 
-def scramble_digits(values: pa.Array, h: np.ndarray, *, luhn: bool = False, keep_country_code: bool = False) -> pa.Array:
+def scramble_digits(
+    values: pa.Array, h: np.ndarray, *, luhn: bool = False, keep_country_code: bool = False
+) -> pa.Array:
     """Replace every ASCII digit with a keyed pseudo-random digit, keeping the layout
     ("(415) 555-0100" stays "(ddd) ddd-dddd"). With luhn=True (card numbers) the first
     digit (the network) is kept and the last becomes a valid Luhn check digit. With
@@ -161,18 +169,23 @@ def _iban(values: pa.Array, h: np.ndarray) -> pa.Array:
             continue
         compact = re.sub(r"\s", "", v).upper()
         rng = np.random.default_rng(hv)
-        bban = "".join(str(rng.integers(10)) if c.isdigit() else chr(65 + rng.integers(26)) if c.isalpha() else c
-                       for c in compact[4:] if c.isalnum() and c.isascii())  # others would break the checksum
+        bban = "".join(
+            str(rng.integers(10)) if c.isdigit() else chr(65 + rng.integers(26)) if c.isalpha() else c
+            for c in compact[4:]
+            if c.isalnum() and c.isascii()
+        )  # others would break the checksum
         cc = compact[:2] if re.fullmatch(r"[A-Z]{2}", compact[:2]) else "DE"
         num = int("".join(str(int(c, 36)) for c in bban + cc + "00"))
         iban = f"{cc}{98 - num % 97:02d}{bban}"
-        out.append(" ".join(iban[i:i + 4] for i in range(0, len(iban), 4)) if " " in v else iban)
+        out.append(" ".join(iban[i : i + 4] for i in range(0, len(iban), 4)) if " " in v else iban)
     return pa.array(out, pa.string())
 
 
 def _ip(values: pa.Array, h: np.ndarray) -> pa.Array:
-    octets = [pc.cast(pa.array(((mix(h, 20 + i) % np.uint64(254)) + np.uint64(1)).astype(np.int64)), pa.string())
-              for i in range(4)]
+    octets = [
+        pc.cast(pa.array(((mix(h, 20 + i) % np.uint64(254)) + np.uint64(1)).astype(np.int64)), pa.string())
+        for i in range(4)
+    ]
     v4 = _join(*octets, sep=".")
     groups = [pc.utf8_slice_codeunits(hex_tokens(mix(h, 30 + i)), 0, 4) for i in range(8)]
     v6 = _join(*groups, sep=":")
@@ -184,7 +197,9 @@ def _person(v, h):
 
 
 def _email(v, h):
-    local = _join(_ascii_lower(pick("first_name", mix(h, 1))), _ascii_lower(pick("last_name", mix(h, 2))), sep=".")
+    local = _join(
+        _ascii_lower(pick("first_name", mix(h, 1))), _ascii_lower(pick("last_name", mix(h, 2))), sep="."
+    )
     return _join(local, number_strings(mix(h, 3), 6), "@", pick("email_domain", mix(h, 4)))
 
 
@@ -194,8 +209,11 @@ def _street(v, h):
 
 
 def _username(v, h):
-    return _join(pc.utf8_slice_codeunits(_ascii_lower(pick("first_name", mix(h, 1))), 0, 1),
-                 _ascii_lower(pick("last_name", mix(h, 2))), number_strings(mix(h, 3), 3))
+    return _join(
+        pc.utf8_slice_codeunits(_ascii_lower(pick("first_name", mix(h, 1))), 0, 1),
+        _ascii_lower(pick("last_name", mix(h, 2))),
+        number_strings(mix(h, 3), 3),
+    )
 
 
 def _string_id(v, h):
@@ -210,12 +228,26 @@ def _token(prefix: str):
 
 def _organization(v, h):
     word = pc.utf8_capitalize(pick("word", mix(h, 7)))
-    suffix = pa.array(np.array(["Inc", "LLC", "Ltd", "GmbH", "Group"])[(mix(h, 8) % np.uint64(5)).astype(np.int64)])
+    suffix = pa.array(
+        np.array(["Inc", "LLC", "Ltd", "GmbH", "Group"])[(mix(h, 8) % np.uint64(5)).astype(np.int64)]
+    )
     return _join(word, suffix, sep=" ")
 
 
-_MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
-           "november", "december"]
+_MONTHS = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+]
 _DATE_PART = re.compile(r"\d+|[^\W\d_]+")
 
 
@@ -260,8 +292,11 @@ def _date_of_birth(values: pa.Array, h: np.ndarray) -> pa.Array:
         if month_word is not None:
             subs[month_word.start()] = _month_like(month_word.group(), month)
             if others:
-                subs[others[0].start()] = f"{day:0{len(others[0].group())}d}" if len(others[0].group()) == 2 or day < 10 \
+                subs[others[0].start()] = (
+                    f"{day:0{len(others[0].group())}d}"
+                    if len(others[0].group()) == 2 or day < 10
                     else str(day)
+                )
         else:
             a, b = others if len(others) == 2 else (others[0], None)
             if b is None:  # month and year only (03/1980)
@@ -279,7 +314,7 @@ def _date_of_birth(values: pa.Array, h: np.ndarray) -> pa.Array:
         pieces, last = [], 0
         for p in parts:
             if p.start() in subs:
-                pieces.append(v[last:p.start()])
+                pieces.append(v[last : p.start()])
                 pieces.append(subs[p.start()])
                 last = p.end()
         pieces.append(v[last:])
@@ -308,7 +343,9 @@ GENERATORS: dict[str, Callable[[pa.Array, np.ndarray], pa.Array]] = {
     "LOCATION": lambda v, h: pick("city", mix(h, 9)),
     "USERNAME": _username,
     "PASSWORD": _token("pw-"),
-    "URL": lambda v, h: _join("https://", pick("url_host", mix(h, 10)), "/", pc.utf8_slice_codeunits(hex_tokens(h), 0, 10)),
+    "URL": lambda v, h: _join(
+        "https://", pick("url_host", mix(h, 10)), "/", pc.utf8_slice_codeunits(hex_tokens(h), 0, 10)
+    ),
     "ORGANIZATION": _organization,
     "ID": _string_id,
 }

@@ -47,7 +47,9 @@ def transform_json(values: pa.Array, policy: ColumnPolicy, ctx, apply: Apply) ->
             docs.append(json.loads(text))
         except json.JSONDecodeError as exc:
             # the raw value is not echoed: it may be PII
-            raise OperatorError(f"value {i} of this chunk is not valid JSON ({exc.msg} at char {exc.pos})") from None
+            raise OperatorError(
+                f"value {i} of this chunk is not valid JSON ({exc.msg} at char {exc.pos})"
+            ) from None
     leaves: dict[str, list[tuple[Any, Any]]] = {}
     for doc in docs:
         json_leaves(doc, leaves)
@@ -90,15 +92,19 @@ def transform_struct(values: pa.Array, policy: ColumnPolicy, ctx, apply: Apply, 
     for i, f in enumerate(t):
         path = f"{prefix}{f.name}"
         child = pc.struct_field(values, [i])  # with the parent's nulls (field() ignores them)
-        if pa.types.is_struct(f.type) or ((pa.types.is_list(f.type) or pa.types.is_large_list(f.type))
-                                          and pa.types.is_struct(f.type.value_type)):
+        if pa.types.is_struct(f.type) or (
+            (pa.types.is_list(f.type) or pa.types.is_large_list(f.type))
+            and pa.types.is_struct(f.type.value_type)
+        ):
             children.append(transform_struct(child, policy, ctx, apply, prefix=path + "."))
             continue
         leaf = policy.fields.get(path)
         if leaf is None:
             raise OperatorError(f"nested field {path!r} has no policy")
         children.append(apply(child, leaf, ctx, where=path))
-    return pa.StructArray.from_arrays(children, fields=list(t), mask=pc.is_null(values) if values.null_count else None)
+    return pa.StructArray.from_arrays(
+        children, fields=list(t), mask=pc.is_null(values) if values.null_count else None
+    )
 
 
 # Operator.nested -> its walker

@@ -99,7 +99,9 @@ class Redact(Operator):
         if not is_text(values.type):
             return pa.nulls(len(values), values.type)
         text = policy.params.get("text", "[REDACTED]")
-        return pc.if_else(pc.is_valid(values), pa.scalar(text, values.type), pa.nulls(len(values), values.type))
+        return pc.if_else(
+            pc.is_valid(values), pa.scalar(text, values.type), pa.nulls(len(values), values.type)
+        )
 
 
 class Mask(Operator):
@@ -107,7 +109,9 @@ class Mask(Operator):
     text_only = True
 
     def operate(self, values, policy, ctx):
-        out = fakes.mask_chars(values, int(policy.params.get("keep_last", 4)), str(policy.params.get("char", "*")))
+        out = fakes.mask_chars(
+            values, int(policy.params.get("keep_last", 4)), str(policy.params.get("char", "*"))
+        )
         return out.cast(values.type)
 
 
@@ -158,8 +162,10 @@ class Fake(Operator):
 
     def validate(self, policy, typ):
         if not (is_text(typ) or pa.types.is_integer(typ)):
-            raise OperatorError(f"fake applies to text or integer columns, not {typ}"
-                                + ("; use shift_date or generalize for dates" if is_temporal(typ) else ""))
+            raise OperatorError(
+                f"fake applies to text or integer columns, not {typ}"
+                + ("; use shift_date or generalize for dates" if is_temporal(typ) else "")
+            )
 
     def operate(self, values, policy, ctx):
         entity = policy.entity or "ID"
@@ -202,16 +208,24 @@ class ShiftDate(Operator):
         p = policy.params
         max_days, jitter = p.get("max_days", 30), p.get("jitter", 0)
         if isinstance(max_days, bool) or not isinstance(max_days, int) or max_days < 1:
-            raise OperatorError(f"shift_date params.max_days must be a whole number of days >= 1, got {max_days!r}")
+            raise OperatorError(
+                f"shift_date params.max_days must be a whole number of days >= 1, got {max_days!r}"
+            )
         if isinstance(jitter, bool) or not isinstance(jitter, (int, float)) or jitter < 0:
-            raise OperatorError("shift_date params.jitter must be a number >= 0 (seconds for timestamps, days "
-                                f"for dates), got {jitter!r}")
+            raise OperatorError(
+                "shift_date params.jitter must be a number >= 0 (seconds for timestamps, days "
+                f"for dates), got {jitter!r}"
+            )
         if p.get("keep_intervals"):
             if not p.get("by"):
-                raise OperatorError("shift_date keep_intervals needs params.by: the entity whose intervals to keep")
+                raise OperatorError(
+                    "shift_date keep_intervals needs params.by: the entity whose intervals to keep"
+                )
             if jitter:
-                raise OperatorError("shift_date keep_intervals keeps each entity's intervals exactly; "
-                                    "it cannot take params.jitter")
+                raise OperatorError(
+                    "shift_date keep_intervals keeps each entity's intervals exactly; "
+                    "it cannot take params.jitter"
+                )
 
     def operate(self, values, policy, ctx):
         h = ctx.row_hash if ctx.row_hash is not None else ctx.keyring.hash_values("DATE_SHIFT", values)
@@ -279,8 +293,11 @@ class Generalize(Operator):
                 return _decimal_map(values, lambda v: _round_decimal(v, digits, t))
             return _round_float(values, digits)
         if pa.types.is_integer(t):  # a year (1982) or a compact date (19820329) stored as a number
-            v = values.to_numpy(zero_copy_only=False) if not values.null_count else \
-                pc.fill_null(values, 0).to_numpy(zero_copy_only=False)
+            v = (
+                values.to_numpy(zero_copy_only=False)
+                if not values.null_count
+                else pc.fill_null(values, 0).to_numpy(zero_copy_only=False)
+            )
             v = v.astype(np.int64)
             year = np.where((v >= 10000101) & (v <= 99991231), v // 10000, v)
             valid = (year >= 1000) & (year <= 9999) & pc.is_valid(values).to_numpy(zero_copy_only=False)
@@ -302,12 +319,13 @@ def _band(values: pa.Array, width: int) -> pa.Array:
         return pc.multiply(pc.divide(values, w), w)
     if pa.types.is_decimal(t):  # exact: floats lose digits, and decimal kernels stop at 38
         return _decimal_map(values, lambda v: (v / width).to_integral_value(decimal.ROUND_DOWN) * width)
-    return pc.cast(pc.multiply(pc.trunc(pc.divide(pc.cast(values, pa.float64()), float(width))),
-                               float(width)), t)
+    return pc.cast(
+        pc.multiply(pc.trunc(pc.divide(pc.cast(values, pa.float64()), float(width))), float(width)), t
+    )
 
 
 # Past 2**53 a double has no fractional digits to round, and rounding there can overflow
-_EXACT_FLOAT = 2.0 ** 53
+_EXACT_FLOAT = 2.0**53
 
 
 def _round_float(values: pa.Array, digits: int) -> pa.Array:
@@ -349,7 +367,9 @@ _NUMBER_TEXT = r"^\s*(?P<n>[+-]?\d+(?:[.,]\d+)?)\s*$"
 
 
 def _group(values: pa.Array, pattern: str, name: str) -> pa.Array:
-    return pc.struct_field(pc.extract_regex(values, pattern), name) if len(values) else pa.array([], pa.string())
+    return (
+        pc.struct_field(pc.extract_regex(values, pattern), name) if len(values) else pa.array([], pa.string())
+    )
 
 
 _TWO_DIGIT_YEAR_PIVOT = 25  # '25 -> 2025, '26 -> 1926: fixed near the year this was written (dates of birth)
@@ -390,8 +410,9 @@ def _generalize_text(values: pa.Array, to: str, params: dict) -> pa.Array:
     width = int(params.get("width", 10))
     number = pc.if_else(pc.less(pc.abs(number), _EXACT_FLOAT), number, pa.scalar(None, pa.float64()))
     low = pc.cast(pc.multiply(pc.floor(pc.divide(number, width)), width), pa.int64())
-    return pc.binary_join_element_wise(pc.cast(low, pa.string()),
-                                       pc.cast(pc.add(low, width - 1), pa.string()), "-")
+    return pc.binary_join_element_wise(
+        pc.cast(low, pa.string()), pc.cast(pc.add(low, width - 1), pa.string()), "-"
+    )
 
 
 class ScrubText(Operator):
@@ -441,9 +462,10 @@ class Drop(Operator):
         raise AssertionError("drop is handled by the engine")
 
 
-REGISTRY: dict[str, Operator] = {op.name: op() for op in
-                                 (Keep, Null, Redact, Mask, Hmac, Fake, ShiftDate, Generalize, ScrubText, Json,
-                                  Struct, Drop)}
+REGISTRY: dict[str, Operator] = {
+    op.name: op()
+    for op in (Keep, Null, Redact, Mask, Hmac, Fake, ShiftDate, Generalize, ScrubText, Json, Struct, Drop)
+}
 
 
 def get_operator(name: str) -> Operator:

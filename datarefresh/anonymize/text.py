@@ -19,8 +19,12 @@ from datarefresh.detect.text import Span, analyze_texts
 MAX_TEXT_CHARS = 1_000_000
 
 # Presidio entity -> the fake generator used for it.
-FAKE_FOR = {"LOCATION": "CITY", "US_BANK_NUMBER": "NATIONAL_ID", "UK_NHS": "NATIONAL_ID",
-            "MEDICAL_LICENSE": "NATIONAL_ID"}  # a DATE_OF_BIRTH becomes a keyed valid date in its layout (fakes.py)
+FAKE_FOR = {
+    "LOCATION": "CITY",
+    "US_BANK_NUMBER": "NATIONAL_ID",
+    "UK_NHS": "NATIONAL_ID",
+    "MEDICAL_LICENSE": "NATIONAL_ID",
+}  # a DATE_OF_BIRTH becomes a keyed valid date in its layout (fakes.py)
 CACHE_MAX = 100_000  # scrubbed texts remembered across the chunks of a column (in memory only)
 
 
@@ -31,9 +35,11 @@ def scrub_text_list(texts: list[str], ctx) -> tuple[list[str], list[list[Span]]]
     if longest > MAX_TEXT_CHARS:
         from datarefresh.anonymize.operators import OperatorError
 
-        raise OperatorError(f"a text of {longest:,} characters is longer than the {MAX_TEXT_CHARS:,} "
-                            "characters free-text scrubbing analyses (memory bound); redact or null this "
-                            "column, or split the text upstream")
+        raise OperatorError(
+            f"a text of {longest:,} characters is longer than the {MAX_TEXT_CHARS:,} "
+            "characters free-text scrubbing analyses (memory bound); redact or null this "
+            "column, or split the text upstream"
+        )
     spans_of = analyze_texts([texts[i] for i in todo]) if todo else []
     spans: list[list[Span]] = [[] for _ in texts]
     for i, sp in zip(todo, spans_of):
@@ -42,7 +48,7 @@ def scrub_text_list(texts: list[str], ctx) -> tuple[list[str], list[list[Span]]]
     counts: Counter = Counter()
     for t, sp in zip(texts, spans):
         for s in sp:
-            found[s.entity].add(t[s.start:s.end])
+            found[s.entity].add(t[s.start : s.end])
             counts[s.entity] += 1
     replacement: dict[tuple[str, str], str] = {}
     for entity, originals in found.items():
@@ -57,8 +63,8 @@ def scrub_text_list(texts: list[str], ctx) -> tuple[list[str], list[list[Span]]]
         t = texts[i]
         parts, last = [], 0
         for s in sp:
-            parts.append(t[last:s.start])
-            parts.append(replacement[(s.entity, t[s.start:s.end])])
+            parts.append(t[last : s.start])
+            parts.append(replacement[(s.entity, t[s.start : s.end])])
             last = s.end
         parts.append(t[last:])
         out[i] = "".join(parts)

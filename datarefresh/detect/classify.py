@@ -62,27 +62,36 @@ _IBAN = re.compile(r"^[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?$")
 _URL = re.compile(r"^https?://\S+$")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$")
-_TEXT_DATE = re.compile(r"^\d{1,2}[/.-]\d{1,2}[/.-](?:\d{2}|\d{4})(?:[ T]\d{1,2}:\d{2}(?::\d{2})?(?: ?[AP]M)?)?$",
-                        re.IGNORECASE)
+_TEXT_DATE = re.compile(
+    r"^\d{1,2}[/.-]\d{1,2}[/.-](?:\d{2}|\d{4})(?:[ T]\d{1,2}:\d{2}(?::\d{2})?(?: ?[AP]M)?)?$", re.IGNORECASE
+)
 _NUMBER = re.compile(r"^[+-]?\d+(?:\.\d+)?$")
 _DIGITS = re.compile(r"^\d+$")
 # Postcodes whose layout alone is telling (UK, Canada, Netherlands); 5-digit US ZIPs are not.
 _POSTCODE = re.compile(r"^(?:[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}|[A-Z]\d[A-Z] ?\d[A-Z]\d|\d{4} ?[A-Z]{2})$")
 # National ids with a telling layout: UK NINO, Spanish DNI/NIE, German tax id (11 digits is
 # too common), French INSEE (13-15 digits with a sex digit first).
-_NATIONAL_ID = re.compile(r"^(?:[A-CEGHJ-PR-TW-Z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-D]|\d{8}-?[A-HJ-NP-TV-Z]|"
-                          r"[XYZ]\d{7}-?[A-Z]|[12] ?\d{2} ?\d{2} ?\d{2} ?\d{3} ?\d{3}(?: ?\d{2})?)$")
+_NATIONAL_ID = re.compile(
+    r"^(?:[A-CEGHJ-PR-TW-Z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-D]|\d{8}-?[A-HJ-NP-TV-Z]|"
+    r"[XYZ]\d{7}-?[A-Z]|[12] ?\d{2} ?\d{2} ?\d{2} ?\d{3} ?\d{3}(?: ?\d{2})?)$"
+)
 _USER_AGENT = re.compile(r"^(?:Mozilla|Opera|Dalvik|curl|Wget|python-requests|okhttp)/\d[\w.]*(?: |$)")
 # In a URL: an e-mail, a long digit run, or a query parameter that names a person or a secret.
-_URL_PERSONAL = re.compile(r"@|%40|\d{7,}|[?&;](?:e?mail|name|first|last|user(?:name)?|phone|tel|token|key|"
-                           r"password|pwd|session|sid|auth|ssn|dob|address|zip|lat|lon)\w*=", re.IGNORECASE)
+_URL_PERSONAL = re.compile(
+    r"@|%40|\d{7,}|[?&;](?:e?mail|name|first|last|user(?:name)?|phone|tel|token|key|"
+    r"password|pwd|session|sid|auth|ssn|dob|address|zip|lat|lon)\w*=",
+    re.IGNORECASE,
+)
 # A street address: number + words + street type (US/UK), or a European street name + number.
-_STREET = re.compile(r"^\d{1,6}[A-Za-z]?,? +(?:[\w.'-]+ +){0,5}(?:st|street|ave|avenue|rd|road|blvd|boulevard|ln|"
-                     r"lane|dr|drive|ct|court|way|pl|place|ter|terrace|pkwy|parkway|hwy|highway|cir|circle|sq|"
-                     r"square|trl|trail|loop|row|close|crescent|grove|gardens|rue|chemin|allee|via|calle)\b"
-                     r"|^(?:[\w.'-]+ +){0,4}[\w.'-]*(?:stra(?:ss|ß)e|str\.|weg|gasse|platz|allee|laan|straat|"
-                     r"plein|gracht)\.? *\d{1,5}[a-z]?\b|^(?:calle|avenida|avda\.?|via|viale|piazza|rua|rue) +"
-                     r"[\w .'-]+,? *\d{1,5}", re.IGNORECASE)
+_STREET = re.compile(
+    r"^\d{1,6}[A-Za-z]?,? +(?:[\w.'-]+ +){0,5}(?:st|street|ave|avenue|rd|road|blvd|boulevard|ln|"
+    r"lane|dr|drive|ct|court|way|pl|place|ter|terrace|pkwy|parkway|hwy|highway|cir|circle|sq|"
+    r"square|trl|trail|loop|row|close|crescent|grove|gardens|rue|chemin|allee|via|calle)\b"
+    r"|^(?:[\w.'-]+ +){0,4}[\w.'-]*(?:stra(?:ss|ß)e|str\.|weg|gasse|platz|allee|laan|straat|"
+    r"plein|gracht)\.? *\d{1,5}[a-z]?\b|^(?:calle|avenida|avda\.?|via|viale|piazza|rua|rue) +"
+    r"[\w .'-]+,? *\d{1,5}",
+    re.IGNORECASE,
+)
 _WORD = re.compile(r"[^\W\d_]+")
 
 
@@ -122,7 +131,9 @@ def _is_us_street(s: str) -> bool:
     except Exception:  # noqa: BLE001 - the parser's own errors: not an address
         return False
     return {"AddressNumber", "StreetName"} <= labels and bool(
-        labels & {"StreetNamePostType", "StreetNamePreDirectional", "StreetNamePostDirectional", "OccupancyType"})
+        labels
+        & {"StreetNamePostType", "StreetNamePreDirectional", "StreetNamePostDirectional", "OccupancyType"}
+    )
 
 
 def _all_json(values: list[Any]) -> bool:
@@ -146,8 +157,7 @@ def _is_phone_digits(s: str) -> bool:
 
 def _is_ssn_digits(s: str) -> bool:
     s = s.zfill(9)
-    return (len(s) == 9 and s[:3] not in ("000", "666") and s[0] != "9" and s[3:5] != "00"
-            and s[5:] != "0000")
+    return len(s) == 9 and s[:3] not in ("000", "666") and s[0] != "9" and s[3:5] != "00" and s[5:] != "0000"
 
 
 # (entity, action, test) in priority order; the first whose share passes wins.
@@ -177,12 +187,30 @@ NUMBER_RULES: list[tuple[str, Callable[[str], bool]]] = [
 ]
 
 
-def _policy(action: str, entity: str | None, typ: pa.DataType, detector: str, share: float | None = None,
-            score: float | None = None, params: dict | None = None, fields: dict | None = None,
-            detail: str | None = None) -> ColumnPolicy:
-    return ColumnPolicy(action=action, entity=entity, type=str(typ), params=params or {}, fields=fields or {},
-                        evidence=Evidence(detector=detector, match_share=None if share is None else round(share, 3),
-                                          score=score, detail=detail))
+def _policy(
+    action: str,
+    entity: str | None,
+    typ: pa.DataType,
+    detector: str,
+    share: float | None = None,
+    score: float | None = None,
+    params: dict | None = None,
+    fields: dict | None = None,
+    detail: str | None = None,
+) -> ColumnPolicy:
+    return ColumnPolicy(
+        action=action,
+        entity=entity,
+        type=str(typ),
+        params=params or {},
+        fields=fields or {},
+        evidence=Evidence(
+            detector=detector,
+            match_share=None if share is None else round(share, 3),
+            score=score,
+            detail=detail,
+        ),
+    )
 
 
 def _by_name(name: str, typ: pa.DataType) -> NameRule | None:
@@ -231,8 +259,9 @@ def _number_strings(values: list[Any]) -> tuple[list[str], int]:
     return list(seen), len(examined)
 
 
-def _number_entity(digits: list[str], total: int, share_needed: float,
-                   distinct_share: float = 1.0) -> tuple[str, float] | None:
+def _number_entity(
+    digits: list[str], total: int, share_needed: float, distinct_share: float = 1.0
+) -> tuple[str, float] | None:
     """The personal entity a column of digit strings holds (phone, SSN, card), or None.
     SSNs need values that are mostly distinct and spread out: codes (diagnoses, products)
     repeat, and ids handed out in order sit in a narrow band."""
@@ -267,14 +296,41 @@ def _ids_fit(typ: pa.DataType, values: list[Any]) -> bool:
     if typ.bit_width < 32:
         return False
     if typ.bit_width == 32 or typ.id in _UNSIGNED:  # larger values map to signed 64-bit ones
-        return all(0 <= v < 2 ** 31 for v in values if isinstance(v, int))
+        return all(0 <= v < 2**31 for v in values if isinstance(v, int))
     return True
 
 
 # ---------------------------------------------------------------- person names and categories
 
-_TITLES = {"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "jr", "sr", "ii", "iii", "iv", "md", "phd", "dds",
-           "esq", "rn", "herr", "frau", "sra", "srta", "mme", "mlle", "m", "don", "dona"}
+_TITLES = {
+    "mr",
+    "mrs",
+    "ms",
+    "miss",
+    "mx",
+    "dr",
+    "prof",
+    "sir",
+    "jr",
+    "sr",
+    "ii",
+    "iii",
+    "iv",
+    "md",
+    "phd",
+    "dds",
+    "esq",
+    "rn",
+    "herr",
+    "frau",
+    "sra",
+    "srta",
+    "mme",
+    "mlle",
+    "m",
+    "don",
+    "dona",
+}
 
 
 def _name_tokens(value: str) -> list[str]:
@@ -311,14 +367,18 @@ def _person_names(sample: list[str], repeat: float = 1.0) -> tuple[str, float] |
     single = hits - multi
     if multi >= single:
         return "PERSON", share
-    return ("FIRST_NAME" if given >= 2 * surname else "LAST_NAME" if surname >= 2 * given else "PERSON"), share
+    return (
+        "FIRST_NAME" if given >= 2 * surname else "LAST_NAME" if surname >= 2 * given else "PERSON"
+    ), share
 
 
 def _dictionary_share(sample: list[str]) -> float:
     """Share of distinct values whose words are mostly dictionary words (wordfreq)."""
+
     def wordy(v: str) -> bool:
         toks = _name_tokens(v)
         return bool(toks) and sum(gazetteer.is_common_word(t, 3.0) for t in toks) * 2 >= len(toks)
+
     return sum(map(wordy, sample)) / len(sample) if sample else 0.0
 
 
@@ -331,9 +391,13 @@ def _categorical(values: list[Any], sample: list[str]) -> tuple[bool, float, flo
     words = _dictionary_share(sample)
     codes = sum(1 for s in sample if " " not in s.strip() and len(s) <= 24) / len(sample) if sample else 0.0
     digits = sum(1 for s in sample if any(c.isdigit() for c in s)) / len(sample) if sample else 1.0
-    ok = ((distinct <= 50 and repeat >= 4) or (repeat >= 3 and words >= 0.5) or (repeat >= 1.5 and words >= 0.8)
-          or (repeat >= 3 and codes >= 0.9)
-          or (distinct <= 50 and words >= 0.9 and digits <= 0.1))  # a lookup table: Sales, Engineering...
+    ok = (
+        (distinct <= 50 and repeat >= 4)
+        or (repeat >= 3 and words >= 0.5)
+        or (repeat >= 1.5 and words >= 0.8)
+        or (repeat >= 3 and codes >= 0.9)
+        or (distinct <= 50 and words >= 0.9 and digits <= 0.1)
+    )  # a lookup table: Sales, Engineering...
     return ok, words, repeat, distinct
 
 
@@ -342,14 +406,17 @@ def _identifier_like(values: list[Any], sample: list[str]) -> float:
     present = [v for v in values if isinstance(v, str) and v.strip()]
     if not present or len(set(present)) < 0.9 * len(present):
         return 0.0
-    return sum(1 for s in sample if " " not in s.strip() and 4 <= len(s) <= 64 and any(c.isdigit() for c in s)) \
-        / len(sample)
+    return sum(
+        1 for s in sample if " " not in s.strip() and 4 <= len(s) <= 64 and any(c.isdigit() for c in s)
+    ) / len(sample)
 
 
 # ---------------------------------------------------------------- classification
 
-def classify_values(name: str, typ: pa.DataType, values: list[Any], *, table: str = "",
-                    use_presidio: bool = True) -> ColumnPolicy:
+
+def classify_values(
+    name: str, typ: pa.DataType, values: list[Any], *, table: str = "", use_presidio: bool = True
+) -> ColumnPolicy:
     """Classify one column (or JSON / struct leaf) from its name, type and sampled values.
     The result always applies to `typ`: an action the type cannot take is replaced by one it can."""
     policy = _classify(name, typ, values, table, use_presidio)
@@ -364,29 +431,44 @@ def _applicable(policy: ColumnPolicy, typ: pa.DataType) -> ColumnPolicy:
         return policy
     except OperatorError as exc:
         ev = policy.evidence
-        return _policy("null", policy.entity, typ, (ev.detector if ev else "type") + ";type", ev and ev.match_share,
-                       detail=f"{policy.action} cannot apply: {exc}; nulled instead")
+        return _policy(
+            "null",
+            policy.entity,
+            typ,
+            (ev.detector if ev else "type") + ";type",
+            ev and ev.match_share,
+            detail=f"{policy.action} cannot apply: {exc}; nulled instead",
+        )
 
 
 def _classify(name: str, typ: pa.DataType, values: list[Any], table: str, use_presidio: bool) -> ColumnPolicy:
     base = typ.value_type if pa.types.is_dictionary(typ) else typ
-    if pa.types.is_struct(base) or ((pa.types.is_list(base) or pa.types.is_large_list(base))
-                                    and pa.types.is_struct(base.value_type)):
+    if pa.types.is_struct(base) or (
+        (pa.types.is_list(base) or pa.types.is_large_list(base)) and pa.types.is_struct(base.value_type)
+    ):
         return _classify_struct(name, typ, values, table, use_presidio)
     if pa.types.is_list(base) or pa.types.is_large_list(base) or pa.types.is_fixed_size_list(base):
         flat = [x for v in values if v for x in v]
         inner = classify_values(name, base.value_type, flat, table=table, use_presidio=use_presidio)
         if pa.types.is_fixed_size_list(base) and inner.action not in ("keep", "null"):
-            inner = _policy("null", inner.entity, typ, (inner.evidence.detector if inner.evidence else "") + ";type")
+            inner = _policy(
+                "null", inner.entity, typ, (inner.evidence.detector if inner.evidence else "") + ";type"
+            )
         return inner.model_copy(update={"type": str(typ)})
     if pa.types.is_map(base):
         flat = [x for v in values if v for pair in v for x in pair]
-        inner = classify_values(name, pa.string(), [str(x) for x in flat if x is not None], table=table,
-                                use_presidio=use_presidio)
+        inner = classify_values(
+            name, pa.string(), [str(x) for x in flat if x is not None], table=table, use_presidio=use_presidio
+        )
         if inner.action == "keep":
             return _policy("keep", None, typ, "values:map")
-        return _policy("null", inner.entity, typ, "values:map;" + (inner.evidence.detector if inner.evidence else ""),
-                       detail="a map holding personal data is nulled (no per-key policy)")
+        return _policy(
+            "null",
+            inner.entity,
+            typ,
+            "values:map;" + (inner.evidence.detector if inner.evidence else ""),
+            detail="a map holding personal data is nulled (no per-key policy)",
+        )
     text = is_text(base)
     present = [v for v in values if v is not None and not (isinstance(v, str) and not v.strip())]
     rule = _by_name(name, base)
@@ -395,8 +477,16 @@ def _classify(name: str, typ: pa.DataType, values: list[Any], table: str, use_pr
     if rule:
         got = _from_rule(rule, name, typ, base, values, present, table)
         if got is not None and rule.weak:  # say that the values confirmed a name that alone was not enough
-            got = got.model_copy(update={"evidence": got.evidence.model_copy(
-                update={"detector": "name+values", "detail": "a weak name rule, confirmed by the values"})})
+            got = got.model_copy(
+                update={
+                    "evidence": got.evidence.model_copy(
+                        update={
+                            "detector": "name+values",
+                            "detail": "a weak name rule, confirmed by the values",
+                        }
+                    )
+                }
+            )
         if got is not None:
             return got
     if not present:
@@ -426,8 +516,15 @@ def _weak_rule_holds(rule: NameRule, base: pa.DataType, values: list[Any]) -> bo
     return False
 
 
-def _from_rule(rule: NameRule, name: str, typ: pa.DataType, base: pa.DataType, values: list[Any],
-               present: list[Any], table: str) -> ColumnPolicy | None:
+def _from_rule(
+    rule: NameRule,
+    name: str,
+    typ: pa.DataType,
+    base: pa.DataType,
+    values: list[Any],
+    present: list[Any],
+    table: str,
+) -> ColumnPolicy | None:
     """The policy a name rule gives for this type, or None to let the values decide."""
     text = is_text(base)
     integer = pa.types.is_integer(base)
@@ -437,7 +534,9 @@ def _from_rule(rule: NameRule, name: str, typ: pa.DataType, base: pa.DataType, v
     if text and rule.action not in ("keep", "null", "redact"):
         sample = _text_values(values)
         json_share = sum(map(_is_json, sample)) / len(sample) if sample else 0
-        if json_share >= VALUE_SHARE and _all_json(values):  # an `address` holding JSON objects: field by field
+        if json_share >= VALUE_SHARE and _all_json(
+            values
+        ):  # an `address` holding JSON objects: field by field
             return _classify_json(name, typ, sample, json_share, table, True)
     if rule.action == "hmac":
         entity = id_entity(table, name) if rule.pattern.startswith("(?:^|_)(?:id|") else f"ID:{_tokens(name)}"
@@ -445,23 +544,36 @@ def _from_rule(rule: NameRule, name: str, typ: pa.DataType, base: pa.DataType, v
             return _policy("hmac", entity, typ, "name")
         if not present:
             return _policy("null", entity, typ, "name;empty")
-        return _policy("keep", entity, typ, "name;type",
-                       detail=f"identifier stored as {base}: cannot be pseudonymized in place; kept")
+        return _policy(
+            "keep",
+            entity,
+            typ,
+            "name;type",
+            detail=f"identifier stored as {base}: cannot be pseudonymized in place; kept",
+        )
     if rule.action == "fake":
         if text:
             return _policy("fake", rule.entity, typ, "name")
         if integer:
             if _int_digits_fit(base, present):
                 return _policy("fake", rule.entity, typ, "name")
-            return _policy("null", rule.entity, typ, "name;type", detail=f"values too wide to fake within {base}")
+            return _policy(
+                "null", rule.entity, typ, "name;type", detail=f"values too wide to fake within {base}"
+            )
         if numeric or temporal or pa.types.is_binary(base) or pa.types.is_large_binary(base):
-            return _policy("null", rule.entity, typ, "name;type", detail=f"fake cannot apply to {base}; nulled")
+            return _policy(
+                "null", rule.entity, typ, "name;type", detail=f"fake cannot apply to {base}; nulled"
+            )
         return None  # a boolean named `phone` is not a phone: values decide
     if rule.action == "generalize":
         if rule.entity in ("DATE_OF_BIRTH", "DATE_OF_DEATH", "CARD_EXPIRY") and numeric and not integer:
             return _policy("null", rule.entity, typ, "name;type")
-        if rule.entity == "DATE_OF_BIRTH" and integer and all(1 <= v <= 31 for v in present if isinstance(v, int)) \
-                and present:
+        if (
+            rule.entity == "DATE_OF_BIRTH"
+            and integer
+            and all(1 <= v <= 31 for v in present if isinstance(v, int))
+            and present
+        ):
             return _policy("null", rule.entity, typ, "name;values", detail="a day or month of birth")
         policy = _policy("generalize", rule.entity, typ, "name", params=params)
         try:
@@ -472,8 +584,15 @@ def _from_rule(rule: NameRule, name: str, typ: pa.DataType, base: pa.DataType, v
             return _policy("null", rule.entity, typ, "name;type", detail=f"cannot generalize {base}; nulled")
         if text and rule.entity != "ZIP_CODE":
             share = _parse_share(params["to"], _text_values(values))
-            return _policy("generalize", rule.entity, typ, "name", share, params=params,
-                           detail="text parsed; values that do not parse become null")
+            return _policy(
+                "generalize",
+                rule.entity,
+                typ,
+                "name",
+                share,
+                params=params,
+                detail="text parsed; values that do not parse become null",
+            )
         return policy
     if rule.action == "keep":
         return _policy("keep", rule.entity, typ, "name")
@@ -496,13 +615,24 @@ def _classify_number(typ: pa.DataType, base: pa.DataType, values: list[Any]) -> 
     present = [v for v in values if v is not None]
     found = _number_entity(digits, max(examined, 1), NUMBER_SHARE, len(set(present)) / max(len(present), 1))
     if found is None:
-        return _policy("keep", None, typ, "values:number",
-                       detail=f"{examined} distinct numbers looked at: not phones, SSNs or cards; kept")
+        return _policy(
+            "keep",
+            None,
+            typ,
+            "values:number",
+            detail=f"{examined} distinct numbers looked at: not phones, SSNs or cards; kept",
+        )
     entity, share = found
     if pa.types.is_integer(base) and _int_digits_fit(base, [int(d) for d in digits]):
         return _policy("fake", entity, typ, f"values:{entity}", share)
-    return _policy("null", entity, typ, f"values:{entity};type", share,
-                   detail=f"{entity} stored as {base}: fake cannot apply; nulled")
+    return _policy(
+        "null",
+        entity,
+        typ,
+        f"values:{entity};type",
+        share,
+        detail=f"{entity} stored as {base}: fake cannot apply; nulled",
+    )
 
 
 # Dates of birth / death: years spread over decades, most of them decades before the latest one.
@@ -516,13 +646,20 @@ def _classify_other(typ: pa.DataType, base: pa.DataType, present: list[Any]) -> 
     if pa.types.is_date(base) or pa.types.is_timestamp(base):
         return _classify_dates(typ, present)
     if pa.types.is_boolean(base):
-        return _policy("keep", None, typ, "type:boolean", detail="two values identify no one on their own; kept")
+        return _policy(
+            "keep", None, typ, "type:boolean", detail="two values identify no one on their own; kept"
+        )
     if pa.types.is_binary(base) or pa.types.is_large_binary(base) or pa.types.is_fixed_size_binary(base):
         # bytes can hold anything (a scanned passport, a photo): not scannable, so not published unless
         # a config says keep
-        return _policy("redact", None, typ, "type:binary",
-                       detail="binary values cannot be scanned for personal data; redacted (null) unless a "
-                              "config says keep")
+        return _policy(
+            "redact",
+            None,
+            typ,
+            "type:binary",
+            detail="binary values cannot be scanned for personal data; redacted (null) unless a "
+            "config says keep",
+        )
     return _policy("keep", None, typ, f"type:{base}", detail=f"{base} values (times, durations) are kept")
 
 
@@ -534,34 +671,63 @@ def _classify_dates(typ: pa.DataType, present: list[Any]) -> ColumnPolicy:
     dates = [v for v in present if isinstance(v, (dt.date, dt.datetime))]
     distinct = len(set(dates))
     if distinct < MIN_DATES:
-        return _policy("keep", None, typ, "values:dates", detail=f"{distinct} distinct dates: too few to tell "
-                                                                     "dates of birth from event dates; kept")
+        return _policy(
+            "keep",
+            None,
+            typ,
+            "values:dates",
+            detail=f"{distinct} distinct dates: too few to tell dates of birth from event dates; kept",
+        )
     timed = sum(1 for v in dates if isinstance(v, dt.datetime) and v.time() != dt.time(0)) / len(dates)
     years = sorted(v.year + (v.timetuple().tm_yday - 1) / 366 for v in dates)
     q = lambda p: years[min(len(years) - 1, int(p * len(years)))]  # noqa: E731
     span, age = q(0.95) - q(0.05), years[-1] - q(0.5)
-    facts = (f"{distinct} distinct dates, years spread over {span:.0f} (5th-95th percentile), median "
-             f"{age:.0f} years before the latest, {timed:.0%} with a time of day")
+    facts = (
+        f"{distinct} distinct dates, years spread over {span:.0f} (5th-95th percentile), median "
+        f"{age:.0f} years before the latest, {timed:.0%} with a time of day"
+    )
     if timed < 0.05 and span >= LIFE_SPAN_YEARS and age >= LIFE_AGE_YEARS:
-        return _policy("generalize", "DATE_OF_BIRTH", typ, "values:DATE_OF_BIRTH", params={"to": "year"},
-                       detail=f"{facts}: dates of birth or death; generalized to the year")
-    return _policy("keep", None, typ, "values:event_dates", detail=f"{facts}: event dates (recent, narrow or timed); kept")
+        return _policy(
+            "generalize",
+            "DATE_OF_BIRTH",
+            typ,
+            "values:DATE_OF_BIRTH",
+            params={"to": "year"},
+            detail=f"{facts}: dates of birth or death; generalized to the year",
+        )
+    return _policy(
+        "keep",
+        None,
+        typ,
+        "values:event_dates",
+        detail=f"{facts}: event dates (recent, narrow or timed); kept",
+    )
 
 
-def _classify_text(name: str, typ: pa.DataType, values: list[Any], table: str, use_presidio: bool) -> ColumnPolicy:
+def _classify_text(
+    name: str, typ: pa.DataType, values: list[Any], table: str, use_presidio: bool
+) -> ColumnPolicy:
     sample = _text_values(values)
     for entity, action, test in VALUE_RULES:
         share = sum(1 for s in sample if test(s)) / len(sample)
         if share >= VALUE_SHARE:
             if entity == "JSON":
                 if not _all_json(values):  # the json action refuses a value that does not parse
-                    return _policy("scrub_text", "JSON", typ, "values:JSON;mixed", share,
-                                   detail="JSON mixed with other text: scrubbed as text")
+                    return _policy(
+                        "scrub_text",
+                        "JSON",
+                        typ,
+                        "values:JSON;mixed",
+                        share,
+                        detail="JSON mixed with other text: scrubbed as text",
+                    )
                 return _classify_json(name, typ, sample, share, table, use_presidio)
             if entity == "NUMBER":  # digits in text: a phone, SSN or card without separators?
                 digits = [s.lstrip("+") for s in sample if _DIGITS.match(s.lstrip("+"))]
                 present = [v for v in values if isinstance(v, str) and v.strip()]
-                found = _number_entity(digits, len(sample), VALUE_SHARE, len(set(present)) / max(len(present), 1))
+                found = _number_entity(
+                    digits, len(sample), VALUE_SHARE, len(set(present)) / max(len(present), 1)
+                )
                 if found:
                     return _policy("fake", found[0], typ, f"values:{found[0]}", found[1])
             if entity == "ZIP_CODE":
@@ -569,8 +735,14 @@ def _classify_text(name: str, typ: pa.DataType, values: list[Any], table: str, u
             if entity == "UUID":
                 return _policy("hmac", id_entity(table, name), typ, "values:UUID", share)
             if entity == "URL" and not any(_URL_PERSONAL.search(s) for s in sample):
-                return _policy("keep", None, typ, "values:URL", share,
-                               detail="no e-mail, phone-like number or personal parameter in the sampled URLs")
+                return _policy(
+                    "keep",
+                    None,
+                    typ,
+                    "values:URL",
+                    share,
+                    detail="no e-mail, phone-like number or personal parameter in the sampled URLs",
+                )
             return _policy(action, entity if action != "keep" else None, typ, f"values:{entity}", share)
     long_text = sum(len(s) > 40 and " " in s for s in sample) / len(sample)
     if long_text >= 0.3:
@@ -578,17 +750,36 @@ def _classify_text(name: str, typ: pa.DataType, values: list[Any], table: str, u
     present = [v for v in values if isinstance(v, str) and v.strip()]
     names = _person_names(sample, len(present) / max(len(set(present)), 1))
     if names:
-        return _policy("fake", names[0], typ, f"gazetteer:{names[0]}", names[1],
-                       detail=f"{len(sample)} distinct values checked against given names and surnames")
+        return _policy(
+            "fake",
+            names[0],
+            typ,
+            f"gazetteer:{names[0]}",
+            names[1],
+            detail=f"{len(sample)} distinct values checked against given names and surnames",
+        )
     categorical, words, repeat, distinct = _categorical(values, sample)
     if categorical:
-        return _policy("keep", None, typ, "categorical", words, round(repeat, 1),
-                       detail=f"{distinct} distinct values, each repeated {repeat:.1f} times on average; "
-                              f"{words:.0%} dictionary words")
+        return _policy(
+            "keep",
+            None,
+            typ,
+            "categorical",
+            words,
+            round(repeat, 1),
+            detail=f"{distinct} distinct values, each repeated {repeat:.1f} times on average; "
+            f"{words:.0%} dictionary words",
+        )
     ident = _identifier_like(values, sample)
     if ident >= VALUE_SHARE:
-        return _policy("hmac", id_entity(table, name), typ, "values:identifier", ident,
-                       detail="distinct tokens with digits, no spaces: pseudonymized like an id")
+        return _policy(
+            "hmac",
+            id_entity(table, name),
+            typ,
+            "values:identifier",
+            ident,
+            detail="distinct tokens with digits, no spaces: pseudonymized like an id",
+        )
     if use_presidio:
         found = _presidio_share(sample)
         if found:
@@ -599,9 +790,16 @@ def _classify_text(name: str, typ: pa.DataType, values: list[Any], table: str, u
                 return _policy("fake", "CITY", typ, "presidio:LOCATION", share, score)
             return _policy("scrub_text", entity, typ, f"presidio:{entity}", share, score)
     # Nothing matched, but text we cannot explain is not passed through: scrub it.
-    return _policy("scrub_text", "UNKNOWN_TEXT", typ, "fallback", words, round(repeat, 1),
-                   detail=f"{distinct} distinct values, repeated {repeat:.1f} times on average; "
-                          f"{words:.0%} dictionary words: not categorical")
+    return _policy(
+        "scrub_text",
+        "UNKNOWN_TEXT",
+        typ,
+        "fallback",
+        words,
+        round(repeat, 1),
+        detail=f"{distinct} distinct values, repeated {repeat:.1f} times on average; "
+        f"{words:.0%} dictionary words: not categorical",
+    )
 
 
 def _presidio_share(sample: list[str]) -> tuple[str, float, float] | None:
@@ -662,8 +860,10 @@ def _classify_struct(name, typ, values, table, use_presidio) -> ColumnPolicy:
     return _policy("struct", None, typ, "type:struct", fields=fields)
 
 
-_EXPIRY_NAME = re.compile(r"^(?:exp|expiry|expires|expiration|expire|valid_thru|valid_until|good_thru)"
-                          r"(?:_(?:date|month|year|mm|yy|yyyy))?$|^(?:mm_yy|mmyy)$")
+_EXPIRY_NAME = re.compile(
+    r"^(?:exp|expiry|expires|expiration|expire|valid_thru|valid_until|good_thru)"
+    r"(?:_(?:date|month|year|mm|yy|yyyy))?$|^(?:mm_yy|mmyy)$"
+)
 _CODE_NAME = re.compile(r"^(?:code|security|sec_code|verification|verification_code|pin|cid)$")
 
 
@@ -678,8 +878,10 @@ def _card_context(columns: dict[str, ColumnPolicy], sample: pa.Table) -> None:
         tok, typ = _tokens(col), sample.schema.field(col).type
         if _EXPIRY_NAME.match(tok):
             rule = NameRule("", "generalize", "CARD_EXPIRY", (("to", "year"),))
-        elif _CODE_NAME.match(tok) and all(re.fullmatch(r"\d{3,4}", str(v)) for v in
-                                           sample.column(col).drop_null().to_pylist()[:SAMPLE_VALUES]):
+        elif _CODE_NAME.match(tok) and all(
+            re.fullmatch(r"\d{3,4}", str(v))
+            for v in sample.column(col).drop_null().to_pylist()[:SAMPLE_VALUES]
+        ):
             rule = NameRule("", "null", "CARD_SECURITY_CODE")
         else:
             continue
@@ -689,8 +891,10 @@ def _card_context(columns: dict[str, ColumnPolicy], sample: pa.Table) -> None:
         got = _from_rule(rule, col, typ, base, values, present, "")
         if got is not None:
             ev = got.evidence
-            columns[col] = _applicable(got.model_copy(update={"evidence": ev.model_copy(
-                update={"detector": "name+card_context"})}), typ)
+            columns[col] = _applicable(
+                got.model_copy(update={"evidence": ev.model_copy(update={"detector": "name+card_context"})}),
+                typ,
+            )
 
 
 GEO_DECIMALS = 4  # coordinates to 4 decimals locate a person to about 10 m
@@ -706,7 +910,9 @@ def _coordinates(values: list[Any]) -> tuple[float, float] | None:
     top = max(abs(v) for v in nums)
     if top > 180 or top <= 1:  # beyond any coordinate, or a share / probability
         return None
-    fine = sum(1 for v in nums if abs(v * 10 ** (GEO_DECIMALS - 1) - round(v * 10 ** (GEO_DECIMALS - 1))) > 1e-6)
+    fine = sum(
+        1 for v in nums if abs(v * 10 ** (GEO_DECIMALS - 1) - round(v * 10 ** (GEO_DECIMALS - 1))) > 1e-6
+    )
     return top, fine / len(nums)
 
 
@@ -717,7 +923,8 @@ def _geo_context(columns: dict[str, ColumnPolicy], sample: pa.Table) -> None:
     for col, pol in columns.items():
         typ = sample.schema.field(col).type
         if not (pol.evidence and pol.evidence.detector == "values:number") or not (
-                pa.types.is_floating(typ) or pa.types.is_decimal(typ)):  # kept by a name (price, score): stays
+            pa.types.is_floating(typ) or pa.types.is_decimal(typ)
+        ):  # kept by a name (price, score): stays
             continue
         got = _coordinates(sample.column(col).to_pylist())
         if got and got[1] >= GEO_SHARE:
@@ -726,29 +933,46 @@ def _geo_context(columns: dict[str, ColumnPolicy], sample: pa.Table) -> None:
         return
     for col, (top, fine) in found.items():
         typ = sample.schema.field(col).type
-        columns[col] = _applicable(_policy(
-            "generalize", "GEO_COORDINATE", typ, "values:GEO_COORDINATE", fine, params={"to": "round", "digits": 1},
-            detail=f"floats within +/-{'90' if top <= 90 else '180'}, {fine:.0%} with {GEO_DECIMALS}+ decimals, "
-                   f"beside another such column: a latitude/longitude pair; rounded to 1 decimal (about 11 km)"),
-            typ)
+        columns[col] = _applicable(
+            _policy(
+                "generalize",
+                "GEO_COORDINATE",
+                typ,
+                "values:GEO_COORDINATE",
+                fine,
+                params={"to": "round", "digits": 1},
+                detail=f"floats within +/-{'90' if top <= 90 else '180'}, {fine:.0%} with "
+                f"{GEO_DECIMALS}+ decimals, beside another such column: a latitude/longitude pair; "
+                "rounded to 1 decimal (about 11 km)",
+            ),
+            typ,
+        )
 
 
-def classify_table(name: str, sample: pa.Table, *, use_presidio: bool = True,
-                   find_keys: bool = True) -> TableConfig:
+def classify_table(
+    name: str, sample: pa.Table, *, use_presidio: bool = True, find_keys: bool = True
+) -> TableConfig:
     """A table policy from a sample of its rows (and its primary key, from the sample's values,
     unless the caller finds keys on the whole table: `datarefresh.detect.keys`)."""
     columns = {}
     for field in sample.schema:
         values = sample.column(field.name).to_pylist()
-        columns[field.name] = classify_values(field.name, field.type, values, table=name, use_presidio=use_presidio)
+        columns[field.name] = classify_values(
+            field.name, field.type, values, table=name, use_presidio=use_presidio
+        )
     _card_context(columns, sample)
     _geo_context(columns, sample)
     table = TableConfig(columns=columns)
     if find_keys:
         from datarefresh.detect import keys
 
-        keys.discover_keys({name: table}, {name: keys.profile_table(sample, columns)}, {name: sample.schema},
-                           classified={name}, foreign_keys=False)
+        keys.discover_keys(
+            {name: table},
+            {name: keys.profile_table(sample, columns)},
+            {name: sample.schema},
+            classified={name},
+            foreign_keys=False,
+        )
     from datarefresh.detect.quasi import refine
 
     return refine(name, sample, table)  # small domains, functions of kept columns, quasi-identifiers

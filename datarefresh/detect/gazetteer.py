@@ -19,7 +19,6 @@ from functools import cache
 from importlib import resources
 
 
-
 def fold(token: str) -> str:
     """Case- and accent-insensitive form: 'Édith' -> 'edith', 'Øster' -> 'oster'."""
     decomposed = unicodedata.normalize("NFKD", token.casefold())

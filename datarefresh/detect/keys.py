@@ -431,8 +431,9 @@ def discover_keys(
         key_columns = {cfg.primary_key} | {fk.column for fk in cfg.foreign_keys}
         if key_columns & set(cfg.quasi_identifiers):
             cfg.quasi_identifiers = [q for q in cfg.quasi_identifiers if q not in key_columns]
-            cfg.quasi_identifier_evidence = {q: e for q, e in cfg.quasi_identifier_evidence.items()
-                                             if q not in key_columns}
+            cfg.quasi_identifier_evidence = {
+                q: e for q, e in cfg.quasi_identifier_evidence.items() if q not in key_columns
+            }
     align_foreign_keys(tables)
 
 

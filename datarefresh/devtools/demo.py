@@ -31,8 +31,14 @@ from datarefresh.storage.uri import S3Uri
 HISTORY_DAYS = 3
 
 
-def seed_prod(local: localaws.LocalAws, config: Config, rows: int, say: Callable[[str], None],
-              history_days: int = HISTORY_DAYS, now: dt.datetime | None = None) -> dict[str, int]:
+def seed_prod(
+    local: localaws.LocalAws,
+    config: Config,
+    rows: int,
+    say: Callable[[str], None],
+    history_days: int = HISTORY_DAYS,
+    now: dt.datetime | None = None,
+) -> dict[str, int]:
     """Upload the demo tables once per day of history (prod grows a little every day), the older
     ones backdated on the local server; returns the row count of customers per upload date."""
     src = S3Uri.parse(config.source.uri)  # type: ignore[union-attr]
@@ -49,8 +55,14 @@ def seed_prod(local: localaws.LocalAws, config: Config, rows: int, say: Callable
                 if path.is_file():
                     key = src.key(path.relative_to(tmp).as_posix())
                     with open(path, "rb") as body:
-                        versions.append({"key": key, "version_id": s3.put_object(
-                            Bucket=src.bucket, Key=key, Body=body)["VersionId"]})
+                        versions.append(
+                            {
+                                "key": key,
+                                "version_id": s3.put_object(Bucket=src.bucket, Key=key, Body=body)[
+                                    "VersionId"
+                                ],
+                            }
+                        )
         when = now - dt.timedelta(days=days_back)
         if days_back:
             local.backdate(src.bucket, versions, when)
@@ -59,8 +71,14 @@ def seed_prod(local: localaws.LocalAws, config: Config, rows: int, say: Callable
     return grown
 
 
-def run_demo(workdir: Path, *, rows: int = 5_000, config: Config | None = None, airflow: bool = False,
-             progress: Callable[[str], None] | None = None) -> dict:
+def run_demo(
+    workdir: Path,
+    *,
+    rows: int = 5_000,
+    config: Config | None = None,
+    airflow: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> dict:
     config = config or bundled_demo_config()
     say = progress or (lambda _m: None)
     workdir = workdir.resolve()
@@ -80,17 +98,31 @@ def run_demo(workdir: Path, *, rows: int = 5_000, config: Config | None = None, 
         log = dags_test(local, workdir / "airflow", config, as_of.isoformat(), allow_demo_key=True)
         say(f"airflow log: {log}")
     else:
-        report = refresh(config, aws, envs=("dev", "staging"), as_of=as_of, allow_demo_key=True, progress=say,
-                         docs_dir=workdir / "datadocs")
+        report = refresh(
+            config,
+            aws,
+            envs=("dev", "staging"),
+            as_of=as_of,
+            allow_demo_key=True,
+            progress=say,
+            docs_dir=workdir / "datadocs",
+        )
         write_report(report, workdir / "report.json")
         (workdir / "report.html").write_text(render_html(report), encoding="utf-8")
     outputs = {"summary": workdir / "summary.json"}
     if not airflow:
-        outputs |= {"report_html": workdir / "report.html", "report_json": workdir / "report.json",
-                    "datadocs": workdir / "datadocs" / "index.html"}
-    summary = {"endpoint": local.endpoint, "as_of": as_of.isoformat(), "runner": "airflow" if airflow else "cli",
-               "environments": published_state(config, aws),
-               "outputs": {k: str(v) for k, v in outputs.items() if k == "summary" or v.exists()}}
+        outputs |= {
+            "report_html": workdir / "report.html",
+            "report_json": workdir / "report.json",
+            "datadocs": workdir / "datadocs" / "index.html",
+        }
+    summary = {
+        "endpoint": local.endpoint,
+        "as_of": as_of.isoformat(),
+        "runner": "airflow" if airflow else "cli",
+        "environments": published_state(config, aws),
+        "outputs": {k: str(v) for k, v in outputs.items() if k == "summary" or v.exists()},
+    }
     write_report(summary, workdir / "summary.json")
     return summary
 
@@ -105,7 +137,12 @@ def published_state(config: Config, aws: Aws) -> dict:
             out[env] = {"bucket": e.bucket, "published": False}
             continue
         manifest = pub.read_json(pointer["manifest"])
-        out[env] = {"bucket": e.bucket, "published": True, "snapshot_id": pointer["snapshot_id"],
-                    "as_of": pointer["as_of"], "tables": pointer["tables"],
-                    "validation": "passed" if manifest["validation"]["passed"] else "failed"}
+        out[env] = {
+            "bucket": e.bucket,
+            "published": True,
+            "snapshot_id": pointer["snapshot_id"],
+            "as_of": pointer["as_of"],
+            "tables": pointer["tables"],
+            "validation": "passed" if manifest["validation"]["passed"] else "failed",
+        }
     return out

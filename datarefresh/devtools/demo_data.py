@@ -50,8 +50,18 @@ def _pools(seed: int) -> Pools:
         street=uniq(lambda: fake["en_US"].street_name(), 3000),
         city=uniq(lambda: fake["en_US"].city(), 1500),
         state=pa.array(["CA", "NY", "TX", "FL", "WA", "IL", "MA", "CO", "GA", "OR"]),
-        domain=pa.array(["gmail.com", "yahoo.com", "outlook.com", "hotmail.com", "icloud.com",
-                         "proton.me", "example.org", "acme-mail.com"]),
+        domain=pa.array(
+            [
+                "gmail.com",
+                "yahoo.com",
+                "outlook.com",
+                "hotmail.com",
+                "icloud.com",
+                "proton.me",
+                "example.org",
+                "acme-mail.com",
+            ]
+        ),
         sku=pa.array([f"SKU-{i:05d}" for i in range(2000)]),
         company=uniq(fake.company, 500),
     )
@@ -115,29 +125,34 @@ def _customers(rng, p: Pools, start: int, n: int) -> pa.Table:
     first, last = _pick(rng, p.first, n), _pick(rng, p.last, n)
     ids = np.arange(start, start + n, dtype=np.int64) + 1
     # Mailbox names are ASCII: strip accents (NFKD, then drop the combining marks) and spaces.
-    local = pc.replace_substring_regex(pc.utf8_normalize(pc.utf8_lower(_join(first, ".", last)), "NFKD"),
-                                       r"[^a-z0-9.]", "")
+    local = pc.replace_substring_regex(
+        pc.utf8_normalize(pc.utf8_lower(_join(first, ".", last)), "NFKD"), r"[^a-z0-9.]", ""
+    )
     email = _join(local, pc.cast(pa.array(ids % 1000), pa.string()), "@", _pick(rng, p.domain, n))
     birth = BASE_DATE - rng.integers(18 * 365, 85 * 365, n).astype("timedelta64[D]")
-    signup = (np.datetime64("2018-01-01T00:00:00") + rng.integers(0, 8 * 365 * 86400, n).astype("timedelta64[s]"))
-    return pa.table({
-        "customer_id": pa.array(ids),
-        "first_name": first,
-        "last_name": last,
-        "email": email,
-        "phone": _phones(rng, n),
-        "street_address": _street_addresses(rng, p, n),
-        "city": _pick(rng, p.city, n),
-        "state": _pick(rng, p.state, n),
-        "zip": _digits(rng, n, 5),
-        "country": pa.array(rng.choice(["US", "GB", "DE", "FR", "ES"], n, p=[.6, .1, .1, .1, .1])),
-        "gender": pa.array(rng.choice(["F", "M", "X"], n, p=[.49, .49, .02])),
-        "birth_date": pa.array(birth.astype("datetime64[D]")),
-        "national_id": _join(_digits(rng, n, 3), "-", _digits(rng, n, 2), "-", _digits(rng, n, 4)),
-        "card_number": _card_strings(rng, n),
-        "plan": pa.array(rng.choice(["free", "pro", "enterprise"], n, p=[.7, .25, .05])),
-        "signup_at": pa.array(signup.astype("datetime64[us]")),
-    })
+    signup = np.datetime64("2018-01-01T00:00:00") + rng.integers(0, 8 * 365 * 86400, n).astype(
+        "timedelta64[s]"
+    )
+    return pa.table(
+        {
+            "customer_id": pa.array(ids),
+            "first_name": first,
+            "last_name": last,
+            "email": email,
+            "phone": _phones(rng, n),
+            "street_address": _street_addresses(rng, p, n),
+            "city": _pick(rng, p.city, n),
+            "state": _pick(rng, p.state, n),
+            "zip": _digits(rng, n, 5),
+            "country": pa.array(rng.choice(["US", "GB", "DE", "FR", "ES"], n, p=[0.6, 0.1, 0.1, 0.1, 0.1])),
+            "gender": pa.array(rng.choice(["F", "M", "X"], n, p=[0.49, 0.49, 0.02])),
+            "birth_date": pa.array(birth.astype("datetime64[D]")),
+            "national_id": _join(_digits(rng, n, 3), "-", _digits(rng, n, 2), "-", _digits(rng, n, 4)),
+            "card_number": _card_strings(rng, n),
+            "plan": pa.array(rng.choice(["free", "pro", "enterprise"], n, p=[0.7, 0.25, 0.05])),
+            "signup_at": pa.array(signup.astype("datetime64[us]")),
+        }
+    )
 
 
 def _orders(rng, p: Pools, customers: pa.Table, first_order_id: int) -> pa.Table:
@@ -146,32 +161,43 @@ def _orders(rng, p: Pools, customers: pa.Table, first_order_id: int) -> pa.Table
     n = len(idx)
     cust = customers.column("customer_id").to_numpy()[idx]
     same_address = rng.random(n) < 0.8
-    ship = pc.if_else(pa.array(same_address), customers.column("street_address").take(pa.array(idx)),
-                      _street_addresses(rng, p, n))
+    ship = pc.if_else(
+        pa.array(same_address),
+        customers.column("street_address").take(pa.array(idx)),
+        _street_addresses(rng, p, n),
+    )
     ip = _join(*[pc.cast(pa.array(rng.integers(1, 255, n)), pa.string()) for _ in range(4)], sep=".")
-    return pa.table({
-        "order_id": pa.array(np.arange(first_order_id, first_order_id + n, dtype=np.int64)),
-        "customer_id": pa.array(cust),
-        "ordered_at": pa.array((np.datetime64("2024-01-01T00:00:00")
-                                + rng.integers(0, 2 * 365 * 86400, n).astype("timedelta64[s]"))),
-        "status": pa.array(rng.choice(["placed", "shipped", "delivered", "returned"], n)),
-        "total_amount": pa.array(np.round(rng.gamma(2.0, 40.0, n), 2)),
-        "shipping_address": ship,
-        "ip_address": ip,
-    })
+    return pa.table(
+        {
+            "order_id": pa.array(np.arange(first_order_id, first_order_id + n, dtype=np.int64)),
+            "customer_id": pa.array(cust),
+            "ordered_at": pa.array(
+                (
+                    np.datetime64("2024-01-01T00:00:00")
+                    + rng.integers(0, 2 * 365 * 86400, n).astype("timedelta64[s]")
+                )
+            ),
+            "status": pa.array(rng.choice(["placed", "shipped", "delivered", "returned"], n)),
+            "total_amount": pa.array(np.round(rng.gamma(2.0, 40.0, n), 2)),
+            "shipping_address": ship,
+            "ip_address": ip,
+        }
+    )
 
 
 def _order_items(rng, p: Pools, orders: pa.Table, first_item_id: int) -> pa.Table:
     per = rng.integers(1, 5, orders.num_rows)
     idx = np.repeat(np.arange(orders.num_rows), per)
     n = len(idx)
-    return pa.table({
-        "item_id": pa.array(np.arange(first_item_id, first_item_id + n, dtype=np.int64)),
-        "order_id": pa.array(orders.column("order_id").to_numpy()[idx]),
-        "sku": _pick(rng, p.sku, n),
-        "quantity": pa.array(rng.integers(1, 6, n).astype(np.int32)),
-        "unit_price": pa.array(np.round(rng.gamma(2.0, 15.0, n), 2)),
-    })
+    return pa.table(
+        {
+            "item_id": pa.array(np.arange(first_item_id, first_item_id + n, dtype=np.int64)),
+            "order_id": pa.array(orders.column("order_id").to_numpy()[idx]),
+            "sku": _pick(rng, p.sku, n),
+            "quantity": pa.array(rng.integers(1, 6, n).astype(np.int32)),
+            "unit_price": pa.array(np.round(rng.gamma(2.0, 15.0, n), 2)),
+        }
+    )
 
 
 _TICKET_TEMPLATES = [
@@ -190,20 +216,41 @@ def _tickets(rng, customers: pa.Table, first_ticket_id: int) -> pa.Table:
     idx = rng.integers(0, customers.num_rows, n)
     take = lambda c: customers.column(c).take(pa.array(idx)).to_pylist()  # noqa: E731
     names = [f"{a} {b}" for a, b in zip(take("first_name"), take("last_name"))]
-    emails, phones, addrs, cards, ssns, cities = (take("email"), take("phone"), take("street_address"),
-                                                  take("card_number"), take("national_id"), take("city"))
+    emails, phones, addrs, cards, ssns, cities = (
+        take("email"),
+        take("phone"),
+        take("street_address"),
+        take("card_number"),
+        take("national_id"),
+        take("city"),
+    )
     which = rng.integers(0, len(_TICKET_TEMPLATES), n)
-    body = [_TICKET_TEMPLATES[w].format(name=names[i], email=emails[i], phone=phones[i],
-                                        address=addrs[i], card=cards[i], ssn=ssns[i], city=cities[i])
-            for i, w in enumerate(which)]
-    return pa.table({
-        "ticket_id": pa.array(np.arange(first_ticket_id, first_ticket_id + n, dtype=np.int64)),
-        "customer_id": pa.array(customers.column("customer_id").to_numpy()[idx]),
-        "created_at": pa.array((np.datetime64("2025-01-01T00:00:00")
-                                + rng.integers(0, 365 * 86400, n).astype("timedelta64[s]")).astype(str)),
-        "priority": pa.array(rng.choice(["low", "normal", "high"], n)),
-        "body": pa.array(body),
-    })
+    body = [
+        _TICKET_TEMPLATES[w].format(
+            name=names[i],
+            email=emails[i],
+            phone=phones[i],
+            address=addrs[i],
+            card=cards[i],
+            ssn=ssns[i],
+            city=cities[i],
+        )
+        for i, w in enumerate(which)
+    ]
+    return pa.table(
+        {
+            "ticket_id": pa.array(np.arange(first_ticket_id, first_ticket_id + n, dtype=np.int64)),
+            "customer_id": pa.array(customers.column("customer_id").to_numpy()[idx]),
+            "created_at": pa.array(
+                (
+                    np.datetime64("2025-01-01T00:00:00")
+                    + rng.integers(0, 365 * 86400, n).astype("timedelta64[s]")
+                ).astype(str)
+            ),
+            "priority": pa.array(rng.choice(["low", "normal", "high"], n)),
+            "body": pa.array(body),
+        }
+    )
 
 
 def _events(rng, customers: pa.Table, first_event_id: int) -> pa.Table:
@@ -214,17 +261,35 @@ def _events(rng, customers: pa.Table, first_event_id: int) -> pa.Table:
     ip = _join(*[pc.cast(pa.array(rng.integers(1, 255, n)), pa.string()) for _ in range(4)], sep=".")
     kind = pa.array(rng.choice(["page_view", "login", "checkout"], n))
     page = pa.array(rng.choice(["/", "/cart", "/checkout", "/account"], n))
-    payload = _join('{"user": {"email": "', t("email"), '", "name": "', _join(t("first_name"), " ", t("last_name")),
-                    '", "phone": "', t("phone"), '"}, "device": {"ip": "', ip, '", "os": "',
-                    pa.array(rng.choice(["ios", "android", "web"], n)), '"}, "page": "', page, '"}')
-    return pa.table({
-        "event_id": pa.array(np.arange(first_event_id, first_event_id + n, dtype=np.int64)),
-        "customer_id": pa.array(customers.column("customer_id").to_numpy()[idx]),
-        "event_type": kind,
-        "occurred_at": pa.array((np.datetime64("2025-06-01T00:00:00")
-                                 + rng.integers(0, 180 * 86400, n).astype("timedelta64[s]"))),
-        "payload": payload,
-    })
+    payload = _join(
+        '{"user": {"email": "',
+        t("email"),
+        '", "name": "',
+        _join(t("first_name"), " ", t("last_name")),
+        '", "phone": "',
+        t("phone"),
+        '"}, "device": {"ip": "',
+        ip,
+        '", "os": "',
+        pa.array(rng.choice(["ios", "android", "web"], n)),
+        '"}, "page": "',
+        page,
+        '"}',
+    )
+    return pa.table(
+        {
+            "event_id": pa.array(np.arange(first_event_id, first_event_id + n, dtype=np.int64)),
+            "customer_id": pa.array(customers.column("customer_id").to_numpy()[idx]),
+            "event_type": kind,
+            "occurred_at": pa.array(
+                (
+                    np.datetime64("2025-06-01T00:00:00")
+                    + rng.integers(0, 180 * 86400, n).astype("timedelta64[s]")
+                )
+            ),
+            "payload": payload,
+        }
+    )
 
 
 class _Sinks:
@@ -244,7 +309,9 @@ class _Sinks:
             elif table == "orders":
                 w = pacsv.CSVWriter(str(folder / "part-00000.csv"), data.schema)
             elif table == "events":
-                w = pacsv.CSVWriter(gzip.open(folder / "part-00000.csv.gz", "wb", compresslevel=1), data.schema)
+                w = pacsv.CSVWriter(
+                    gzip.open(folder / "part-00000.csv.gz", "wb", compresslevel=1), data.schema
+                )
             else:
                 w = _JsonLinesWriter(folder / "part-00000.jsonl.gz")
             self._open[table] = w
@@ -269,9 +336,13 @@ class _JsonLinesWriter:
         self._f.close()
 
 
-def generate(dest: str | Path, rows: int = 10_000, seed: int = 0,
-             progress: Callable[[int, int], None] | None = None,
-             tables: tuple[str, ...] = TABLES) -> dict[str, int]:
+def generate(
+    dest: str | Path,
+    rows: int = 10_000,
+    seed: int = 0,
+    progress: Callable[[int, int], None] | None = None,
+    tables: tuple[str, ...] = TABLES,
+) -> dict[str, int]:
     """Write the demo tables (all, or only `tables`) under DEST/<table>/; return rows per table."""
     dest = Path(dest)
     for t in TABLES:  # regenerate cleanly: a smaller run must not leave a larger run's files

@@ -59,8 +59,13 @@ class LocalAws:
 
     def env(self, profile: str = BASE_USER) -> dict[str, str]:
         """Environment variables that point boto3 (and the aws CLI) at this server."""
-        return {"AWS_CONFIG_FILE": str(self.config_file), "AWS_SHARED_CREDENTIALS_FILE": str(self.credentials_file),
-                "AWS_ENDPOINT_URL": self.endpoint, "AWS_PROFILE": profile, "AWS_DEFAULT_REGION": "us-east-1"}
+        return {
+            "AWS_CONFIG_FILE": str(self.config_file),
+            "AWS_SHARED_CREDENTIALS_FILE": str(self.credentials_file),
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_PROFILE": profile,
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }
 
     def exports(self, profile: str = BASE_USER) -> str:
         return "\n".join(f"export {k}={v}" for k, v in self.env(profile).items())
@@ -70,20 +75,29 @@ class LocalAws:
         from datarefresh.devtools.localaws_server import BACKDATE_PATH
 
         body = json.dumps({"bucket": bucket, "objects": versions, "last_modified": when.isoformat()}).encode()
-        req = urllib.request.Request(self.endpoint + BACKDATE_PATH, data=body, method="POST",
-                                     headers={"Content-Type": "application/json"})
+        req = urllib.request.Request(
+            self.endpoint + BACKDATE_PATH,
+            data=body,
+            method="POST",
+            headers={"Content-Type": "application/json"},
+        )
         with urllib.request.urlopen(req, timeout=30) as resp:
             changed = json.loads(resp.read())["changed"]
         if changed != len(versions):
-            raise TerminalError(f"the local AWS server backdated {changed} of {len(versions)} object versions "
-                                f"in {bucket}; is it an older server? restart it: datarefresh localaws down")
+            raise TerminalError(
+                f"the local AWS server backdated {changed} of {len(versions)} object versions "
+                f"in {bucket}; is it an older server? restart it: datarefresh localaws down"
+            )
 
     def session(self, profile: str = BASE_USER) -> boto3.Session:
         keys = self.state["users"][profile] if profile in self.state["users"] else None
         if keys is None:
             raise TerminalError(f"no local user {profile}")
-        return boto3.Session(aws_access_key_id=keys["access_key_id"], aws_secret_access_key=keys["secret_access_key"],
-                             region_name="us-east-1")
+        return boto3.Session(
+            aws_access_key_id=keys["access_key_id"],
+            aws_secret_access_key=keys["secret_access_key"],
+            region_name="us-east-1",
+        )
 
 
 def _alive(pid: int) -> bool:
@@ -123,7 +137,9 @@ def load(workdir: Path) -> LocalAws | None:
     return None
 
 
-def up(config: Config, workdir: Path, port: int | None = None, host: str = "127.0.0.1") -> tuple[LocalAws, bool]:
+def up(
+    config: Config, workdir: Path, port: int | None = None, host: str = "127.0.0.1"
+) -> tuple[LocalAws, bool]:
     """Start (or reuse) the server; returns (server, started_now). `host` is the address it listens on
     and the endpoint's host: loopback, or a container's own address in the docker/ compose stack."""
     workdir = workdir.resolve()
@@ -132,13 +148,19 @@ def up(config: Config, workdir: Path, port: int | None = None, host: str = "127.
         return running, False
     require("localaws", "the local AWS server (datarefresh localaws, datarefresh demo)")  # moto is an extra
     workdir.mkdir(parents=True, exist_ok=True)
-    port = _free_port(DEFAULT_PORT if port is None else port, host)  # 0: any free port, never a shared default
+    port = _free_port(
+        DEFAULT_PORT if port is None else port, host
+    )  # 0: any free port, never a shared default
     endpoint = f"http://{host}:{port}"
     log = open(workdir / "moto.log", "ab")
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    proc = subprocess.Popen([sys.executable, "-m", "datarefresh.devtools.localaws_server",
-                             "-H", host, "-p", str(port)],
-                            stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "datarefresh.devtools.localaws_server", "-H", host, "-p", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 60
     while not _healthy(endpoint):
         if proc.poll() is not None or time.monotonic() > deadline:
@@ -175,21 +197,43 @@ def _bootstrap(config: Config, endpoint: str, state: dict) -> None:
     s3 = boto3.client("s3", endpoint_url=endpoint, **_BOOT)
     account = config.iam.account_id
     for user, policy in (
-        (BASE_USER, {"Version": "2012-10-17", "Statement": [
-            {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": f"arn:aws:iam::{account}:role/*"}]}),
-        (ADMIN_USER, {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}),
+        (
+            BASE_USER,
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": "sts:AssumeRole",
+                        "Resource": f"arn:aws:iam::{account}:role/*",
+                    }
+                ],
+            },
+        ),
+        (
+            ADMIN_USER,
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]},
+        ),
     ):
         iam.create_user(UserName=user)
         iam.put_user_policy(UserName=user, PolicyName=f"{user}-policy", PolicyDocument=json.dumps(policy))
         key = iam.create_access_key(UserName=user)["AccessKey"]
-        state["users"][user] = {"access_key_id": key["AccessKeyId"], "secret_access_key": key["SecretAccessKey"],
-                                "arn": f"arn:aws:iam::{account}:user/{user}"}
+        state["users"][user] = {
+            "access_key_id": key["AccessKeyId"],
+            "secret_access_key": key["SecretAccessKey"],
+            "arn": f"arn:aws:iam::{account}:user/{user}",
+        }
     base_arn = state["users"][BASE_USER]["arn"]
     for r in render(config, principal=base_arn)["roles"]:
         iam.create_role(RoleName=r["name"], AssumeRolePolicyDocument=json.dumps(r["trust_policy"]))
-        iam.put_role_policy(RoleName=r["name"], PolicyName=f"{r['name']}-policy", PolicyDocument=json.dumps(r["policy"]))
-        state["roles"][r["name"]] = {"arn": f"arn:aws:iam::{account}:role/{r['name']}",
-                                     "environment": r["environment"], "purpose": r["purpose"]}
+        iam.put_role_policy(
+            RoleName=r["name"], PolicyName=f"{r['name']}-policy", PolicyDocument=json.dumps(r["policy"])
+        )
+        state["roles"][r["name"]] = {
+            "arn": f"arn:aws:iam::{account}:role/{r['name']}",
+            "environment": r["environment"],
+            "purpose": r["purpose"],
+        }
     buckets = {S3Uri.parse(config.source.uri).bucket: True}  # type: ignore[union-attr]
     buckets.update({S3Uri.parse(e.bucket).bucket: False for e in config.environments.values()})
     for bucket, versioned in buckets.items():
@@ -200,8 +244,9 @@ def _bootstrap(config: Config, endpoint: str, state: dict) -> None:
 
 def _enforce(endpoint: str) -> None:
     """From now on every request must be signed by a known identity and allowed by IAM."""
-    req = urllib.request.Request(f"{endpoint}/moto-api/reset-auth", data=b"0", method="POST",
-                                 headers={"Content-Type": "text/plain"})
+    req = urllib.request.Request(
+        f"{endpoint}/moto-api/reset-auth", data=b"0", method="POST", headers={"Content-Type": "text/plain"}
+    )
     with urllib.request.urlopen(req, timeout=10) as resp:
         if resp.status != 200:
             raise TerminalError("could not switch IAM enforcement on")
@@ -211,14 +256,24 @@ def _write_aws_files(local: LocalAws, config: Config) -> None:
     (local.workdir / "aws").mkdir(exist_ok=True)
     creds = []
     for user, keys in local.state["users"].items():
-        creds += [f"[{user}]", f"aws_access_key_id = {keys['access_key_id']}",
-                  f"aws_secret_access_key = {keys['secret_access_key']}", ""]
+        creds += [
+            f"[{user}]",
+            f"aws_access_key_id = {keys['access_key_id']}",
+            f"aws_secret_access_key = {keys['secret_access_key']}",
+            "",
+        ]
     cfg = []
     for user in local.state["users"]:
         cfg += [f"[profile {user}]", "region = us-east-1", f"endpoint_url = {local.endpoint}", ""]
     for r in roles(config):
-        cfg += [f"[profile {r.name}]", f"role_arn = {local.state['roles'][r.name]['arn']}",
-                f"source_profile = {BASE_USER}", "region = us-east-1", f"endpoint_url = {local.endpoint}", ""]
+        cfg += [
+            f"[profile {r.name}]",
+            f"role_arn = {local.state['roles'][r.name]['arn']}",
+            f"source_profile = {BASE_USER}",
+            "region = us-east-1",
+            f"endpoint_url = {local.endpoint}",
+            "",
+        ]
     local.credentials_file.write_text("\n".join(creds))
     local.credentials_file.chmod(0o600)
     local.config_file.write_text("\n".join(cfg))

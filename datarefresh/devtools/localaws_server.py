@@ -41,7 +41,9 @@ def with_backdate(app):
             size = int(environ.get("CONTENT_LENGTH") or 0)
             body = json.loads(environ["wsgi.input"].read(size) or b"{}")
             out = json.dumps({"changed": _backdate(body)}).encode()
-            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(out)))])
+            start_response(
+                "200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(out)))]
+            )
             return [out]
         return app(environ, start_response)
 

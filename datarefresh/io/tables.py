@@ -27,8 +27,14 @@ from datarefresh.errors import InputError
 
 BATCH_ROWS = 65_536
 _BLOCK_BYTES = 4 << 20
-_SUFFIXES = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".jsonl": "jsonl",
-             ".ndjson": "jsonl", ".json": "jsonl"}
+_SUFFIXES = {
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".csv": "csv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+}
 
 
 CSV_DELIMITERS = (",", ";", "\t", "|")
@@ -86,21 +92,25 @@ def infer_partition_schema(pairs: list[tuple[tuple[str, str | None], ...]], name
     keys = {tuple(k for k, _ in p) for p in pairs}
     if len(keys) > 1:
         levels = " vs ".join("/".join(k) or "(none)" for k in sorted(keys))
-        raise InputError(f"files sit under different partition folders ({levels}); every file of a table "
-                         "needs the same key=value levels", file=name)
+        raise InputError(
+            f"files sit under different partition folders ({levels}); every file of a table "
+            "needs the same key=value levels",
+            file=name,
+        )
     names = next(iter(keys), ())
     if not names:
         return None
     fields = []
     for i, k in enumerate(names):
         values = [p[i][1] for p in pairs if p[i][1] is not None]
-        ints = values and all(_INT32.match(v) and -2**31 <= int(v) < 2**31 for v in values)
+        ints = values and all(_INT32.match(v) and -(2**31) <= int(v) < 2**31 for v in values)
         fields.append(pa.field(k, pa.int32() if ints else pa.string()))
     return pa.schema(fields)
 
 
-def with_partitions(files: list[TableFile], rel_paths: list[str], name: str,
-                    schema: pa.Schema | None = None) -> list[TableFile]:
+def with_partitions(
+    files: list[TableFile], rel_paths: list[str], name: str, schema: pa.Schema | None = None
+) -> list[TableFile]:
     """Files with their partition values; `schema` pins the types (a work unit sees only some
     partitions, so the table-wide types come from the plan)."""
     from dataclasses import replace
@@ -137,12 +147,15 @@ def partition_path(values: dict[str, object]) -> str:
     """`dt=2026-11-29/h=1` for the values of one partition (hive layout, URI-encoded)."""
     from urllib.parse import quote
 
-    return "/".join(f"{quote(str(k), safe='')}={HIVE_NULL if v is None else quote(str(v), safe='')}"
-                    for k, v in values.items())
+    return "/".join(
+        f"{quote(str(k), safe='')}={HIVE_NULL if v is None else quote(str(v), safe='')}"
+        for k, v in values.items()
+    )
 
 
-def read_parts(paths: list[tuple[str, BinaryIO | str]], columns: list[str] | None = None,
-               schema: pa.Schema | None = None) -> pa.Table | None:
+def read_parts(
+    paths: list[tuple[str, BinaryIO | str]], columns: list[str] | None = None, schema: pa.Schema | None = None
+) -> pa.Table | None:
     """Parquet parts written by PartWriter (path relative to the table, source), partition
     columns restored from the folders (typed over all `paths`, or by `schema`); None when
     there are none."""
@@ -153,8 +166,14 @@ def read_parts(paths: list[tuple[str, BinaryIO | str]], columns: list[str] | Non
     for rel, src in paths:
         file_cols = None if columns is None else [c for c in columns if not schema or c not in schema.names]
         t = pq.read_table(src, columns=file_cols)
-        f = TableFile(rel, "parquet", False, opener=lambda: None, partition=hive_pairs(rel),  # type: ignore
-                      partition_schema=schema)
+        f = TableFile(
+            rel,
+            "parquet",
+            False,
+            opener=lambda: None,
+            partition=hive_pairs(rel),  # type: ignore
+            partition_schema=schema,
+        )
         for fl, arr in _partition_columns(f, t.num_rows) if schema else []:
             if columns is None or fl.name in columns:
                 t = t.append_column(fl, arr)
@@ -187,8 +206,15 @@ def list_local_table(folder: str | Path, fmt: str | None = None) -> list[TableFi
             continue
         if fmt and detected[0] != fmt:
             raise InputError(f"expected {fmt} files in this table, found {detected[0]}", file=str(path))
-        files.append(TableFile(str(path), detected[0], detected[1],
-                               opener=lambda p=path: open(p, "rb"), size=path.stat().st_size))
+        files.append(
+            TableFile(
+                str(path),
+                detected[0],
+                detected[1],
+                opener=lambda p=path: open(p, "rb"),
+                size=path.stat().st_size,
+            )
+        )
     if not files:
         raise InputError("no parquet, CSV or JSON lines files found", file=str(folder))
     formats = {f.format for f in files}
@@ -226,8 +252,9 @@ class _Utf8Stream(io.RawIOBase):
                 text = self._decoder.decode(chunk, final=final)
             except UnicodeDecodeError as exc:
                 line = self._lines + exc.object[: exc.start].count(b"\n") + 1
-                raise InputError(f"invalid {self._encoding} text ({exc.reason})",
-                                 file=self._name, row=line) from None
+                raise InputError(
+                    f"invalid {self._encoding} text ({exc.reason})", file=self._name, row=line
+                ) from None
             data = chunk if self._passthrough else text.encode("utf-8")
             self._lines += chunk.count(b"\n")
             if final and not data:
@@ -252,13 +279,16 @@ def gzip_open(raw: BinaryIO, name: str) -> BinaryIO:
             try:
                 return super().read(size)
             except (EOFError, OSError, gzip.BadGzipFile) as exc:
-                raise InputError(f"corrupt or truncated gzip data ({_without_values(str(exc))})", file=name) from None
+                raise InputError(
+                    f"corrupt or truncated gzip data ({_without_values(str(exc))})", file=name
+                ) from None
 
     return _Checked(fileobj=raw, mode="rb")
 
 
-def iter_batches(f: TableFile, *, encoding: str = "utf-8", schema: pa.Schema | None = None,
-                 batch_rows: int = BATCH_ROWS) -> Iterator[pa.RecordBatch]:
+def iter_batches(
+    f: TableFile, *, encoding: str = "utf-8", schema: pa.Schema | None = None, batch_rows: int = BATCH_ROWS
+) -> Iterator[pa.RecordBatch]:
     """Stream a file as record batches (partition columns last, as pyarrow datasets have them)."""
     if schema is not None and f.partition_schema is not None:  # the file itself has no partition columns
         schema = pa.schema([fl for fl in schema if fl.name not in f.partition_schema.names])
@@ -266,8 +296,9 @@ def iter_batches(f: TableFile, *, encoding: str = "utf-8", schema: pa.Schema | N
         yield _add_partitions(f, batch)
 
 
-def _file_batches(f: TableFile, encoding: str, schema: pa.Schema | None,
-                  batch_rows: int) -> Iterator[pa.RecordBatch]:
+def _file_batches(
+    f: TableFile, encoding: str, schema: pa.Schema | None, batch_rows: int
+) -> Iterator[pa.RecordBatch]:
     if f.format == "parquet":
         yield from _parquet_batches(f, batch_rows)
     elif f.format == "csv":
@@ -283,7 +314,9 @@ def read_schema(f: TableFile, *, encoding: str = "utf-8") -> pa.Schema:
         schema = _parquet_file(f).schema_arrow
         for fl in f.partition_schema or []:
             if fl.name in schema.names:
-                raise InputError(f"column {fl.name} is both in the file and in its partition folder", file=f.name)
+                raise InputError(
+                    f"column {fl.name} is both in the file and in its partition folder", file=f.name
+                )
             schema = schema.append(fl)
         return schema
     for batch in iter_batches(f, encoding=encoding):
@@ -300,7 +333,9 @@ def _parquet_file(f: TableFile) -> pq.ParquetFile:
         with _open_stream(f) as stream:
             return pq.ParquetFile(pa.BufferReader(stream.read()))
     except (pa.ArrowInvalid, OSError) as exc:
-        raise InputError(f"not a readable parquet file ({_without_values(_short(exc))})", file=f.name) from None
+        raise InputError(
+            f"not a readable parquet file ({_without_values(_short(exc))})", file=f.name
+        ) from None
 
 
 def _parquet_batches(f: TableFile, batch_rows: int) -> Iterator[pa.RecordBatch]:
@@ -378,8 +413,11 @@ def _guess_decimal(text: str, delimiter: str, quote: str | None) -> str:
     for col in zip(*[r for r in rows if len(r) == len(rows[0])]) if rows else []:
         values = [v.strip() for v in col if v.strip()]
         commas = [v for v in values if "," in v]
-        if commas and all(_DECIMAL_COMMA.match(v) for v in values) and \
-                any(len(v.split(",")[1]) != 3 for v in commas):
+        if (
+            commas
+            and all(_DECIMAL_COMMA.match(v) for v in values)
+            and any(len(v.split(",")[1]) != 3 for v in commas)
+        ):
             return ","
     return "."
 
@@ -411,22 +449,34 @@ def _check_header(f: TableFile, encoding: str, dialect: CsvDialect) -> None:
         return
     header = text.splitlines()[0] if text else ""
     other = _guess_delimiter(text, dialect.quote or None) or next(
-        (d for d in CSV_DELIMITERS if d != (dialect.delimiter or ",") and any(
-            len(r) > 1 for r in csv.reader([header], delimiter=d))), None)
+        (
+            d
+            for d in CSV_DELIMITERS
+            if d != (dialect.delimiter or ",") and any(len(r) > 1 for r in csv.reader([header], delimiter=d))
+        ),
+        None,
+    )
     if other and other != dialect.delimiter:
-        raise InputError(f"the header parses to one column with delimiter {dialect.delimiter!r}, but the file "
-                         f"looks {other!r}-delimited: set csv.delimiter for this table", file=f.name)
+        raise InputError(
+            f"the header parses to one column with delimiter {dialect.delimiter!r}, but the file "
+            f"looks {other!r}-delimited: set csv.delimiter for this table",
+            file=f.name,
+        )
 
 
-def _csv_options(f: TableFile, schema: pa.Schema | None) -> tuple[CsvDialect, pacsv.ParseOptions,
-                                                                 pacsv.ConvertOptions]:
+def _csv_options(
+    f: TableFile, schema: pa.Schema | None
+) -> tuple[CsvDialect, pacsv.ParseOptions, pacsv.ConvertOptions]:
     d = f.csv or CsvDialect(",", '"', ("",), ".")
     parse = pacsv.ParseOptions(delimiter=d.delimiter or ",", quote_char=d.quote or False)
     convert = pacsv.ConvertOptions(
         # Only an empty field is null: "NA", "null", "N/A" are real values in real data, unless
         # the table's csv.null_values says otherwise (then they are nulls in text columns too).
-        null_values=list(d.null_values), strings_can_be_null=tuple(d.null_values) != ("",),
-        true_values=["true", "True"], false_values=["false", "False"], decimal_point=d.decimal or ".",
+        null_values=list(d.null_values),
+        strings_can_be_null=tuple(d.null_values) != ("",),
+        true_values=["true", "True"],
+        false_values=["false", "False"],
+        decimal_point=d.decimal or ".",
         column_types=schema and {n: t for n, t in zip(schema.names, schema.types)},
     )
     return d, parse, convert
@@ -440,8 +490,12 @@ def _csv_batches(f: TableFile, encoding: str, schema: pa.Schema | None) -> Itera
         convert.column_types = _csv_column_types(f, encoding, read, convert, parse)
     try:
         with _open_stream(f) as raw:
-            reader = pacsv.open_csv(_Utf8Stream(raw, f.name, encoding), read_options=read,
-                                    parse_options=parse, convert_options=convert)
+            reader = pacsv.open_csv(
+                _Utf8Stream(raw, f.name, encoding),
+                read_options=read,
+                parse_options=parse,
+                convert_options=convert,
+            )
             for batch in reader:
                 yield batch
     except pa.ArrowInvalid as exc:
@@ -454,16 +508,28 @@ def _csv_column_types(f, encoding, read, convert, parse=None) -> dict[str, pa.Da
     parse = parse or pacsv.ParseOptions()
     try:
         with _open_stream(f) as raw:
-            first = pacsv.open_csv(_Utf8Stream(raw, f.name, encoding), read_options=read,
-                                   parse_options=parse, convert_options=convert).read_next_batch()
+            first = pacsv.open_csv(
+                _Utf8Stream(raw, f.name, encoding),
+                read_options=read,
+                parse_options=parse,
+                convert_options=convert,
+            ).read_next_batch()
         with _open_stream(f) as raw:
-            text_opts = pacsv.ConvertOptions(null_values=[""], strings_can_be_null=False,
-                                             column_types={n: pa.string() for n in first.schema.names})
-            as_text = pacsv.open_csv(_Utf8Stream(raw, f.name, encoding), read_options=read,
-                                     parse_options=parse, convert_options=text_opts).read_next_batch()
+            text_opts = pacsv.ConvertOptions(
+                null_values=[""],
+                strings_can_be_null=False,
+                column_types={n: pa.string() for n in first.schema.names},
+            )
+            as_text = pacsv.open_csv(
+                _Utf8Stream(raw, f.name, encoding),
+                read_options=read,
+                parse_options=parse,
+                convert_options=text_opts,
+            ).read_next_batch()
     except StopIteration:  # the header parsed (an empty file fails in open_csv): no data rows
-        raise InputError("CSV file has a header but no rows: column types cannot be inferred",
-                         file=f.name) from None
+        raise InputError(
+            "CSV file has a header but no rows: column types cannot be inferred", file=f.name
+        ) from None
     except pa.ArrowInvalid as exc:
         raise _csv_error(f, encoding, exc) from None
     types = {}
@@ -499,15 +565,19 @@ def _csv_error(f: TableFile, encoding: str, exc: Exception) -> InputError:
         return InputError(_too_long_row(), file=f.name)
     if "Expected" in msg and "columns" in msg:
         row = _find_bad_csv_row(f, encoding)
-        return InputError(msg.split(": ", 1)[-1].split(":")[0].strip() + " (wrong number of fields)",
-                          file=f.name, row=row)
+        return InputError(
+            msg.split(": ", 1)[-1].split(":")[0].strip() + " (wrong number of fields)", file=f.name, row=row
+        )
     m = _CONVERSION.search(msg)
     if m:  # pyarrow quotes the cell ("invalid value '<a raw e-mail>'"): name the column and line instead
         index, typ = int(m.group(1)), m.group(2)
         name, row = _find_bad_csv_value(f, encoding, index, typ)
-        return InputError(f"column {name!r} (#{index + 1}) holds a value that cannot be read as {typ} "
-                          "(the value is not shown; with several files, types come from the first one)",
-                          file=f.name, row=row)
+        return InputError(
+            f"column {name!r} (#{index + 1}) holds a value that cannot be read as {typ} "
+            "(the value is not shown; with several files, types come from the first one)",
+            file=f.name,
+            row=row,
+        )
     return InputError(_without_values(msg), file=f.name)
 
 
@@ -582,12 +652,16 @@ def _find_bad_csv_row(f: TableFile, encoding: str) -> int | None:
 
 
 def _jsonl_batches(f: TableFile, schema: pa.Schema | None) -> Iterator[pa.RecordBatch]:
-    parse = pajson.ParseOptions(explicit_schema=schema, unexpected_field_behavior="error" if schema else "infer")
+    parse = pajson.ParseOptions(
+        explicit_schema=schema, unexpected_field_behavior="error" if schema else "infer"
+    )
     try:
         with _open_stream(f) as raw:
-            reader = pajson.open_json(_Utf8Stream(raw, f.name, "utf-8"),
-                                      read_options=pajson.ReadOptions(block_size=_BLOCK_BYTES),
-                                      parse_options=parse)
+            reader = pajson.open_json(
+                _Utf8Stream(raw, f.name, "utf-8"),
+                read_options=pajson.ReadOptions(block_size=_BLOCK_BYTES),
+                parse_options=parse,
+            )
             for batch in reader:
                 target = pa.schema([fl.with_type(_storable(fl.type)) for fl in batch.schema])
                 yield batch if target == batch.schema else batch.cast(target)
@@ -622,8 +696,15 @@ class PartWriter:
 
     SPILL_BITS = 6  # 64 spill files: memory at close is about 1/64 of the table
 
-    def __init__(self, folder: str | Path, schema: pa.Schema, *, rows_per_part: int = 1_000_000,
-                 order: Callable[[pa.RecordBatch], np.ndarray] | None = None, buffer_bytes: int = 64 << 20):
+    def __init__(
+        self,
+        folder: str | Path,
+        schema: pa.Schema,
+        *,
+        rows_per_part: int = 1_000_000,
+        order: Callable[[pa.RecordBatch], np.ndarray] | None = None,
+        buffer_bytes: int = 64 << 20,
+    ):
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.schema = bare_schema(schema)
@@ -753,9 +834,16 @@ class PartitionedWriter:
     (`dt=2026-11-29/part-00000.parquet`), one PartWriter per folder; those columns leave the
     files (readers take them from the path, and would see them twice otherwise)."""
 
-    def __init__(self, folder: str | Path, schema: pa.Schema, partition_by: list[str], *,
-                 rows_per_part: int = 1_000_000, order: Callable[[pa.RecordBatch], np.ndarray] | None = None,
-                 buffer_bytes: int = 64 << 20):
+    def __init__(
+        self,
+        folder: str | Path,
+        schema: pa.Schema,
+        partition_by: list[str],
+        *,
+        rows_per_part: int = 1_000_000,
+        order: Callable[[pa.RecordBatch], np.ndarray] | None = None,
+        buffer_bytes: int = 64 << 20,
+    ):
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.schema, self.partition_by, self.rows_per_part = schema, partition_by, rows_per_part
@@ -769,15 +857,22 @@ class PartitionedWriter:
         if not batch.num_rows:
             return
         keys = pa.Table.from_batches([batch]).select(self.partition_by)
-        groups = keys.append_column("_row", pa.array(range(batch.num_rows))).group_by(
-            self.partition_by, use_threads=False).aggregate([("_row", "list")])
+        groups = (
+            keys.append_column("_row", pa.array(range(batch.num_rows)))
+            .group_by(self.partition_by, use_threads=False)
+            .aggregate([("_row", "list")])
+        )
         for g in groups.to_pylist():
             rel = partition_path({c: g[c] for c in self.partition_by})
             child = self._children.get(rel)
             if child is None:
-                child = self._children[rel] = PartWriter(self.folder / rel, self.file_schema,
-                                                         rows_per_part=self.rows_per_part, order=self._order,
-                                                         buffer_bytes=self._buffer_bytes)
+                child = self._children[rel] = PartWriter(
+                    self.folder / rel,
+                    self.file_schema,
+                    rows_per_part=self.rows_per_part,
+                    order=self._order,
+                    buffer_bytes=self._buffer_bytes,
+                )
             rows = batch.take(pa.array(g["_row_list"])).select(self.file_schema.names)
             child.write(rows)
             self.rows += rows.num_rows
@@ -786,8 +881,9 @@ class PartitionedWriter:
 
     def close(self) -> list[Path]:
         if not self._children:  # no rows: one empty part with the file columns, no partition folder
-            self._children[""] = PartWriter(self.folder, self.file_schema, rows_per_part=self.rows_per_part,
-                                            order=self._order)
+            self._children[""] = PartWriter(
+                self.folder, self.file_schema, rows_per_part=self.rows_per_part, order=self._order
+            )
         self.parts = [p for rel in sorted(self._children) for p in self._children[rel].close()]
         return self.parts
 
@@ -796,8 +892,9 @@ class PartitionedWriter:
             child.discard()
 
 
-def open_writer(folder: str | Path, schema: pa.Schema, partition_by: list[str] | None = None,
-                **kw) -> PartWriter | PartitionedWriter:
+def open_writer(
+    folder: str | Path, schema: pa.Schema, partition_by: list[str] | None = None, **kw
+) -> PartWriter | PartitionedWriter:
     """The writer for a table's output: in the source's partition folders when it has them."""
     by = [c for c in partition_by or [] if c in schema.names]
     return PartitionedWriter(folder, schema, by, **kw) if by else PartWriter(folder, schema, **kw)
@@ -821,6 +918,9 @@ def _bare_type(t: pa.DataType) -> pa.DataType:
             return pa.list_(inner, t.list_size)
         return pa.large_list(inner) if pa.types.is_large_list(t) else pa.list_(inner)
     if pa.types.is_map(t):
-        return pa.map_(_bare_type(t.key_type), pa.field(t.item_field.name, _bare_type(t.item_type),
-                                                         t.item_field.nullable), t.keys_sorted)
+        return pa.map_(
+            _bare_type(t.key_type),
+            pa.field(t.item_field.name, _bare_type(t.item_type), t.item_field.nullable),
+            t.keys_sorted,
+        )
     return t

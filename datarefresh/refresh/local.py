@@ -15,13 +15,26 @@ from datarefresh.config import Config, TableConfig
 from datarefresh.errors import InputError, PolicyError
 from datarefresh.graph import processing_order
 from datarefresh.io.tables import list_local_table
-from datarefresh.refresh.table import (Output, Progress, TableSource, env_sampling, make_outputs, plan_tables,
-                                       sanitize_table, unconfigured_tables)
+from datarefresh.refresh.table import (
+    Output,
+    Progress,
+    TableSource,
+    env_sampling,
+    make_outputs,
+    plan_tables,
+    sanitize_table,
+    unconfigured_tables,
+)
 from datarefresh.validate.leaks import cross_table_findings
 
 
-def discover_local(source: str | Path, config: Config | None = None, *, unknown_tables: str | None = None,
-                   progress: Progress | None = None) -> dict[str, TableSource]:
+def discover_local(
+    source: str | Path,
+    config: Config | None = None,
+    *,
+    unknown_tables: str | None = None,
+    progress: Progress | None = None,
+) -> dict[str, TableSource]:
     """Tables of a local folder: one sub-folder per table (or the config's table paths).
 
     With a config, a sub-folder no configured table reads follows `unknown_tables` (or the
@@ -31,8 +44,12 @@ def discover_local(source: str | Path, config: Config | None = None, *, unknown_
         raise InputError("source is not a folder", file=str(root))
     folders = [root / name for name in _table_folders(root)]
     if config and config.tables:
-        found = {name: TableSource(name, list_local_table(root / (t.path or name), t.format), t.encoding, csv=t.csv)
-                 for name, t in config.tables.items()}
+        found = {
+            name: TableSource(
+                name, list_local_table(root / (t.path or name), t.format), t.encoding, csv=t.csv
+            )
+            for name, t in config.tables.items()
+        }
         unknown = unconfigured_tables([p.name for p in folders], config, str(root), unknown_tables, progress)
         if (unknown_tables or config.unknown_tables) == "classify":
             found |= {name: TableSource(name, list_local_table(root / name)) for name in unknown}
@@ -49,20 +66,35 @@ def _table_folders(root: Path) -> list[str]:
     return sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
 
 
-def run_tables(sources: dict[str, TableSource], tables: dict[str, TableConfig], keyring: Keyring,
-               outputs: list[Output], config: Config | None, progress: Progress | None = None) -> dict[str, dict]:
+def run_tables(
+    sources: dict[str, TableSource],
+    tables: dict[str, TableConfig],
+    keyring: Keyring,
+    outputs: list[Output],
+    config: Config | None,
+    progress: Progress | None = None,
+) -> dict[str, dict]:
     """Read each table once, anonymize once, write every output; parents before children,
     so a child's dev sample can follow its parents' sampled keys."""
     report = {}
     for name in processing_order(tables):
         report[name] = sanitize_table(name, sources[name], tables[name], keyring, outputs, config, progress)
-    cross_table_findings([(n, r["leaks"]) for n, r in report.items()])  # one table's originals in another's output
+    cross_table_findings(
+        [(n, r["leaks"]) for n, r in report.items()]
+    )  # one table's originals in another's output
     return report
 
 
-def sanitize_folder(source: str | Path, dest: str | Path, *, keyring: Keyring, config: Config | None = None,
-                    envs: tuple[str, ...] = ("staging",), use_presidio: bool = True,
-                    progress: Progress | None = None) -> dict:
+def sanitize_folder(
+    source: str | Path,
+    dest: str | Path,
+    *,
+    keyring: Keyring,
+    config: Config | None = None,
+    envs: tuple[str, ...] = ("staging",),
+    use_presidio: bool = True,
+    progress: Progress | None = None,
+) -> dict:
     """Sanitize every table of SOURCE into DEST/<table>/ (one env) or DEST/<env>/<table>/ (several).
 
     All tables are written under a hidden temporary folder in DEST first and moved
@@ -83,19 +115,30 @@ def sanitize_folder(source: str | Path, dest: str | Path, *, keyring: Keyring, c
         leaks = [f for t in report["tables"].values() for f in ((t.get("leaks") or {}).get("findings") or [])]
         if leaks:  # the leak scan is a gate here too: nothing reaches DEST
             f = leaks[0]
-            raise PolicyError(f"{f['kind']} of {f['source_column']} ({f['entity']}) found in the output "
-                              f"({len(leaks)} finding(s)); nothing was written", table=f["table"], column=f["column"])
+            raise PolicyError(
+                f"{f['kind']} of {f['source_column']} ({f['entity']}) found in the output "
+                f"({len(leaks)} finding(s)); nothing was written",
+                table=f["table"],
+                column=f["column"],
+            )
         for tname, t in report["tables"].items():  # so are the text re-scan and k-anonymity
             for r in (t.get("leaks") or {}).get("text_rescan") or []:
                 if not r["passed"]:
-                    raise PolicyError(f"free-text re-scan still finds {', '.join(r['entities'])} in "
-                                      f"{r['hit_rate']:.1%} of sampled texts (look at rows "
-                                      f"{', '.join(str(x['row']) for x in r['rows'][:10])}); nothing was "
-                                      "written", table=tname, column=r["column"])
+                    raise PolicyError(
+                        f"free-text re-scan still finds {', '.join(r['entities'])} in "
+                        f"{r['hit_rate']:.1%} of sampled texts (look at rows "
+                        f"{', '.join(str(x['row']) for x in r['rows'][:10])}); nothing was "
+                        "written",
+                        table=tname,
+                        column=r["column"],
+                    )
             for env, k in (t.get("k_anonymity_by_env") or {}).items():
                 if k and not k.get("passed", True):
-                    raise PolicyError(f"k-anonymity of the {env} sample is not reached (see the report); "
-                                      "nothing was written", table=tname)
+                    raise PolicyError(
+                        f"k-anonymity of the {env} sample is not reached (see the report); "
+                        "nothing was written",
+                        table=tname,
+                    )
         for o in outputs:
             _move_into_place(o.folder, dest if len(envs) == 1 else dest / o.env, list(report["tables"]))
     finally:
@@ -118,4 +161,3 @@ def _move_into_place(src_root: Path, dst_root: Path, tables: list[str]) -> None:
 def write_report(report: dict, path: str | Path) -> None:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
-

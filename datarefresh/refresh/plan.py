@@ -98,55 +98,90 @@ def parse_as_of(value: str | None) -> dt.datetime:
     try:
         parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise ConfigError(f"as-of must be an ISO timestamp like 2026-11-30T00:00:00Z, got {value!r}") from None
+        raise ConfigError(
+            f"as-of must be an ISO timestamp like 2026-11-30T00:00:00Z, got {value!r}"
+        ) from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
 
 
-def plan_run(config: Config, aws: Aws, *, envs: tuple[str, ...] = ("dev", "staging"),
-             tables: tuple[str, ...] | None = None, as_of: dt.datetime, allow_backwards: bool = False,
-             dev_fraction: float | None = None, allow_demo_key: bool = False,
-             progress: Progress | None = None) -> RunPlan:
+def plan_run(
+    config: Config,
+    aws: Aws,
+    *,
+    envs: tuple[str, ...] = ("dev", "staging"),
+    tables: tuple[str, ...] | None = None,
+    as_of: dt.datetime,
+    allow_backwards: bool = False,
+    dev_fraction: float | None = None,
+    allow_demo_key: bool = False,
+    progress: Progress | None = None,
+) -> RunPlan:
     say = progress_or_silent(progress)
     if config.source is None or not config.source.role:
         raise ConfigError("refresh needs source.uri and source.role", key="source")
     for env in envs:
         if env not in config.environments:
-            raise ConfigError(f"environment {env!r} is not configured; valid environments: "
-                              f"{', '.join(sorted(config.environments))}", key=f"environments.{env}")
+            raise ConfigError(
+                f"environment {env!r} is not configured; valid environments: "
+                f"{', '.join(sorted(config.environments))}",
+                key=f"environments.{env}",
+            )
         if not config.environments[env].writer_role:
             raise ConfigError("a writer role is needed to publish", key=f"environments.{env}.writer_role")
     if tables and tuple(tables) == ("all",):
         tables = None  # `--tables all`: a full refresh
     unknown = set(tables or ()) - set(config.tables)
     if unknown:
-        raise ConfigError(f"unknown table(s): {', '.join(sorted(unknown))}; valid tables: "
-                          f"{', '.join(sorted(config.tables))} (or all)", key="tables")
+        raise ConfigError(
+            f"unknown table(s): {', '.join(sorted(unknown))}; valid tables: "
+            f"{', '.join(sorted(config.tables))} (or all)",
+            key="tables",
+        )
     keyring = resolve_keyring(config.secret, allow_demo_key=allow_demo_key, config=config)
     chosen = {t: c for t, c in config.tables.items() if not tables or t in tables}
     role = config.source.role
     prod = aws.s3(role)
     say(f"snapshot of {config.source.uri} as of {as_of.isoformat()} (role {role_name(role)})")
-    report_skipped = unconfigured_tables(_source_folders(prod, role, config.source.uri), config,
-                                         config.source.uri, progress=say)
+    report_skipped = unconfigured_tables(
+        _source_folders(prod, role, config.source.uri), config, config.source.uri, progress=say
+    )
     snap = take_snapshot(prod, role, config.source.uri, {t: c.path or t for t, c in chosen.items()}, as_of)
     fingerprint = key_fingerprint(keyring)
     # before reading any data (the snapshot only listed versions) or writing anything
     rotation = _check_key_consistency(config, aws, envs, fingerprint, set(chosen))
     for env in rotation:
-        say(f"{env}: key rotation: the published snapshot was made with another key; every table is "
-            "refreshed and every pseudonym changes")
+        say(
+            f"{env}: key rotation: the published snapshot was made with another key; every table is "
+            "refreshed and every pseudonym changes"
+        )
     bucket = S3Uri.parse(config.source.uri).bucket
     prefixes = {t: S3Uri.parse(config.source.uri).key(c.path or t) + "/" for t, c in chosen.items()}
-    sources = {t: TableSource(t, table_files(prod, role, bucket, snap.tables[t], prefixes[t]), chosen[t].encoding,
-                              csv=chosen[t].csv) for t in chosen}
+    sources = {
+        t: TableSource(
+            t,
+            table_files(prod, role, bucket, snap.tables[t], prefixes[t]),
+            chosen[t].encoding,
+            csv=chosen[t].csv,
+        )
+        for t in chosen
+    }
     policies = plan_tables(sources, config.model_copy(update={"tables": chosen}), progress=say)
     sampling = env_sampling(config, envs, dev_fraction)
-    basis = json.dumps({"snapshot": snap.to_dict()["tables"], "policies": {t: p.model_dump() for t, p in policies.items()},
-                        "sampling": {e: s.model_dump() for e, s in sampling.items()}, "key": fingerprint,
-                        "envs": sorted(envs)},
-                       sort_keys=True, default=str)
-    snapshot_id = f"{as_of.astimezone(dt.timezone.utc).strftime('%Y%m%dT%H%M%SZ')}-" \
-                  f"{hashlib.sha256(basis.encode()).hexdigest()[:12]}"
+    basis = json.dumps(
+        {
+            "snapshot": snap.to_dict()["tables"],
+            "policies": {t: p.model_dump() for t, p in policies.items()},
+            "sampling": {e: s.model_dump() for e, s in sampling.items()},
+            "key": fingerprint,
+            "envs": sorted(envs),
+        },
+        sort_keys=True,
+        default=str,
+    )
+    snapshot_id = (
+        f"{as_of.astimezone(dt.timezone.utc).strftime('%Y%m%dT%H%M%SZ')}-"
+        f"{hashlib.sha256(basis.encode()).hexdigest()[:12]}"
+    )
     order = processing_order(policies)
     level = table_levels(policies)
     units = []
@@ -156,24 +191,37 @@ def plan_run(config: Config, aws: Aws, *, envs: tuple[str, ...] = ("dev", "stagi
         current_partition = None
         for o in snap.tables[t]:
             # work units follow the partition folders: a unit never spans two partitions
-            partition = hive_pairs(o.key[len(prefixes[t]):])
+            partition = hive_pairs(o.key[len(prefixes[t]) :])
             if group and (size + o.size > UNIT_BYTES or partition != current_partition):
-                units.append({"table": t, "index": len([u for u in units if u["table"] == t]), "objects": group})
+                units.append(
+                    {"table": t, "index": len([u for u in units if u["table"] == t]), "objects": group}
+                )
                 group, size = [], 0
             current_partition = partition
             group.append(o.__dict__)
             size += o.size
         units.append({"table": t, "index": len([u for u in units if u["table"] == t]), "objects": group})
     say(f"run {snapshot_id}: {len(units)} units in {max(level.values()) + 1} levels")
-    return RunPlan(snapshot_id=snapshot_id, as_of=as_of.isoformat(), envs=list(envs),
-                   versioned_source=snap.versioned, allow_backwards=allow_backwards,
-                   allow_demo_key=allow_demo_key, sampling=sampling, skipped_tables=report_skipped,
-                   key_fingerprint=fingerprint, key_rotation=rotation, policies=policies,
-                   source_columns={t: sources[t].first_schema().names for t in policies},
-                   prefixes=prefixes,
-                   partitions={t: [(f.name, str(f.type)) for f in sources[t].files[0].partition_schema or []]
-                               for t in policies},
-                   levels=level, units=units)
+    return RunPlan(
+        snapshot_id=snapshot_id,
+        as_of=as_of.isoformat(),
+        envs=list(envs),
+        versioned_source=snap.versioned,
+        allow_backwards=allow_backwards,
+        allow_demo_key=allow_demo_key,
+        sampling=sampling,
+        skipped_tables=report_skipped,
+        key_fingerprint=fingerprint,
+        key_rotation=rotation,
+        policies=policies,
+        source_columns={t: sources[t].first_schema().names for t in policies},
+        prefixes=prefixes,
+        partitions={
+            t: [(f.name, str(f.type)) for f in sources[t].files[0].partition_schema or []] for t in policies
+        },
+        levels=level,
+        units=units,
+    )
 
 
 def key_fingerprint(keyring: Keyring) -> str:
@@ -182,12 +230,15 @@ def key_fingerprint(keyring: Keyring) -> str:
 
 
 def key_mismatch(env: str) -> str:
-    return (f"the published snapshot of {env} was made with another key; refresh all tables (--tables all) "
-            "or use the same key")
+    return (
+        f"the published snapshot of {env} was made with another key; refresh all tables (--tables all) "
+        "or use the same key"
+    )
 
 
-def _check_key_consistency(config: Config, aws: Aws, envs, fingerprint: str,
-                           run_tables: set[str]) -> list[str]:
+def _check_key_consistency(
+    config: Config, aws: Aws, envs, fingerprint: str, run_tables: set[str]
+) -> list[str]:
     """Pseudonyms of tables carried over from the published snapshot must come from the same key,
     or the foreign keys between fresh and carried tables resolve to nothing. Refuses a run that
     would carry tables over under another key; returns the environments a full run re-keys
@@ -217,6 +268,8 @@ def _source_folders(client, role: str, source_uri: str) -> list[str]:
     prefix = src.key() + "/" if src.key() else ""
     names = []
     with s3_errors(role, src.bucket, prefix, action="list"):
-        for page in client.get_paginator("list_objects_v2").paginate(Bucket=src.bucket, Prefix=prefix, Delimiter="/"):
-            names += [p["Prefix"][len(prefix):].rstrip("/") for p in page.get("CommonPrefixes", [])]
+        for page in client.get_paginator("list_objects_v2").paginate(
+            Bucket=src.bucket, Prefix=prefix, Delimiter="/"
+        ):
+            names += [p["Prefix"][len(prefix) :].rstrip("/") for p in page.get("CommonPrefixes", [])]
     return sorted(n for n in names if n and not n.startswith((".", "_")))

@@ -31,9 +31,14 @@ from datarefresh.validate.table_report import ColumnAction, EnvOutput, TableRepo
 
 @discards_blocked_run
 @local_disk_errors
-def publish_run(config: Config, aws: Aws, plan: RunPlan, results: list[UnitResult],
-                progress: Progress | None = None,
-                docs_dir: Path | None = None) -> dict:
+def publish_run(
+    config: Config,
+    aws: Aws,
+    plan: RunPlan,
+    results: list[UnitResult],
+    progress: Progress | None = None,
+    docs_dir: Path | None = None,
+) -> dict:
     """Gates, then publish per environment. Data Docs are built in `docs_dir` when given
     (kept), else in a temporary folder; either way they are stored with the run's report."""
     say = progress_or_silent(progress)
@@ -45,23 +50,31 @@ def publish_run(config: Config, aws: Aws, plan: RunPlan, results: list[UnitResul
     # incomplete table: refuse, and discards_blocked_run removes the run's files from every environment.
     unfinished = sorted({(u.table, u.index) for u in plan.units} - {(r.table, r.index) for r in results})
     if unfinished:
-        raise TerminalError(f"{len(unfinished)} work unit(s) did not finish ("
-                            + ", ".join(f"{t} #{i}" for t, i in unfinished[:10])
-                            + "): nothing is published and this run's files are removed")
+        raise TerminalError(
+            f"{len(unfinished)} work unit(s) did not finish ("
+            + ", ".join(f"{t} #{i}" for t, i in unfinished[:10])
+            + "): nothing is published and this run's files are removed"
+        )
     tables = _aggregate(results, plan)
     missing = set(policies) - set(tables)
     if missing:
         raise ConfigError(f"no results for table(s) {', '.join(sorted(missing))}: a unit did not run")
-    report: dict = {"snapshot_id": snapshot_id, "as_of": as_of, "versioned_source": plan.versioned_source,
-                    "tables": {t: v.summary().model_dump() for t, v in tables.items()},
-                    "environments": {}}
+    report: dict = {
+        "snapshot_id": snapshot_id,
+        "as_of": as_of,
+        "versioned_source": plan.versioned_source,
+        "tables": {t: v.summary().model_dump() for t, v in tables.items()},
+        "environments": {},
+    }
     if plan.skipped_tables:
         report["skipped_tables"] = plan.skipped_tables  # unknown_tables: skip, named in the report
     if not plan.versioned_source:
         report["warning"] = "the prod bucket has no versioning: read the current objects (pinned by ETag)"
     if plan.key_rotation:
-        report["key_rotation"] = (f"{', '.join(plan.key_rotation)}: the published snapshot was made with "
-                                  "another key; this run re-keys every table, so every pseudonym changes")
+        report["key_rotation"] = (
+            f"{', '.join(plan.key_rotation)}: the published snapshot was made with "
+            "another key; this run re-keys every table, so every pseudonym changes"
+        )
     docs_root = Path(tempfile.mkdtemp(prefix="datarefresh-docs-"))
     docs = docs_dir or docs_root / "datadocs"
     try:
@@ -73,12 +86,21 @@ def publish_run(config: Config, aws: Aws, plan: RunPlan, results: list[UnitResul
             keys = lambda t, c, load=load: load(t, c, True) if len(load(t, c, True)) else load(t, c, False)  # noqa: E731
             sample = lambda t, n, env=env: load_output_sample(config, aws, env, snapshot_id, t, n)  # noqa: E731
             t0 = time.perf_counter()
-            checks, ge = evaluate(env, config, policies, tables, keys, sample, validator,
-                                  sampled=_sampled(plan, env))
-            extra, held = hold_back(env, config.validation.on_failure, checks, set(tables), config.tables, load,
-                                    sampled=_sampled(plan, env))
+            checks, ge = evaluate(
+                env, config, policies, tables, keys, sample, validator, sampled=_sampled(plan, env)
+            )
+            extra, held = hold_back(
+                env,
+                config.validation.on_failure,
+                checks,
+                set(tables),
+                config.tables,
+                load,
+                sampled=_sampled(plan, env),
+            )
             gated[env] = (checks + extra, held, ge, round(time.perf_counter() - t0, 3))
-        validator.build_docs()  # once per run (GX rebuilds the whole site each time), before any pointer moves
+        # once per run (GX rebuilds the whole site each time), before any pointer moves
+        validator.build_docs()
         for env, (checks, held, ge, seconds) in gated.items():
             result = _publish_env(config, aws, env, plan, tables, checks, held, say)
             result["expectations"] = ge
@@ -102,8 +124,10 @@ def _aggregate(results: list[UnitResult], plan: RunPlan) -> dict[str, TableRepor
             policy = plan.policies[r.table]
             t = tables[r.table] = TableReport(
                 expected_columns=expected_columns(policy, plan.source_columns[r.table]),
-                columns={c: ColumnAction(action=p.action, entity=p.entity)
-                         for c, p in policy.columns.items()})
+                columns={
+                    c: ColumnAction(action=p.action, entity=p.entity) for c, p in policy.columns.items()
+                },
+            )
         t.rows_in += r.rows_in
         for k, v in r.seconds.items():
             t.seconds[k] = t.seconds.get(k, 0.0) + v
@@ -131,8 +155,11 @@ def _aggregate(results: list[UnitResult], plan: RunPlan) -> dict[str, TableRepor
             agg.files += e.files
             agg.pk_nulls += e.pk_nulls
             if e.k_anonymity:
-                agg.k_anonymity = e.k_anonymity if agg.k_anonymity is None else \
-                    merge_reports(agg.k_anonymity, e.k_anonymity)
+                agg.k_anonymity = (
+                    e.k_anonymity
+                    if agg.k_anonymity is None
+                    else merge_reports(agg.k_anonymity, e.k_anonymity)
+                )
     for v in tables.values():
         for agg in v.envs.values():
             agg.files.sort(key=lambda f: f["key"])  # the manifest lists parts in keyed order, not by unit
@@ -148,8 +175,10 @@ def _store_report(config: Config, aws: Aws, env: str, snapshot_id: str, report: 
     s3 = aws.s3(role)
     u = S3Uri.parse(env_cfg.bucket)
     prefix = u.key(REPORTS, snapshot_id)
-    body = {f"{prefix}/report.json": (json.dumps(report, indent=2, default=str).encode(), "application/json"),
-            f"{prefix}/report.html": (render_html(report).encode(), "text/html")}
+    body = {
+        f"{prefix}/report.json": (json.dumps(report, indent=2, default=str).encode(), "application/json"),
+        f"{prefix}/report.html": (render_html(report).encode(), "text/html"),
+    }
     for path in sorted(docs.rglob("*")) if docs.exists() else []:
         if path.is_file():
             ctype = "text/html" if path.suffix == ".html" else "application/octet-stream"
@@ -164,9 +193,11 @@ def _publish_env(config, aws, env, plan, tables, checks, held, say) -> dict:
     """Publish this run's tables to one environment, except those `held` back (table mode),
     which keep their published version; on any failure in environment mode, publish nothing."""
     failed = [c for c in checks if not c.ok]
-    result: dict = {"validation": {"passed": not failed, "checks": [c.to_dict() for c in checks]},
-                    "snapshot_id": plan.snapshot_id,
-                    "tables": {t: v.envs[env].rows for t, v in tables.items()}}
+    result: dict = {
+        "validation": {"passed": not failed, "checks": [c.to_dict() for c in checks]},
+        "snapshot_id": plan.snapshot_id,
+        "tables": {t: v.envs[env].rows for t, v in tables.items()},
+    }
     env_cfg = config.environments[env]
     role = env_cfg.writer_role
     pub = Publisher(aws.s3(role), role, env_cfg.bucket)
@@ -192,40 +223,65 @@ def _publish_env(config, aws, env, plan, tables, checks, held, say) -> dict:
         return result
     if held:
         result["held_back"] = held
-        result["reason"] = "held back (their published version stays): " + \
-            "; ".join(f"{t}: {why}" for t, why in held.items())
+        result["reason"] = "held back (their published version stays): " + "; ".join(
+            f"{t}: {why}" for t, why in held.items()
+        )
         say(f"{env}: {result['reason']}")
     if same_run and set(current_manifest.get("held_back", {})) == set(held):
         say(f"{env}: snapshot {plan.snapshot_id} is already published")
         return result | {"published": True, "unchanged": True}
     if current.get("as_of") and current["as_of"] > plan.as_of and not plan.allow_backwards:
-        result.update(published=False, reason=f"the published snapshot is newer ({current['as_of']}); "
-                                              "allow backwards to move the pointer back")
+        result.update(
+            published=False,
+            reason=f"the published snapshot is newer ({current['as_of']}); "
+            "allow backwards to move the pointer back",
+        )
         pub.discard_run(plan.snapshot_id)
         say(f"{env}: not published: {result['reason']}")
         return result
     created = dt.datetime.now(dt.timezone.utc).isoformat()
-    fresh = {t: {"rows": v.envs[env].rows, "files": v.envs[env].files, "as_of": plan.as_of}
-             for t, v in tables.items() if t not in held}
+    fresh = {
+        t: {"rows": v.envs[env].rows, "files": v.envs[env].files, "as_of": plan.as_of}
+        for t, v in tables.items()
+        if t not in held
+    }
     # Tables not in the run, and those held back, are carried over from the current snapshot
     # (their files stay where they are), so readers always resolve every table.
-    carried = {t: {**v, "as_of": v.get("as_of", current.get("as_of"))}
-               for t, v in current_manifest.get("tables", {}).items() if t not in fresh}
-    manifest = {"snapshot_id": plan.snapshot_id, "as_of": plan.as_of, "environment": env,
-                "created_at": created, "validation": result["validation"], "tables": fresh | carried,
-                "carried_over": sorted(carried), "held_back": held, KEY_FINGERPRINT: plan.key_fingerprint}
+    carried = {
+        t: {**v, "as_of": v.get("as_of", current.get("as_of"))}
+        for t, v in current_manifest.get("tables", {}).items()
+        if t not in fresh
+    }
+    manifest = {
+        "snapshot_id": plan.snapshot_id,
+        "as_of": plan.as_of,
+        "environment": env,
+        "created_at": created,
+        "validation": result["validation"],
+        "tables": fresh | carried,
+        "carried_over": sorted(carried),
+        "held_back": held,
+        KEY_FINGERPRINT: plan.key_fingerprint,
+    }
     named = frozenset(f["key"] for t in manifest["tables"].values() for f in t["files"])
     for t in held:  # a held-back table's new files go; a rerun's published ones are still named
         pub.delete_snapshot(plan.snapshot_id, t, keep=named)
     manifest_key = pub.write_manifest(plan.snapshot_id, manifest)
-    new_pointer = {"snapshot_id": plan.snapshot_id, "as_of": plan.as_of, "manifest": manifest_key,
-                   "published_at": created,
-                   "tables": {t: v["rows"] for t, v in sorted(manifest["tables"].items())}}
+    new_pointer = {
+        "snapshot_id": plan.snapshot_id,
+        "as_of": plan.as_of,
+        "manifest": manifest_key,
+        "published_at": created,
+        "tables": {t: v["rows"] for t, v in sorted(manifest["tables"].items())},
+    }
     try:
         pub.move_pointer(pointer, new_pointer)
     except PublishConflictError:
         if (pub.read_pointer().data or {}).get("snapshot_id") == plan.snapshot_id:
-            return result | {"published": True, "unchanged": True}  # a concurrent run published the same bytes
+            return result | {
+                "published": True,
+                "unchanged": True,
+            }  # a concurrent run published the same bytes
         pub.delete_snapshot(plan.snapshot_id)  # leave nothing of the losing run behind
         raise
     deleted = pub.retain(env_cfg.keep_snapshots, plan.snapshot_id, keep_also=_referenced(manifest))
@@ -236,5 +292,9 @@ def _publish_env(config, aws, env, plan, tables, checks, held, say) -> dict:
 def _referenced(manifest: dict) -> set[str]:
     """Snapshot ids whose files a manifest names (carried-over tables live in older ones)."""
     marker = f"/{SNAPSHOTS}/"
-    return {("/" + f["key"]).split(marker, 1)[1].split("/", 1)[0]
-            for t in manifest["tables"].values() for f in t["files"] if marker in "/" + f["key"]}
+    return {
+        ("/" + f["key"]).split(marker, 1)[1].split("/", 1)[0]
+        for t in manifest["tables"].values()
+        for f in t["files"]
+        if marker in "/" + f["key"]
+    }

@@ -35,15 +35,33 @@ def run_levels(plan: RunPlan) -> list[list[WorkUnit]]:
     return [plan.units_at(lv) for lv in range(plan.depth)]
 
 
-def refresh(config: Config, aws: Aws, *, envs: tuple[str, ...] = ("dev", "staging"),
-            tables: tuple[str, ...] | None = None, as_of: dt.datetime | None = None,
-            allow_backwards: bool = False, allow_demo_key: bool = False, dev_fraction: float | None = None,
-            progress: Progress | None = None, docs_dir: Path | None = None) -> dict:
+def refresh(
+    config: Config,
+    aws: Aws,
+    *,
+    envs: tuple[str, ...] = ("dev", "staging"),
+    tables: tuple[str, ...] | None = None,
+    as_of: dt.datetime | None = None,
+    allow_backwards: bool = False,
+    allow_demo_key: bool = False,
+    dev_fraction: float | None = None,
+    progress: Progress | None = None,
+    docs_dir: Path | None = None,
+) -> dict:
     """The whole pipeline in this process: the same steps the Airflow DAG runs as tasks."""
     started = time.perf_counter()
     as_of = as_of or parse_as_of(None)
-    plan = plan_run(config, aws, envs=envs, tables=tables, as_of=as_of, allow_backwards=allow_backwards,
-                    dev_fraction=dev_fraction, allow_demo_key=allow_demo_key, progress=progress)
+    plan = plan_run(
+        config,
+        aws,
+        envs=envs,
+        tables=tables,
+        as_of=as_of,
+        allow_backwards=allow_backwards,
+        dev_fraction=dev_fraction,
+        allow_demo_key=allow_demo_key,
+        progress=progress,
+    )
     results = _process_units(config, aws, plan, progress)
     report = publish_run(config, aws, plan, results, progress, docs_dir)
     report["seconds"] = round(time.perf_counter() - started, 3)
@@ -54,4 +72,8 @@ def refresh(config: Config, aws: Aws, *, envs: tuple[str, ...] = ("dev", "stagin
 def _process_units(config: Config, aws: Aws, plan: RunPlan, progress: Progress | None) -> list[UnitResult]:
     """Every unit, parents' level first. A unit that fails (terminal) stops the run before publish, so
     discards_blocked_run removes what the units before it wrote, as the Airflow publish task does."""
-    return [process_unit(config, aws, plan, u.table, u.index, progress) for level in run_levels(plan) for u in level]
+    return [
+        process_unit(config, aws, plan, u.table, u.index, progress)
+        for level in run_levels(plan)
+        for u in level
+    ]

@@ -13,6 +13,7 @@ from datarefresh.refresh.table import Progress
 def local_disk_errors(step):
     """A full temporary folder fails the step with a clear error instead of a traceback
     (pyarrow, Great Expectations and shutil all raise a bare OSError)."""
+
     @functools.wraps(step)
     def run(*args, **kwargs):
         try:
@@ -25,8 +26,11 @@ def local_disk_errors(step):
                 why = "a file grew too large for the file size limit"
             else:
                 raise
-            raise LocalDiskError(f"the local temporary folder {tempfile.gettempdir()} is full ({why}) during "
-                                 f"{step.__name__}; free space or point TMPDIR at a larger disk") from None
+            raise LocalDiskError(
+                f"the local temporary folder {tempfile.gettempdir()} is full ({why}) during "
+                f"{step.__name__}; free space or point TMPDIR at a larger disk"
+            ) from None
+
     return run
 
 

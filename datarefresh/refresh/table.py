@@ -3,9 +3,9 @@
 `TableSource` reads a table's files (local or S3), `plan_tables` settles each table's policy
 (the config's, or classification), `sanitize_table` runs one table (or one work unit of it)
 into every output. Both the local-folder path (`refresh.local`) and the S3 run's units
-(`refresh.plan`, `refresh.unit`, `refresh.publish`) go through here. Each table is read once: every anonymized batch goes to the
-full output and the sampled rows of it to a sampled one. Nothing raw is written anywhere:
-rows are read, anonymized in memory and only then written.
+(`refresh.plan`, `refresh.unit`, `refresh.publish`) go through here. Each table is read once:
+every anonymized batch goes to the full output and the sampled rows of it to a sampled one.
+Nothing raw is written anywhere: rows are read, anonymized in memory and only then written.
 """
 
 from __future__ import annotations
@@ -26,8 +26,18 @@ from datarefresh.config import Config, CsvOptions, SamplingConfig, TableConfig, 
 from datarefresh.detect import keys
 from datarefresh.detect.classify import SAMPLE_ROWS, classify_table
 from datarefresh.errors import ConfigError, InputError, PolicyError
-from datarefresh.io.tables import (CsvDialect, PartitionedWriter, PartWriter, TableFile, _add_partitions, _parquet_file,
-                                   detect_dialect, iter_batches, open_writer, read_schema)
+from datarefresh.io.tables import (
+    CsvDialect,
+    PartitionedWriter,
+    PartWriter,
+    TableFile,
+    _add_partitions,
+    _parquet_file,
+    detect_dialect,
+    iter_batches,
+    open_writer,
+    read_schema,
+)
 from datarefresh.sample import DevSampler, key_anonymizer
 from datarefresh.validate.checks import count_blanks
 from datarefresh.validate.kanon import DevGeneralizer
@@ -71,8 +81,11 @@ class TableSource:
         """CSV tables: the dialect every file is read with (what the config leaves open is
         detected from the first file's sample); None for other formats."""
         if self._dialect is None and self.files and self.files[0].format == "csv":
-            given = CsvDialect(**{**self.csv.model_dump(), "null_values": tuple(self.csv.null_values)}) \
-                if self.csv else None
+            given = (
+                CsvDialect(**{**self.csv.model_dump(), "null_values": tuple(self.csv.null_values)})
+                if self.csv
+                else None
+            )
             self._dialect = detect_dialect(self.files[0], self.encoding, given)
             self.files = [replace(f, csv=self._dialect) for f in self.files]
         return self._dialect
@@ -84,8 +97,16 @@ class TableSource:
 
     def csv_options(self) -> CsvOptions | None:
         d = self.dialect()
-        return None if d is None else CsvOptions(delimiter=d.delimiter, quote=d.quote,  # type: ignore[arg-type]
-                                                 null_values=list(d.null_values), decimal=d.decimal)
+        return (
+            None
+            if d is None
+            else CsvOptions(
+                delimiter=d.delimiter,
+                quote=d.quote,  # type: ignore[arg-type]
+                null_values=list(d.null_values),
+                decimal=d.decimal,
+            )
+        )
 
     def first_schema(self) -> pa.Schema:
         if self.schema is None:
@@ -103,9 +124,12 @@ class TableSource:
 
     def _named(self, exc: InputError) -> InputError:
         where = exc.file + (f", line {exc.row}" if exc.row is not None else "") + ": "
-        text = str(exc)[len(where):] if str(exc).startswith(where) else str(exc)
-        return exc if text.startswith("table ") else InputError(f"table {self.name}: {text}", file=exc.file,
-                                                                row=exc.row)
+        text = str(exc)[len(where) :] if str(exc).startswith(where) else str(exc)
+        return (
+            exc
+            if text.startswith("table ")
+            else InputError(f"table {self.name}: {text}", file=exc.file, row=exc.row)
+        )
 
     def _file_batches(self, i: int, f: TableFile) -> Iterator[pa.RecordBatch]:
         """One file's batches (file i of the table), checked against the first file's schema."""
@@ -114,8 +138,10 @@ class TableSource:
         for batch in iter_batches(f, encoding=self.encoding, schema=explicit):
             if batch.schema != schema:
                 if batch.schema.names != schema.names:
-                    raise InputError(f"columns differ from {self.files[0].name}: "
-                                     f"{batch.schema.names} vs {schema.names}", file=f.name)
+                    raise InputError(
+                        f"columns differ from {self.files[0].name}: {batch.schema.names} vs {schema.names}",
+                        file=f.name,
+                    )
                 try:
                     batch = batch.cast(schema)
                 except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError):
@@ -144,8 +170,9 @@ class TableSource:
                             try:
                                 batch = batch.cast(schema)
                             except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError):
-                                raise InputError(f"column types differ from {self.files[0].name}",
-                                                 file=f.name) from None
+                                raise InputError(
+                                    f"column types differ from {self.files[0].name}", file=f.name
+                                ) from None
                         yield batch
                 return
         yield from self._file_batches(i, f)
@@ -163,7 +190,10 @@ class TableSource:
         per_file = max(1_000, scan_rows // max(len(self.files), 1))
         rng = np.random.default_rng(0)
         kept: pa.Table | None = None
-        prio, where = np.empty(0), np.empty(0, np.int64)  # random priority; (file, row) to restore table order
+        prio, where = (
+            np.empty(0),
+            np.empty(0, np.int64),
+        )  # random priority; (file, row) to restore table order
         total = 0
         for i in order:
             if total >= scan_rows:
@@ -191,25 +221,36 @@ class TableSource:
 MAX_COLUMNS = 1_000
 
 
-def unconfigured_tables(folders: list[str], config: Config, where: str, mode: str | None = None,
-                        progress: Progress | None = None) -> list[str]:
+def unconfigured_tables(
+    folders: list[str], config: Config, where: str, mode: str | None = None, progress: Progress | None = None
+) -> list[str]:
     """Table folders of the source that no configured table reads. `unknown_tables: fail` (the
     default) refuses the run naming them; skip and classify name them in a message."""
     claimed = {(t.path or name).strip("/").split("/")[0] for name, t in config.tables.items()}
     unknown = sorted(set(folders) - claimed)
     mode = mode or config.unknown_tables
     if unknown and mode == "fail":
-        raise ConfigError(f"table folder(s) in {where} but not in the config: {', '.join(unknown)}; add them to "
-                          "tables (datarefresh plan writes their policy) or set unknown_tables: skip", key="tables")
+        raise ConfigError(
+            f"table folder(s) in {where} but not in the config: {', '.join(unknown)}; add them to "
+            "tables (datarefresh plan writes their policy) or set unknown_tables: skip",
+            key="tables",
+        )
     if unknown and progress:
-        progress(("skipping" if mode == "skip" else "classifying") + f" table folder(s) not in the config "
-                 f"(unknown_tables: {mode}): {', '.join(unknown)}")
+        progress(
+            ("skipping" if mode == "skip" else "classifying") + f" table folder(s) not in the config "
+            f"(unknown_tables: {mode}): {', '.join(unknown)}"
+        )
     return unknown
 
 
-def plan_tables(sources: dict[str, TableSource], config: Config | None = None, *,
-                use_presidio: bool = True, progress: Progress | None = None,
-                classify_missing: bool = False) -> dict[str, TableConfig]:
+def plan_tables(
+    sources: dict[str, TableSource],
+    config: Config | None = None,
+    *,
+    use_presidio: bool = True,
+    progress: Progress | None = None,
+    classify_missing: bool = False,
+) -> dict[str, TableConfig]:
     """Policies for every table: the config's where it has them, classification elsewhere;
     then keys from values (`datarefresh.detect.keys`) for the classified tables.
 
@@ -221,19 +262,25 @@ def plan_tables(sources: dict[str, TableSource], config: Config | None = None, *
     for name, src in sources.items():
         width = len(src.first_schema())
         if width > MAX_COLUMNS:
-            raise PolicyError(f"{width:,} columns, more than the {MAX_COLUMNS:,} a table may have: the leak scan "
-                              "compares every text column with every PII column, so time grows with the square "
-                              "of the width; split the table", table=name)
+            raise PolicyError(
+                f"{width:,} columns, more than the {MAX_COLUMNS:,} a table may have: the leak scan "
+                "compares every text column with every PII column, so time grows with the square "
+                "of the width; split the table",
+                table=name,
+            )
         configured = config.tables.get(name) if config else None
         csv_options = src.csv_options()  # the dialect decided for a CSV table is part of its plan
         if configured and csv_options:
             configured = configured.model_copy(update={"csv": csv_options})
         unknown_columns = config.unknown_columns_for(name) if config else "classify"
         if configured and not configured.columns and unknown_columns != "classify" and not classify_missing:
-            raise PolicyError(f"the config lists this table without columns: (unknown_columns: {unknown_columns}"
-                              + (", which would drop every column" if unknown_columns == "drop" else "") +
-                              "); add its columns (datarefresh plan --config writes them) or set "
-                              "unknown_columns: classify for it", table=name)
+            raise PolicyError(
+                f"the config lists this table without columns: (unknown_columns: {unknown_columns}"
+                + (", which would drop every column" if unknown_columns == "drop" else "")
+                + "); add its columns (datarefresh plan --config writes them) or set "
+                "unknown_columns: classify for it",
+                table=name,
+            )
         if configured and configured.columns and unknown_columns != "classify":
             planned[name] = configured
             continue
@@ -253,11 +300,19 @@ def plan_tables(sources: dict[str, TableSource], config: Config | None = None, *
             if progress:
                 progress(f"profiling keys of {name}")
             t = planned[name]
-            cols = keys.key_candidates(src.first_schema(), t.columns) if name in classified else \
-                [c for c in [t.primary_key] if c and c in src.first_schema().names]
+            cols = (
+                keys.key_candidates(src.first_schema(), t.columns)
+                if name in classified
+                else [c for c in [t.primary_key] if c and c in src.first_schema().names]
+            )
             profiles[name] = keys.profile_batches(src.first_schema(), src.batches(), cols) if cols else {}
-        keys.discover_keys(planned, profiles, {n: s.first_schema() for n, s in sources.items()},
-                           classified=classified, foreign_keys=find_fks)
+        keys.discover_keys(
+            planned,
+            profiles,
+            {n: s.first_schema() for n, s in sources.items()},
+            classified=classified,
+            foreign_keys=find_fks,
+        )
         for line in keys.describe(planned) if progress else ():
             progress(line)
     else:
@@ -275,9 +330,13 @@ class Output:
     writers: dict[str, PartWriter | PartitionedWriter] = field(default_factory=dict)
 
 
-def make_outputs(root: Path, sampling: dict[str, SamplingConfig], keyring: Keyring,
-                 tables: dict[str, TableConfig],
-                 load_parent_keys: Callable[[str, str, str], pa.Array | None] | None = None) -> list[Output]:
+def make_outputs(
+    root: Path,
+    sampling: dict[str, SamplingConfig],
+    keyring: Keyring,
+    tables: dict[str, TableConfig],
+    load_parent_keys: Callable[[str, str, str], pa.Array | None] | None = None,
+) -> list[Output]:
     """One output per environment (in `sampling`'s order) under ROOT/<env>; an environment whose
     sampling mode is `sample` gets the keyed, FK-aware sampler. `load_parent_keys(env, table,
     column)`: a parent's sampled keys in that environment, for a child whose parent is not here."""
@@ -286,14 +345,16 @@ def make_outputs(root: Path, sampling: dict[str, SamplingConfig], keyring: Keyri
         sampler = None
         if s.mode == "sample":
             load = functools.partial(load_parent_keys, env) if load_parent_keys else None
-            sampler = DevSampler(keyring, tables, s, load_parent_keys=load,
-                                 anonymize_keys=key_anonymizer(keyring, tables))
+            sampler = DevSampler(
+                keyring, tables, s, load_parent_keys=load, anonymize_keys=key_anonymizer(keyring, tables)
+            )
         outputs.append(Output(env, root / env, sampler))
     return outputs
 
 
-def env_sampling(config: Config | None, envs: tuple[str, ...], fraction: float | None = None
-                 ) -> dict[str, SamplingConfig]:
+def env_sampling(
+    config: Config | None, envs: tuple[str, ...], fraction: float | None = None
+) -> dict[str, SamplingConfig]:
     """Each environment's sampling (config.sampling_for), a sampled one optionally with another fraction."""
     out = {}
     for env in envs:
@@ -304,8 +365,15 @@ def env_sampling(config: Config | None, envs: tuple[str, ...], fraction: float |
     return out
 
 
-def sanitize_table(name: str, src: TableSource, policy: TableConfig, keyring: Keyring, outputs: list[Output],
-                    config: Config | None, progress: Progress | None) -> dict:
+def sanitize_table(
+    name: str,
+    src: TableSource,
+    policy: TableConfig,
+    keyring: Keyring,
+    outputs: list[Output],
+    config: Config | None,
+    progress: Progress | None,
+) -> dict:
     t0 = time.perf_counter()
     validation = config.validation if config else ValidationConfig()
     unknown_columns = config.unknown_columns_for(name) if config else "fail"
@@ -317,10 +385,13 @@ def sanitize_table(name: str, src: TableSource, policy: TableConfig, keyring: Ke
     timings = {"read": 0.0, "sample": 0.0, "anonymize": 0.0, "write": 0.0}
     order = row_order(keyring, name, policy.primary_key, transformer.schema)
     for o in outputs:
-        o.writers[name] = open_writer(o.folder / name, transformer.schema, src.partition_columns(), order=order)
+        o.writers[name] = open_writer(
+            o.folder / name, transformer.schema, src.partition_columns(), order=order
+        )
     # sampled rows go through k-anonymity before they are written (see validate/kanon.py)
-    dev_writers = {o.env: _dev_generalizer(o, name, policy, transformer.schema, validation)
-                   for o in outputs if o.sampler}
+    dev_writers = {
+        o.env: _dev_generalizer(o, name, policy, transformer.schema, validation) for o in outputs if o.sampler
+    }
     dev_writers = {env: g for env, g in dev_writers.items() if g is not None}
     batches = src.batches()
     while True:
@@ -376,16 +447,26 @@ def sanitize_table(name: str, src: TableSource, policy: TableConfig, keyring: Ke
     leaks = None
     if scanner is not None:
         t = time.perf_counter()
-        generated = transformer.stats.get("generated", set())  # our fakes: equal to an original only by chance
-        leaks = {"findings": scanner.report(generated), "scanned": len(scanner.entity), "cells": scanner.cells,
-                 "originals": sum(len(v) for v in scanner.originals.values()),
-                 "text_rescan": scanner.rescan_text(transformer.stats.get("generated", set()),
-                                                    validation.text_rescan_max_hit_rate),
-                 "sketch": scanner.run_sketch(keyring.subkey("leak-sketch"))}  # for cross_table_findings
+        generated = transformer.stats.get(
+            "generated", set()
+        )  # our fakes: equal to an original only by chance
+        leaks = {
+            "findings": scanner.report(generated),
+            "scanned": len(scanner.entity),
+            "cells": scanner.cells,
+            "originals": sum(len(v) for v in scanner.originals.values()),
+            "text_rescan": scanner.rescan_text(
+                transformer.stats.get("generated", set()), validation.text_rescan_max_hit_rate
+            ),
+            "sketch": scanner.run_sketch(keyring.subkey("leak-sketch")),
+        }  # for cross_table_findings
         timings["leak_scan"] = timings.get("leak_scan", 0.0) + time.perf_counter() - t
     pk = policy.primary_key
-    if pk and pk in transformer.schema.names and not _unique_by_construction(transformer.schema.field(pk).type,
-                                                                              policy.columns.get(pk)):
+    if (
+        pk
+        and pk in transformer.schema.names
+        and not _unique_by_construction(transformer.schema.field(pk).type, policy.columns.get(pk))
+    ):
         for o in outputs:
             _check_unique(name, pk, o.folder / name)
     return {
@@ -400,34 +481,45 @@ def sanitize_table(name: str, src: TableSource, policy: TableConfig, keyring: Ke
         "leaks": leaks,
         "k_anonymity": next(iter(kanon.values()), None),  # the first sampled environment's (dev's)
         "k_anonymity_by_env": kanon,
-        "seconds": {k: round(v, 3) for k, v in timings.items()} | {"total": round(time.perf_counter() - t0, 3)},
+        "seconds": {k: round(v, 3) for k, v in timings.items()}
+        | {"total": round(time.perf_counter() - t0, 3)},
     }
 
 
-def _dev_generalizer(o: Output, name: str, policy: TableConfig, schema: pa.Schema,
-                     validation: ValidationConfig) -> DevGeneralizer | None:
+def _dev_generalizer(
+    o: Output, name: str, policy: TableConfig, schema: pa.Schema, validation: ValidationConfig
+) -> DevGeneralizer | None:
     if validation.k_anonymity:
         from datarefresh.detect.quasi import undeclared
 
         missing = [c for c in undeclared(policy) if c in schema.names]
         if missing:  # the config's list is used as written: say what it leaves out instead
-            raise PolicyError(f"column(s) {', '.join(missing)} keep their values and look like quasi-identifiers "
-                              f"(by name or entity) but are not in quasi_identifiers, so the {o.env} sample would "
-                              "not be generalized on them; add them to quasi_identifiers, or list those that are "
-                              "not under not_quasi_identifiers", table=name)
+            raise PolicyError(
+                f"column(s) {', '.join(missing)} keep their values and look like quasi-identifiers "
+                f"(by name or entity) but are not in quasi_identifiers, so the {o.env} sample would "
+                "not be generalized on them; add them to quasi_identifiers, or list those that are "
+                "not under not_quasi_identifiers",
+                table=name,
+            )
     qis = [q for q in policy.quasi_identifiers if q in schema.names]
     if not qis or not validation.k_anonymity:
         return None
-    return DevGeneralizer(o.folder / ".k-anonymity" / f"{name}.arrow", schema, qis, validation.k_anonymity,
-                          mode=validation.on_k_violation, max_suppression=validation.max_suppression,
-                          max_risk=validation.max_reidentification_risk,
-                          max_population_rows=2_000_000 if validation.k_against == "population" else 0,
-                          entities={q: policy.columns[q].entity if q in policy.columns else None
-                                    for q in qis})
+    return DevGeneralizer(
+        o.folder / ".k-anonymity" / f"{name}.arrow",
+        schema,
+        qis,
+        validation.k_anonymity,
+        mode=validation.on_k_violation,
+        max_suppression=validation.max_suppression,
+        max_risk=validation.max_reidentification_risk,
+        max_population_rows=2_000_000 if validation.k_against == "population" else 0,
+        entities={q: policy.columns[q].entity if q in policy.columns else None for q in qis},
+    )
 
 
-def row_order(keyring: Keyring, table: str, primary_key: str | None,
-              schema: pa.Schema) -> Callable[[pa.RecordBatch], np.ndarray]:
+def row_order(
+    keyring: Keyring, table: str, primary_key: str | None, schema: pa.Schema
+) -> Callable[[pa.RecordBatch], np.ndarray]:
     """The keyed order rows are written in (see PartWriter): a keyed hash of the pseudonymized
     primary key, or of the whole output row when there is none. It is a function of the key and
     the output values only, so every run, process and environment agrees, and without the key a
@@ -445,10 +537,13 @@ def row_order(keyring: Keyring, table: str, primary_key: str | None,
                 text = pa.array([repr(v) for v in col.to_pylist()], pa.string())
             h = mix(h ^ keyring.hash_values(purpose, text), i + 1)
         return h
+
     return whole_row
 
 
-def _reworded(table: str, transformer: TableTransformer, batch: pa.RecordBatch, exc: Exception) -> PolicyError:
+def _reworded(
+    table: str, transformer: TableTransformer, batch: pa.RecordBatch, exc: Exception
+) -> PolicyError:
     """A library error while anonymizing, without its message (pyarrow and pandas quote cells):
     the table, the column (found by transforming column by column) and the exception's type."""
     from datarefresh.anonymize.engine import apply_column
@@ -461,8 +556,11 @@ def _reworded(table: str, transformer: TableTransformer, batch: pa.RecordBatch, 
         except Exception:  # noqa: BLE001 - any failure points at this column
             column = f.name
             break
-    return PolicyError(f"anonymizing failed with {type(exc).__name__} (message withheld: it may quote a value)",
-                       table=table, column=column)
+    return PolicyError(
+        f"anonymizing failed with {type(exc).__name__} (message withheld: it may quote a value)",
+        table=table,
+        column=column,
+    )
 
 
 def _unique_by_construction(typ: pa.DataType, policy) -> bool:
@@ -481,5 +579,3 @@ def _check_unique(table: str, column: str, folder: Path) -> None:
     col = pq.read_table(folder, columns=[column]).column(column)
     if pc.count_distinct(col, mode="all").as_py() != len(col):
         raise PolicyError("primary key is not unique after anonymization", table=table, column=column)
-
-

@@ -36,8 +36,9 @@ def _part_prefix(env_uri: str, snapshot_id: str, table: str) -> tuple[str, str]:
     return u.bucket, u.key(SNAPSHOTS, snapshot_id, table) + "/"
 
 
-def load_sampled_keys(config: Config, aws: Aws, env: str, snapshot_id: str, table: str,
-                      column: str) -> pa.Array | None:
+def load_sampled_keys(
+    config: Config, aws: Aws, env: str, snapshot_id: str, table: str, column: str
+) -> pa.Array | None:
     """A parent's sampled key set in a sampled environment: the key column of its parts under this
     run's prefix, or, for a parent not refreshed by this run, of the currently published snapshot."""
     keys = load_output_column(config, aws, env, snapshot_id, table, column)
@@ -57,8 +58,11 @@ def load_published_column(config: Config, aws: Aws, env: str, table: str, column
     paths = [(f["key"].split(f"{SNAPSHOTS}/", 1)[-1].split("/", 2)[-1], f["key"]) for f in entry["files"]]
     if not paths:
         return None
-    return read_parts([(rel, io.BytesIO(pub.read_bytes(key))) for rel, key in paths],
-                      columns=[column]).column(column).combine_chunks()
+    return (
+        read_parts([(rel, io.BytesIO(pub.read_bytes(key))) for rel, key in paths], columns=[column])
+        .column(column)
+        .combine_chunks()
+    )
 
 
 def _key_loader(config: Config, aws: Aws, env: str, snapshot_id: str):
@@ -67,18 +71,26 @@ def _key_loader(config: Config, aws: Aws, env: str, snapshot_id: str):
 
     def load(table: str, column: str, fresh: bool) -> pa.Array | None:
         if (table, column, fresh) not in cache:
-            cache[table, column, fresh] = (load_output_column(config, aws, env, snapshot_id, table, column) if fresh
-                                           else load_published_column(config, aws, env, table, column))
+            cache[table, column, fresh] = (
+                load_output_column(config, aws, env, snapshot_id, table, column)
+                if fresh
+                else load_published_column(config, aws, env, table, column)
+            )
         return cache[table, column, fresh]
+
     return load
 
 
-def load_output_column(config: Config, aws: Aws, env: str, snapshot_id: str, table: str, column: str) -> pa.Array:
+def load_output_column(
+    config: Config, aws: Aws, env: str, snapshot_id: str, table: str, column: str
+) -> pa.Array:
     """One column of a table's output under this run's prefix (key columns for the gates)."""
     return _read_outputs(config, aws, env, snapshot_id, table, [column], None).column(column).combine_chunks()
 
 
-def load_output_sample(config: Config, aws: Aws, env: str, snapshot_id: str, table: str, rows: int) -> pa.Table:
+def load_output_sample(
+    config: Config, aws: Aws, env: str, snapshot_id: str, table: str, rows: int
+) -> pa.Table:
     """A bounded sample of a table's output: its first parts, up to `rows` rows."""
     return _read_outputs(config, aws, env, snapshot_id, table, None, rows)
 
@@ -90,15 +102,22 @@ def _read_outputs(config, aws, env, snapshot_id, table, columns, limit) -> pa.Ta
     bucket, prefix = _part_prefix(env_cfg.bucket, snapshot_id, table)
     parts, n = [], 0
     with s3_errors(role, bucket, prefix, action="read"):
-        keys = [o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
-                for o in page.get("Contents", []) if o["Key"].endswith(".parquet")]
+        keys = [
+            o["Key"]
+            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+            for o in page.get("Contents", [])
+            if o["Key"].endswith(".parquet")
+        ]
         # partition columns typed over all parts, as the source was
-        pschema = infer_partition_schema([hive_pairs(k[len(prefix):]) for k in keys], prefix)
+        pschema = infer_partition_schema([hive_pairs(k[len(prefix) :]) for k in keys], prefix)
         for key in keys:
             if limit is not None and n >= limit:
                 break
-            t = read_parts([(key[len(prefix):], io.BytesIO(s3.get_object(Bucket=bucket, Key=key)["Body"].read()))],
-                           columns=columns, schema=pschema)
+            t = read_parts(
+                [(key[len(prefix) :], io.BytesIO(s3.get_object(Bucket=bucket, Key=key)["Body"].read()))],
+                columns=columns,
+                schema=pschema,
+            )
             parts.append(t if limit is None else t.slice(0, limit - n))
             n += parts[-1].num_rows
     return pa.concat_tables(parts) if parts else pa.table({c: pa.array([]) for c in columns or []})
@@ -116,45 +135,78 @@ def part_name(keyring: Keyring, table: str, unit: int, part: int) -> str:
 
 
 @local_disk_errors
-def process_unit(config: Config, aws: Aws, plan: RunPlan, table: str, index: int,
-                 progress: Progress | None = None) -> UnitResult:
+def process_unit(
+    config: Config, aws: Aws, plan: RunPlan, table: str, index: int, progress: Progress | None = None
+) -> UnitResult:
     say = progress_or_silent(progress)
     unit = plan.unit(table, index)
     keyring = resolve_keyring(config.secret, allow_demo_key=plan.allow_demo_key, config=config)
     if key_fingerprint(keyring) != plan.key_fingerprint:  # a worker with another key would not join
-        raise ConfigError("this worker's pseudonym key differs from the one the run was planned with; give every "
-                          "worker the same key (secret in the config)", key="secret")
+        raise ConfigError(
+            "this worker's pseudonym key differs from the one the run was planned with; give every "
+            "worker the same key (secret in the config)",
+            key="secret",
+        )
     policies = plan.policies
     role = config.source.role  # type: ignore[union-attr]
     prod = aws.s3(role)
     bucket = S3Uri.parse(config.source.uri).bucket  # type: ignore[union-attr]
     partitions = plan.partitions.get(table) or []
-    files = table_files(prod, role, bucket, unit.objects, plan.prefixes[table],
-                        pa.schema([(n, pa.type_for_alias(t)) for n, t in partitions]) if partitions else None)
-    source = TableSource(table, files, config.tables[table].encoding,
-                         csv=policies[table].csv)  # the dialect (and partition types) the plan decided
+    files = table_files(
+        prod,
+        role,
+        bucket,
+        unit.objects,
+        plan.prefixes[table],
+        pa.schema([(n, pa.type_for_alias(t)) for n, t in partitions]) if partitions else None,
+    )
+    source = TableSource(
+        table, files, config.tables[table].encoding, csv=policies[table].csv
+    )  # the dialect (and partition types) the plan decided
     work = Path(tempfile.mkdtemp(prefix="datarefresh-unit-"))
     outputs = []
     try:
         sampling = {e: plan.sampling[e] for e in plan.envs}
-        outputs = make_outputs(work, sampling, keyring, policies, load_parent_keys=lambda e, t, c:
-                               load_sampled_keys(config, aws, e, plan.snapshot_id, t, c))
+        outputs = make_outputs(
+            work,
+            sampling,
+            keyring,
+            policies,
+            load_parent_keys=lambda e, t, c: load_sampled_keys(config, aws, e, plan.snapshot_id, t, c),
+        )
         rep = sanitize_table(table, source, policies[table], keyring, outputs, config, say)
-        result = UnitResult(table=table, index=index, rows_in=rep["rows_in"], seconds=rep["seconds"],
-                            text_entities=rep["text_entities"], prod_nulls=rep["prod_nulls"],
-                            blanks=rep["blanks"], leaks=rep["leaks"], k_anonymity=rep["k_anonymity"], envs={})
+        result = UnitResult(
+            table=table,
+            index=index,
+            rows_in=rep["rows_in"],
+            seconds=rep["seconds"],
+            text_entities=rep["text_entities"],
+            prod_nulls=rep["prod_nulls"],
+            blanks=rep["blanks"],
+            leaks=rep["leaks"],
+            k_anonymity=rep["k_anonymity"],
+            envs={},
+        )
         pk = policies[table].primary_key
         for o in outputs:
             env_cfg = config.environments[o.env]
             folder = o.folder / table
             parts = [(p.relative_to(folder).as_posix(), str(p)) for p in sorted(folder.rglob("*.parquet"))]
-            columns = (pq.read_schema(parts[0][1]).names + [k for k, _ in hive_pairs(parts[0][0])]) if parts else []
+            columns = (
+                (pq.read_schema(parts[0][1]).names + [k for k, _ in hive_pairs(parts[0][0])]) if parts else []
+            )
             nulls = read_parts(parts, columns=[pk]).column(pk).null_count if pk and pk in columns else 0
             pub = Publisher(aws.s3(env_cfg.writer_role), env_cfg.writer_role, env_cfg.bucket)
-            files = pub.upload_table(plan.snapshot_id, table, folder,
-                                     name=functools.partial(part_name, keyring, table, index))
-            result.envs[o.env] = EnvOutput(rows=rep["rows_out"][o.env], files=files, columns=columns,
-                                           pk_nulls=nulls, k_anonymity=rep["k_anonymity_by_env"].get(o.env))
+            files = pub.upload_table(
+                plan.snapshot_id, table, folder, name=functools.partial(part_name, keyring, table, index)
+            )
+            result.envs[o.env] = EnvOutput(
+                rows=rep["rows_out"][o.env],
+                files=files,
+                columns=columns,
+                pk_nulls=nulls,
+                k_anonymity=rep["k_anonymity_by_env"].get(o.env),
+            )
         return result
     finally:
         for o in outputs:  # a unit that failed half-way leaves no open writer behind

@@ -83,20 +83,34 @@ class Publisher:
         """The manifest a pointer's data names; {} when nothing is published."""
         return self.read_json(pointer["manifest"]) if pointer.get("manifest") else {}
 
-    def upload_table(self, snapshot_id: str, table: str, folder: Path,
-                     name: Callable[[int], str] = lambda n: f"part-{n:05d}.parquet") -> list[dict]:
+    def upload_table(
+        self,
+        snapshot_id: str,
+        table: str,
+        folder: Path,
+        name: Callable[[int], str] = lambda n: f"part-{n:05d}.parquet",
+    ) -> list[dict]:
         """Upload a table's local parquet parts under the run's prefix, in the same partition folders
         (`dt=.../`) as they were written; `name(n)` names the n-th local part (a run names a unit's
-        parts by a keyed permutation, `refresh.unit.part_name`, so their listing order says nothing of prod's)."""
+        parts by a keyed permutation, `refresh.unit.part_name`, so their listing order says nothing
+        of prod's)."""
         files = []
         for n, part in enumerate(sorted(folder.rglob("*.parquet"))):
             rel = part.parent.relative_to(folder).as_posix()
             key = self.uri.key(SNAPSHOTS, snapshot_id, table, *([rel] if rel != "." else []), name(n))
             digest = sha256_file(part)
             with s3_errors(self.role, self.uri.bucket, key, action="write"), open(part, "rb") as body:
-                self.client.put_object(Bucket=self.uri.bucket, Key=key, Body=body, Metadata={"sha256": digest})
-            files.append({"key": key, "size": part.stat().st_size, "sha256": digest,
-                          "rows": pq.ParquetFile(part).metadata.num_rows})
+                self.client.put_object(
+                    Bucket=self.uri.bucket, Key=key, Body=body, Metadata={"sha256": digest}
+                )
+            files.append(
+                {
+                    "key": key,
+                    "size": part.stat().st_size,
+                    "sha256": digest,
+                    "rows": pq.ParquetFile(part).metadata.num_rows,
+                }
+            )
         return files
 
     def write_manifest(self, snapshot_id: str, manifest: dict) -> str:
@@ -104,18 +118,28 @@ class Publisher:
         run was blocked and discarded before (an Airflow publish task cleared and rerun), so only a
         whole new run can publish it."""
         own = self.uri.key(SNAPSHOTS, snapshot_id) + "/"
-        named = {f["key"] for t in manifest.get("tables", {}).values() for f in t.get("files", [])
-                 if f["key"].startswith(own)}
+        named = {
+            f["key"]
+            for t in manifest.get("tables", {}).values()
+            for f in t.get("files", [])
+            if f["key"].startswith(own)
+        }
         if named:
             missing = named - set(self._keys(own))
             if missing:
-                raise TerminalError(f"{len(missing)} file(s) of run {snapshot_id} are no longer in "
-                                   f"s3://{self.uri.bucket}/{own} (the run was blocked and its files removed); "
-                                   "start a new run instead of repeating its publish step")
+                raise TerminalError(
+                    f"{len(missing)} file(s) of run {snapshot_id} are no longer in "
+                    f"s3://{self.uri.bucket}/{own} (the run was blocked and its files removed); "
+                    "start a new run instead of repeating its publish step"
+                )
         key = self.uri.key(SNAPSHOTS, snapshot_id, MANIFEST)
         with s3_errors(self.role, self.uri.bucket, key, action="write"):
-            self.client.put_object(Bucket=self.uri.bucket, Key=key, Body=json.dumps(manifest, indent=2).encode(),
-                                   ContentType="application/json")
+            self.client.put_object(
+                Bucket=self.uri.bucket,
+                Key=key,
+                Body=json.dumps(manifest, indent=2).encode(),
+                ContentType="application/json",
+            )
         return key
 
     def move_pointer(self, expected: Pointer, new: dict) -> str:
@@ -123,48 +147,67 @@ class Publisher:
         key = self.uri.key(POINTER)
         cond = {"IfMatch": expected.etag} if expected.etag else {"IfNoneMatch": "*"}
         try:
-            out = self.client.put_object(Bucket=self.uri.bucket, Key=key, Body=json.dumps(new, indent=2).encode(),
-                                         ContentType="application/json", **cond)
+            out = self.client.put_object(
+                Bucket=self.uri.bucket,
+                Key=key,
+                Body=json.dumps(new, indent=2).encode(),
+                ContentType="application/json",
+                **cond,
+            )
         except ClientError as exc:
             if s3_error_kind(exc) == "conflict":
                 raise PublishConflictError(
                     f"the pointer s3://{self.uri.bucket}/{key} moved while this run was publishing; "
-                    "another run published first, nothing was changed") from None
+                    "another run published first, nothing was changed"
+                ) from None
             raise self._error(exc, key, "write") from None
         return out["ETag"]
 
     def _error(self, exc: Exception, key: str, action: str) -> Exception:
-        return s3_error(exc, who=f"role {role_name(self.role)}", where=f"s3://{self.uri.bucket}/{key}",
-                        action=action)
+        return s3_error(
+            exc, who=f"role {role_name(self.role)}", where=f"s3://{self.uri.bucket}/{key}", action=action
+        )
 
     def list_snapshots(self) -> list[str]:
         prefix = self.uri.key(SNAPSHOTS) + "/"
         ids = set()
         with s3_errors(self.role, self.uri.bucket, prefix, action="list"):
             for page in self.client.get_paginator("list_objects_v2").paginate(
-                    Bucket=self.uri.bucket, Prefix=prefix, Delimiter="/"):
+                Bucket=self.uri.bucket, Prefix=prefix, Delimiter="/"
+            ):
                 for p in page.get("CommonPrefixes", []):
-                    ids.add(p["Prefix"][len(prefix):].strip("/"))
+                    ids.add(p["Prefix"][len(prefix) :].strip("/"))
         return sorted(ids)
 
-    def delete_snapshot(self, snapshot_id: str, table: str | None = None, keep: frozenset[str] = frozenset()) -> None:
+    def delete_snapshot(
+        self, snapshot_id: str, table: str | None = None, keep: frozenset[str] = frozenset()
+    ) -> None:
         """Delete a snapshot's files, or one table's, except the keys in `keep`; in a versioned
         bucket every version of them (a noncurrent version is still readable with GetObjectVersion)."""
         prefix = self.uri.key(SNAPSHOTS, snapshot_id, *([table] if table else [])) + "/"
         with s3_errors(self.role, self.uri.bucket, prefix, action="delete"):
-            for page in self.client.get_paginator("list_object_versions").paginate(Bucket=self.uri.bucket,
-                                                                                  Prefix=prefix):
+            for page in self.client.get_paginator("list_object_versions").paginate(
+                Bucket=self.uri.bucket, Prefix=prefix
+            ):
                 for v in page.get("Versions", []) + page.get("DeleteMarkers", []):
                     if v["Key"] in keep:
                         continue
                     # one by one: DeleteObjects needs Content-MD5 handling that differs across servers
-                    self.client.delete_object(Bucket=self.uri.bucket, Key=v["Key"],
-                                              **({"VersionId": v["VersionId"]} if v.get("VersionId") else {}))
+                    self.client.delete_object(
+                        Bucket=self.uri.bucket,
+                        Key=v["Key"],
+                        **({"VersionId": v["VersionId"]} if v.get("VersionId") else {}),
+                    )
 
     def _keys(self, prefix: str) -> list[str]:
         with s3_errors(self.role, self.uri.bucket, prefix, action="list"):
-            return [o["Key"] for page in self.client.get_paginator("list_objects_v2").paginate(
-                Bucket=self.uri.bucket, Prefix=prefix) for o in page.get("Contents", [])]
+            return [
+                o["Key"]
+                for page in self.client.get_paginator("list_objects_v2").paginate(
+                    Bucket=self.uri.bucket, Prefix=prefix
+                )
+                for o in page.get("Contents", [])
+            ]
 
     def published_ids(self) -> set[str]:
         """Snapshot ids readers may still resolve: the pointer's and those whose files its manifest
@@ -173,9 +216,12 @@ class Publisher:
         ids = {pointer["snapshot_id"]} if pointer.get("snapshot_id") else set()
         if pointer.get("manifest"):
             marker = f"/{SNAPSHOTS}/"
-            ids |= {("/" + f["key"]).split(marker, 1)[1].split("/", 1)[0]
-                    for t in self.read_json(pointer["manifest"]).get("tables", {}).values()
-                    for f in t.get("files", []) if marker in "/" + f["key"]}
+            ids |= {
+                ("/" + f["key"]).split(marker, 1)[1].split("/", 1)[0]
+                for t in self.read_json(pointer["manifest"]).get("tables", {}).values()
+                for f in t.get("files", [])
+                if marker in "/" + f["key"]
+            }
         return ids
 
     def discard_run(self, snapshot_id: str) -> bool:
@@ -203,13 +249,16 @@ def discards_blocked_run(step):
     """For `publish_run(config, aws, plan, ...)`: a terminal error while validating or publishing
     (a gate or suite that raised, access denied) removes the run's data files from every
     environment before it propagates. Transient errors leave them, so a retry can still publish."""
+
     @functools.wraps(step)
     def run(config, aws, plan, *args, **kwargs):
         try:
             return step(config, aws, plan, *args, **kwargs)
         except TerminalError:
             typed = not isinstance(plan, dict)  # a RunPlan, or its dict form (Airflow XCom)
-            envs, snapshot_id = (plan.envs, plan.snapshot_id) if typed else (plan["envs"], plan["snapshot_id"])
+            envs, snapshot_id = (
+                (plan.envs, plan.snapshot_id) if typed else (plan["envs"], plan["snapshot_id"])
+            )
             for env in envs:
                 e = config.environments[env]
                 try:
@@ -217,4 +266,5 @@ def discards_blocked_run(step):
                 except Exception:  # noqa: BLE001 - the error that stopped the run is the one to report
                     pass
             raise
+
     return run

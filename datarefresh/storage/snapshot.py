@@ -33,21 +33,30 @@ class Snapshot:
     tables: dict[str, list[ObjectVersion]] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        return {"as_of": self.as_of, "versioned": self.versioned,
-                "tables": {t: [asdict(o) for o in objs] for t, objs in self.tables.items()}}
+        return {
+            "as_of": self.as_of,
+            "versioned": self.versioned,
+            "tables": {t: [asdict(o) for o in objs] for t, objs in self.tables.items()},
+        }
 
 
-def take_snapshot(client, role: str, source_uri: str, table_paths: dict[str, str], as_of: dt.datetime) -> Snapshot:
+def take_snapshot(
+    client, role: str, source_uri: str, table_paths: dict[str, str], as_of: dt.datetime
+) -> Snapshot:
     src = S3Uri.parse(source_uri)
     with s3_errors(role, src.bucket, action="read the versioning status of"):
         versioned = client.get_bucket_versioning(Bucket=src.bucket).get("Status") == "Enabled"
     snap = Snapshot(as_of=as_of.isoformat(), versioned=versioned)
     for table, path in table_paths.items():
         prefix = src.key(path) + "/"
-        objs = _versions_as_of(client, role, src.bucket, prefix, as_of) if versioned \
+        objs = (
+            _versions_as_of(client, role, src.bucket, prefix, as_of)
+            if versioned
             else _current(client, role, src.bucket, prefix)
-        snap.tables[table] = [o for o in objs if detect_format(o.key.rsplit("/", 1)[-1])
-                              and not _hidden(o.key[len(prefix):])]
+        )
+        snap.tables[table] = [
+            o for o in objs if detect_format(o.key.rsplit("/", 1)[-1]) and not _hidden(o.key[len(prefix) :])
+        ]
         if not snap.tables[table]:
             raise InputError(f"no table files as of {as_of.isoformat()}", file=f"s3://{src.bucket}/{prefix}")
     return snap
@@ -61,7 +70,9 @@ def _versions_as_of(client, role, bucket, prefix, as_of) -> list[ObjectVersion]:
     newest: dict[str, tuple[dt.datetime, dict | None]] = {}
     with s3_errors(role, bucket, prefix, action="list versions under"):
         for page in client.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=prefix):
-            entries = [(v, False) for v in page.get("Versions", [])] + [(d, True) for d in page.get("DeleteMarkers", [])]
+            entries = [(v, False) for v in page.get("Versions", [])] + [
+                (d, True) for d in page.get("DeleteMarkers", [])
+            ]
             for entry, is_marker in entries:
                 when = entry["LastModified"]
                 if when > as_of:
@@ -73,7 +84,9 @@ def _versions_as_of(client, role, bucket, prefix, as_of) -> list[ObjectVersion]:
     for key in sorted(newest):
         v = newest[key][1]
         if v is not None:
-            out.append(ObjectVersion(key, v["VersionId"], v["ETag"], v["Size"], v["LastModified"].isoformat()))
+            out.append(
+                ObjectVersion(key, v["VersionId"], v["ETag"], v["Size"], v["LastModified"].isoformat())
+            )
     return out
 
 
@@ -86,8 +99,14 @@ def _current(client, role, bucket, prefix) -> list[ObjectVersion]:
     return sorted(out, key=lambda o: o.key)
 
 
-def table_files(client, role: str, bucket: str, objects: list[ObjectVersion], prefix: str | None = None,
-                partition_schema=None) -> list[TableFile]:
+def table_files(
+    client,
+    role: str,
+    bucket: str,
+    objects: list[ObjectVersion],
+    prefix: str | None = None,
+    partition_schema=None,
+) -> list[TableFile]:
     """Readers for a snapshot's objects, pinned to version and ETag. With the table's `prefix`,
     hive-style `key=value/` folders below it become partition columns (typed by
     `partition_schema` when given: a work unit sees only some partitions)."""
@@ -105,5 +124,5 @@ def table_files(client, role: str, bucket: str, objects: list[ObjectVersion], pr
         files.append(TableFile(f"s3://{bucket}/{o.key}", fmt, gz, opener=opener, size=o.size))
     if prefix is None:
         return files
-    rels = [o.key[len(prefix):] for o in objects]
+    rels = [o.key[len(prefix) :] for o in objects]
     return with_partitions(files, rels, f"s3://{bucket}/{prefix}", partition_schema)

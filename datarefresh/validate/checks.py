@@ -34,8 +34,14 @@ def expected_columns(policy: TableConfig, source_columns: list[str]) -> list[str
     return list(source_columns)
 
 
-def check_env(env: str, tables: dict[str, TableReport], policies: dict[str, TableConfig],
-              load_keys: Callable[[str, str], pa.Array], *, sampled: bool) -> list[Check]:
+def check_env(
+    env: str,
+    tables: dict[str, TableReport],
+    policies: dict[str, TableConfig],
+    load_keys: Callable[[str, str], pa.Array],
+    *,
+    sampled: bool,
+) -> list[Check]:
     """The run's tables as written to `env` (`tables[name].envs[env]`) against prod.
     `sampled` (the environment's sampling mode): a sample has at most prod's rows and every
     foreign key resolves in it; a full copy has exactly prod's rows."""
@@ -43,17 +49,33 @@ def check_env(env: str, tables: dict[str, TableReport], policies: dict[str, Tabl
     for name, t in tables.items():
         got = t.envs[env]
         ok = got.columns == t.expected_columns
-        out.append(Check(env, name, "columns", ok,
-                         "" if ok else f"got {got.columns}, expected {t.expected_columns}"))
+        out.append(
+            Check(env, name, "columns", ok, "" if ok else f"got {got.columns}, expected {t.expected_columns}")
+        )
         if not sampled:
-            out.append(Check(env, name, "row_count_equals_prod", got.rows == t.rows_in,
-                             f"{got.rows} rows vs {t.rows_in} in prod"))
+            out.append(
+                Check(
+                    env,
+                    name,
+                    "row_count_equals_prod",
+                    got.rows == t.rows_in,
+                    f"{got.rows} rows vs {t.rows_in} in prod",
+                )
+            )
         else:
-            out.append(Check(env, name, "row_count_within_sample", 0 <= got.rows <= t.rows_in,
-                             f"{got.rows} of {t.rows_in} rows"))
+            out.append(
+                Check(
+                    env,
+                    name,
+                    "row_count_within_sample",
+                    0 <= got.rows <= t.rows_in,
+                    f"{got.rows} of {t.rows_in} rows",
+                )
+            )
         if policies[name].primary_key:
-            out.append(Check(env, name, "primary_key_not_null", got.pk_nulls == 0,
-                             f"{got.pk_nulls} null keys"))
+            out.append(
+                Check(env, name, "primary_key_not_null", got.pk_nulls == 0, f"{got.pk_nulls} null keys")
+            )
         blanks = check_blanks(env, name, t.blanks, policies[name])
         if blanks:
             out.append(blanks)
@@ -68,8 +90,15 @@ def check_env(env: str, tables: dict[str, TableReport], policies: dict[str, Tabl
                 if parent is None or child is None:
                     continue
                 orphans = count_orphans(child, parent)
-                out.append(Check(env, name, f"foreign_key_resolves:{fk.column}", orphans == 0,
-                                 f"{orphans} rows reference a missing {fk.references}"))
+                out.append(
+                    Check(
+                        env,
+                        name,
+                        f"foreign_key_resolves:{fk.column}",
+                        orphans == 0,
+                        f"{orphans} rows reference a missing {fk.references}",
+                    )
+                )
     return out
 
 
@@ -95,8 +124,13 @@ def check_blanks(env: str, table: str, blanks: dict[str, list[int]], policy: Tab
             differ.append(f"{col} {out} vs {prod} in prod")
     if not blanks:
         return None
-    return Check(env, table, "empty_rate_parity", not differ,
-                 "; ".join(differ) if differ else f"empty texts as in prod in {len(blanks)} text columns")
+    return Check(
+        env,
+        table,
+        "empty_rate_parity",
+        not differ,
+        "; ".join(differ) if differ else f"empty texts as in prod in {len(blanks)} text columns",
+    )
 
 
 def count_orphans(child: pa.Array, parent: pa.Array | None) -> int:

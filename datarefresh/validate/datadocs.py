@@ -17,8 +17,9 @@ from pathlib import Path
 ASSETS = "static/offline"
 _REMOTE_SCRIPT = re.compile(r"<script\b[^>]*\bsrc=[\"']https?://[^>]*>\s*</script>\s*", re.IGNORECASE)
 _REMOTE_LINK = re.compile(r"<link\b[^>]*\bhref=[\"']https?://[^>]*>\s*", re.IGNORECASE)
-_REMOTE_SRC = re.compile(r"""\bsrc=(["'])https?://[^"']*?([\w.-]+\.(?:png|svg|gif|ico|jpg))(?:\?[^"']*)?\1""",
-                         re.IGNORECASE)
+_REMOTE_SRC = re.compile(
+    r"""\bsrc=(["'])https?://[^"']*?([\w.-]+\.(?:png|svg|gif|ico|jpg))(?:\?[^"']*)?\1""", re.IGNORECASE
+)
 _REMOTE_URL = re.compile(r"""url\((["']?)https?://[^)"']*\1\)""", re.IGNORECASE)
 
 CSS = """/* datarefresh: the few Bootstrap 4 rules GX's Data Docs rely on, and their icons, offline */
@@ -115,7 +116,9 @@ def make_offline(docs_dir: Path) -> None:
         html = _REMOTE_LINK.sub("", html)
         html = _REMOTE_SRC.sub(lambda m, up=up: f'src="{up}static/images/{m.group(2)}"', html)
         html = _REMOTE_URL.sub("none", html)
-        head = (f'<link rel="stylesheet" href="{up}{ASSETS}/datadocs.css">'
-                f'<script src="{up}{ASSETS}/datadocs.js"></script>')
+        head = (
+            f'<link rel="stylesheet" href="{up}{ASSETS}/datadocs.css">'
+            f'<script src="{up}{ASSETS}/datadocs.js"></script>'
+        )
         html = re.sub(r"<head>", lambda _m, head=head: "<head>" + head, html, count=1, flags=re.IGNORECASE)
         page.write_text(html, encoding="utf-8")

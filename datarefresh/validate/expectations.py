@@ -26,17 +26,30 @@ from datarefresh.validate.table_report import TableReport
 # (`_withhold_values`) before anything is stored or rendered. BOOLEAN_ONLY would keep even less,
 # but Data Docs cannot render some expectations without an observed value (KeyError).
 RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": 0, "include_unexpected_rows": False}
-_COUNTS = ("element_count", "missing_count", "missing_percent", "unexpected_count", "unexpected_percent",
-           "unexpected_percent_total", "unexpected_percent_nonmissing")
+_COUNTS = (
+    "element_count",
+    "missing_count",
+    "missing_percent",
+    "unexpected_count",
+    "unexpected_percent",
+    "unexpected_percent_total",
+    "unexpected_percent_nonmissing",
+)
 WITHHELD = "(withheld)"
 # The only observed values kept: a row or column count, or the column names. Any other expectation's
 # observed value (a max, the most common values, a query's rows, a column pair's...) may be a cell,
 # whatever its domain (column, column pair, column list or table), so it is withheld.
-SCHEMA_OBSERVATIONS = frozenset({
-    "expect_table_row_count_to_equal", "expect_table_row_count_to_be_between",
-    "expect_table_row_count_to_equal_other_table", "expect_table_column_count_to_equal",
-    "expect_table_column_count_to_be_between", "expect_table_columns_to_match_ordered_list",
-    "expect_table_columns_to_match_set"})
+SCHEMA_OBSERVATIONS = frozenset(
+    {
+        "expect_table_row_count_to_equal",
+        "expect_table_row_count_to_be_between",
+        "expect_table_row_count_to_equal_other_table",
+        "expect_table_column_count_to_equal",
+        "expect_table_column_count_to_be_between",
+        "expect_table_columns_to_match_ordered_list",
+        "expect_table_columns_to_match_set",
+    }
+)
 
 
 def bundled_expectations() -> Path:
@@ -46,7 +59,11 @@ def bundled_expectations() -> Path:
 
 
 def expectations_dir(config: Config) -> Path:
-    return Path(config.validation.expectations_dir) if config.validation.expectations_dir else bundled_expectations()
+    return (
+        Path(config.validation.expectations_dir)
+        if config.validation.expectations_dir
+        else bundled_expectations()
+    )
 
 
 def user_expectations(config: Config, table: str) -> list[dict]:
@@ -59,24 +76,45 @@ def user_expectations(config: Config, table: str) -> list[dict]:
         raise ConfigError(f"invalid JSON at line {exc.lineno}: {exc.msg}", file=str(path)) from None
     exps = suite.get("expectations")
     if not isinstance(exps, list) or not all(isinstance(e, dict) and "type" in e for e in exps):
-        raise ConfigError("expected {\"expectations\": [{\"type\": ..., \"kwargs\": {...}}]}", file=str(path),
-                          key="expectations")
+        raise ConfigError(
+            'expected {"expectations": [{"type": ..., "kwargs": {...}}]}', file=str(path), key="expectations"
+        )
     return [{"type": e["type"], "kwargs": e.get("kwargs", {}), "meta": {"source": path.name}} for e in exps]
 
 
-def parity_expectations(env: str, policy: TableConfig, table: TableReport, config: Config,
-                        whole_table: bool, *, sampled: bool) -> list[dict]:
+def parity_expectations(
+    env: str, policy: TableConfig, table: TableReport, config: Config, whole_table: bool, *, sampled: bool
+) -> list[dict]:
     v = config.validation
-    out = [{"type": "expect_table_columns_to_match_ordered_list",
+    out = [
+        {
+            "type": "expect_table_columns_to_match_ordered_list",
             "kwargs": {"column_list": table.expected_columns},
-            "meta": {"source": "parity"}}]
+            "meta": {"source": "parity"},
+        }
+    ]
     pk = policy.primary_key
     if pk and pk in table.expected_columns:
-        out += [{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": pk}, "meta": {"source": "parity"}},
-                {"type": "expect_column_values_to_be_unique", "kwargs": {"column": pk}, "meta": {"source": "parity"}}]
+        out += [
+            {
+                "type": "expect_column_values_to_not_be_null",
+                "kwargs": {"column": pk},
+                "meta": {"source": "parity"},
+            },
+            {
+                "type": "expect_column_values_to_be_unique",
+                "kwargs": {"column": pk},
+                "meta": {"source": "parity"},
+            },
+        ]
     if whole_table and not sampled:  # a full copy has exactly prod's rows
-        out.append({"type": "expect_table_row_count_to_equal", "kwargs": {"value": table.rows_in},
-                    "meta": {"source": "parity"}})
+        out.append(
+            {
+                "type": "expect_table_row_count_to_equal",
+                "kwargs": {"value": table.rows_in},
+                "meta": {"source": "parity"},
+            }
+        )
     suppressed = set(policy.quasi_identifiers) if v.on_k_violation in ("suppress", "generalize") else set()
     for col in table.expected_columns:
         p = policy.columns.get(col)
@@ -87,8 +125,13 @@ def parity_expectations(env: str, policy: TableConfig, table: TableReport, confi
             continue
         mostly = max(0.0, round(1 - prod_null - v.null_rate_tolerance, 4))
         if mostly > 0:
-            out.append({"type": "expect_column_values_to_not_be_null", "kwargs": {"column": col, "mostly": mostly},
-                        "meta": {"source": "parity", "prod_null_rate": round(prod_null, 4)}})
+            out.append(
+                {
+                    "type": "expect_column_values_to_not_be_null",
+                    "kwargs": {"column": col, "mostly": mostly},
+                    "meta": {"source": "parity", "prod_null_rate": round(prod_null, 4)},
+                }
+            )
     return out
 
 
@@ -109,9 +152,17 @@ class Validator:
         except Exception:  # noqa: BLE001 - cosmetic only
             pass
         self.docs_dir = docs_dir
-        self.ctx.add_data_docs_site("datarefresh", {
-            "class_name": "SiteBuilder", "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)}})
+        self.ctx.add_data_docs_site(
+            "datarefresh",
+            {
+                "class_name": "SiteBuilder",
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+                "store_backend": {
+                    "class_name": "TupleFilesystemStoreBackend",
+                    "base_directory": str(docs_dir),
+                },
+            },
+        )
         self.source = self.ctx.data_sources.add_pandas("outputs")
 
     def run(self, env: str, table: str, sample: pa.Table, expectations: list[dict]) -> dict:
@@ -131,14 +182,22 @@ class Validator:
                 raise ConfigError(f"bad expectation {e['type']} for table {table}: {exc}") from None
         suite = self.ctx.suites.add(suite)
         asset = self.source.add_dataframe_asset(name)
-        vd = self.ctx.validation_definitions.add(self.gx.ValidationDefinition(
-            name=name, data=asset.add_batch_definition_whole_dataframe("sample"), suite=suite))
+        vd = self.ctx.validation_definitions.add(
+            self.gx.ValidationDefinition(
+                name=name, data=asset.add_batch_definition_whole_dataframe("sample"), suite=suite
+            )
+        )
         # The data is prod-derived: keep no values in results, so Data Docs, the report and logs
         # cannot show any (SUMMARY, the default, lists unexpected values and observed values).
-        cp = self.ctx.checkpoints.add(self.gx.Checkpoint(name=name, validation_definitions=[vd], actions=[],
-                                                         result_format=RESULT_FORMAT))
-        result = cp.run(batch_parameters={"dataframe": sample.to_pandas()},
-                        run_id=RunIdentifier(run_name=self.run_name) if self.run_name else None)
+        cp = self.ctx.checkpoints.add(
+            self.gx.Checkpoint(
+                name=name, validation_definitions=[vd], actions=[], result_format=RESULT_FORMAT
+            )
+        )
+        result = cp.run(
+            batch_parameters={"dataframe": sample.to_pandas()},
+            run_id=RunIdentifier(run_name=self.run_name) if self.run_name else None,
+        )
         # Results keep observed values (a column's max, its distinct values) and an exception's
         # message, which may quote a cell (pandas and strptime errors do): reduce them to counts
         # and the exception's type, store that in place of the stored result, then render the docs.
@@ -148,14 +207,22 @@ class Validator:
                 _withhold_exception(r)
             _describe_batch(run, f"{table} ({env})")
             self.ctx.validation_results_store.store_validation_results(
-                suite_validation_result=run, suite_validation_result_identifier=identifier,
-                expectation_suite_identifier=ExpectationSuiteIdentifier(name=run.suite_name))
+                suite_validation_result=run,
+                suite_validation_result_identifier=identifier,
+                expectation_suite_identifier=ExpectationSuiteIdentifier(name=run.suite_name),
+            )
         results = []
         for run in result.run_results.values():
             for r in run.results:
                 cfg = r.expectation_config
-                results.append({"expectation": cfg.type, "column": cfg.kwargs.get("column"),
-                                "source": (cfg.meta or {}).get("source"), "success": bool(r.success)})
+                results.append(
+                    {
+                        "expectation": cfg.type,
+                        "column": cfg.kwargs.get("column"),
+                        "source": (cfg.meta or {}).get("source"),
+                        "success": bool(r.success),
+                    }
+                )
         return {"passed": bool(result.success), "sample_rows": sample.num_rows, "results": results}
 
     def build_docs(self) -> None:
@@ -186,10 +253,13 @@ def _withhold_values(r) -> None:
         value = res["observed_value"]
         schema = r.expectation_config.type in SCHEMA_OBSERVATIONS and (
             (isinstance(value, int) and not isinstance(value, bool))
-            or (isinstance(value, list) and all(isinstance(v, str) for v in value)))
+            or (isinstance(value, list) and all(isinstance(v, str) for v in value))
+        )
         kept["observed_value"] = value if schema else WITHHELD
     if "partial_unexpected_list" in res or "unexpected_list" in res:  # renderers expect the (empty) lists
-        kept.update(partial_unexpected_list=[], partial_unexpected_counts=[], partial_unexpected_index_list=[])
+        kept.update(
+            partial_unexpected_list=[], partial_unexpected_counts=[], partial_unexpected_index_list=[]
+        )
     r.result = kept
 
 
@@ -202,5 +272,11 @@ def _withhold_exception(r) -> None:
         return
     tb = (raised[0].get("exception_traceback") or "").strip().splitlines()
     kind = tb[-1].split(":", 1)[0].strip() if tb else "an exception"
-    message = f"{kind} while evaluating this expectation (message withheld: it may quote a value from the data)"
-    r.exception_info = {"raised_exception": True, "exception_traceback": message, "exception_message": message}
+    message = (
+        f"{kind} while evaluating this expectation (message withheld: it may quote a value from the data)"
+    )
+    r.exception_info = {
+        "raised_exception": True,
+        "exception_traceback": message,
+        "exception_message": message,
+    }

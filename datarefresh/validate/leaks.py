@@ -52,15 +52,54 @@ DIGEST_BYTES = 8
 CROSS_TABLE = {"EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "US_SSN", "NATIONAL_ID", "IBAN_CODE", "PERSON"}
 FIXED_POINT_P = 1e-4  # own-row fixed points this unlikely under chance are a leak
 CHANCE_ROWS = 8192  # rows of each batch the chance rate of own-row equality is measured on
-PLACEHOLDERS = {"", "n/a", "na", "none", "null", "nil", "-", "--", "?", "unknown", "redacted", "[redacted]",
-                "not available", "not applicable", "tbd", "xxx", "0", "nan"}
+PLACEHOLDERS = {
+    "",
+    "n/a",
+    "na",
+    "none",
+    "null",
+    "nil",
+    "-",
+    "--",
+    "?",
+    "unknown",
+    "redacted",
+    "[redacted]",
+    "not available",
+    "not applicable",
+    "tbd",
+    "xxx",
+    "0",
+    "nan",
+}
 # Entities whose verbatim original anywhere in the output identifies someone.
-HIGH_ENTROPY = {"EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "US_SSN", "NATIONAL_ID", "IBAN_CODE",
-                "STREET_ADDRESS", "PERSON", "US_DRIVER_LICENSE", "US_PASSPORT", "IP_ADDRESS", "USERNAME"}
+HIGH_ENTROPY = {
+    "EMAIL_ADDRESS",
+    "PHONE_NUMBER",
+    "CREDIT_CARD",
+    "US_SSN",
+    "NATIONAL_ID",
+    "IBAN_CODE",
+    "STREET_ADDRESS",
+    "PERSON",
+    "US_DRIVER_LICENSE",
+    "US_PASSPORT",
+    "IP_ADDRESS",
+    "USERNAME",
+}
 # Entities that make a kept column a leak (a raw column left in by mistake).
 PERSONAL = HIGH_ENTROPY | {"FIRST_NAME", "LAST_NAME", "PASSWORD", "ZIP_CODE", "DATE_OF_BIRTH"}
-HIGH_RISK = {"PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "US_SSN", "IBAN_CODE", "IP_ADDRESS",
-             "US_DRIVER_LICENSE", "STREET_ADDRESS"}
+HIGH_RISK = {
+    "PERSON",
+    "EMAIL_ADDRESS",
+    "PHONE_NUMBER",
+    "CREDIT_CARD",
+    "US_SSN",
+    "IBAN_CODE",
+    "IP_ADDRESS",
+    "US_DRIVER_LICENSE",
+    "STREET_ADDRESS",
+}
 GENERATED_ACTIONS = {"fake", "hmac"}  # outputs made by our generators: equal to an original only by chance
 ROWWISE_ACTIONS = {"fake", "hmac", "mask", "shift_date", "null", "redact"}
 _STREET = re.compile(r"\d+\w*\s+\S*[A-Za-z]{2,}")
@@ -176,33 +215,39 @@ def _keyed(hashes: np.ndarray, key: bytes) -> str:
 
 def _unpack(packed: str) -> set[bytes]:
     raw = base64.b64decode(packed)
-    return {raw[i:i + DIGEST_BYTES] for i in range(0, len(raw), DIGEST_BYTES)}
+    return {raw[i : i + DIGEST_BYTES] for i in range(0, len(raw), DIGEST_BYTES)}
 
 
 class LeakScanner:
     def __init__(self, table: str, policy: TableConfig, first_batch: pa.RecordBatch):
         self.table, self.policy = table, policy
         cols = {f.name: f.type for f in first_batch.schema}
-        pols = {c: policy.columns[c] for c in cols
-                if c in policy.columns and policy.columns[c].action != "drop"}
+        pols = {
+            c: policy.columns[c] for c in cols if c in policy.columns and policy.columns[c].action != "drop"
+        }
         self.text_columns = [c for c, p in pols.items() if p.action in ("scrub_text", "json")]
         # re-analysis applies to free text only: JSON leaves with a fake policy are meant to look real
         self.free_text = {c for c, p in pols.items() if p.action == "scrub_text"}
         self.json_columns = {c for c, p in pols.items() if p.action == "json"}
         self.kept = [c for c, p in pols.items() if p.action == "keep" and _scannable(cols[c])]
         # high-entropy originals to look for anywhere (JSON: its transformed string leaves)
-        self.entity: dict[str, str] = {c: (p.entity or p.action) for c, p in pols.items()
-                                       if p.action != "keep" and (p.entity in HIGH_ENTROPY)
-                                       and _scannable(cols[c])}
+        self.entity: dict[str, str] = {
+            c: (p.entity or p.action)
+            for c, p in pols.items()
+            if p.action != "keep" and (p.entity in HIGH_ENTROPY) and _scannable(cols[c])
+        }
         for c in self.json_columns:
             self.entity[c] = "JSON"
-        self.rowwise = [c for c, p in pols.items()
-                        if p.action in ROWWISE_ACTIONS and not pa.types.is_nested(cols[c])]
+        self.rowwise = [
+            c for c, p in pols.items() if p.action in ROWWISE_ACTIONS and not pa.types.is_nested(cols[c])
+        ]
         self.generalized = [c for c, p in pols.items() if p.action == "generalize"]
         # output columns scanned for verbatim originals: everything not made by a generator
-        self.targets = [c for c, p in pols.items()
-                        if p.action not in GENERATED_ACTIONS | {"scrub_text", "json"}
-                        and _scannable(cols[c])]
+        self.targets = [
+            c
+            for c, p in pols.items()
+            if p.action not in GENERATED_ACTIONS | {"scrub_text", "json"} and _scannable(cols[c])
+        ]
         self.samples = {c: _BottomK(SAMPLE_PER_COLUMN, keep_values=True) for c in self.entity}
         self.digests: dict[str, set[int]] = defaultdict(set)
         self.out_sketch = {c: _BottomK(OUTPUT_SKETCH, keep_values=False) for c in self.targets}
@@ -215,7 +260,9 @@ class LeakScanner:
         # rows sampled across the table (bottom-k of row-position hashes): values are (row index, value)
         self.text_rows = {c: _BottomK(TEXT_SAMPLE, keep_values=True) for c in self.text_columns}
         self.kept_rows = {c: _BottomK(KEPT_SAMPLE, keep_values=True) for c in self.kept}
-        self.json_docs = {c: _BottomK(JSON_DOCS, keep_values=True) for c in self.json_columns if c in self.entity}
+        self.json_docs = {
+            c: _BottomK(JSON_DOCS, keep_values=True) for c in self.json_columns if c in self.entity
+        }
         self._json_done = False
 
     @property
@@ -253,8 +300,9 @@ class LeakScanner:
             values = raw.column(col)
             _sample_rows(self.kept_rows[col], rows_h, first, values, _meaningful(values).to_numpy(False))
         digests = {c: np.array(sorted(d), np.uint64) for c, d in self.digests.items() if d}
-        current = {c: s.hashes for c, s in self.samples.items()
-                   if c not in self.json_columns and len(s.hashes)}
+        current = {
+            c: s.hashes for c, s in self.samples.items() if c not in self.json_columns and len(s.hashes)
+        }
         for col in self.targets:
             if col not in clean.schema.names:
                 continue
@@ -376,8 +424,14 @@ class LeakScanner:
         same = pc.fill_null(pc.equal(again, out), True)  # a value it cannot re-read is not judged
         n = len(out) - (pc.sum(same).as_py() or 0)
         if n:
-            self.findings[(col, col, self.policy.columns[col].entity or "generalize",
-                           "value outside its generalization's domain")] += n
+            self.findings[
+                (
+                    col,
+                    col,
+                    self.policy.columns[col].entity or "generalize",
+                    "value outside its generalization's domain",
+                )
+            ] += n
 
     def _kept_findings(self) -> None:
         """Kept columns re-classified from values taken across the table (names too)."""
@@ -403,8 +457,14 @@ class LeakScanner:
         for col in self.rowwise:  # own-row fixed points beyond chance
             k = len(self.fixed.get(col, ()))
             if k and _poisson_sf(k, self.chance[col]) < FIXED_POINT_P:
-                self.findings[(col, col, self.policy.columns[col].entity or self.policy.columns[col].action,
-                               "original value kept in its own row")] += k
+                self.findings[
+                    (
+                        col,
+                        col,
+                        self.policy.columns[col].entity or self.policy.columns[col].action,
+                        "original value kept in its own row",
+                    )
+                ] += k
         for col, sketch in self.out_sketch.items():  # originals sampled after the output row was seen
             for src, sample in self.samples.items():
                 if src in self.json_columns or not len(sample.hashes) or not len(sketch.hashes):
@@ -412,8 +472,9 @@ class LeakScanner:
                 if src == col and self.policy.columns[col].action == "keep":
                     continue
                 tau = min(sketch.threshold, sample.threshold)
-                both = np.intersect1d(sketch.hashes[sketch.hashes <= tau],
-                                      sample.hashes[sample.hashes <= tau])
+                both = np.intersect1d(
+                    sketch.hashes[sketch.hashes <= tau], sample.hashes[sample.hashes <= tau]
+                )
                 key = (col, src, self.entity[src], "original value")
                 if len(both) and key not in self.findings:
                     self.findings[key] += len(both)
@@ -426,16 +487,30 @@ class LeakScanner:
                 if hits:
                     self.findings[(col, src, self.entity[src], "original inside text")] += hits
         self._kept_findings()
-        return [{"table": self.table, "column": out_col, "source_column": src, "entity": entity, "kind": kind,
-                 "count": n} for (out_col, src, entity, kind), n in sorted(self.findings.items())]
+        return [
+            {
+                "table": self.table,
+                "column": out_col,
+                "source_column": src,
+                "entity": entity,
+                "kind": kind,
+                "count": n,
+            }
+            for (out_col, src, entity, kind), n in sorted(self.findings.items())
+        ]
 
     def run_sketch(self, key: bytes) -> dict:
         """What the run's cross-table check needs from this table (see cross_table_findings): keyed digests
         of the smallest hashes of its sampled high-entropy originals and of each scanned output column.
         No value, and no digest anyone without the run's key could test a guess against."""
-        originals = {c: [self.entity[c], _keyed(s.hashes[:CROSS_SKETCH], key)] for c, s in self.samples.items()
-                     if self.entity[c] in CROSS_TABLE and c not in self.json_columns and len(s.hashes)}
-        outputs = {c: _keyed(s.hashes[:CROSS_SKETCH], key) for c, s in self.out_sketch.items() if len(s.hashes)}
+        originals = {
+            c: [self.entity[c], _keyed(s.hashes[:CROSS_SKETCH], key)]
+            for c, s in self.samples.items()
+            if self.entity[c] in CROSS_TABLE and c not in self.json_columns and len(s.hashes)
+        }
+        outputs = {
+            c: _keyed(s.hashes[:CROSS_SKETCH], key) for c, s in self.out_sketch.items() if len(s.hashes)
+        }
         return {"originals": originals, "outputs": outputs}
 
     def _scan_strings(self, col: str) -> list[str]:
@@ -468,7 +543,9 @@ class LeakScanner:
         hit. Two detectors: an independent one (gazetteer, pyap, phonenumbers, checksums; see
         validate/text_rescan.py), so what the scrubber missed shows, and the scrubber's analyzer.
         `rows` names row indexes and entities to look at, never a value."""
-        todo = [(col, sample) for col, sample in self.text_samples.items() if sample and col in self.free_text]
+        todo = [
+            (col, sample) for col, sample in self.text_samples.items() if sample and col in self.free_text
+        ]
         if not todo:
             return []  # no free text sampled: the text detectors are not even imported
         from datarefresh.detect.text import analyze_texts
@@ -484,15 +561,26 @@ class LeakScanner:
             rows: list[dict] = []
             for (row, text), sp in zip(sample, spans):
                 found = {e for _, _, e in text_rescan.findings(text, generated, words)}
-                found |= {s.entity for s in sp if s.entity in HIGH_RISK and text[s.start:s.end] not in generated}
+                found |= {
+                    s.entity for s in sp if s.entity in HIGH_RISK and text[s.start : s.end] not in generated
+                }
                 if found:
                     hit_texts += 1
                     entities |= found
                     if len(rows) < 50:
                         rows.append({"row": row, "entities": sorted(found)})
             rate = hit_texts / len(texts)
-            results.append({"table": self.table, "column": col, "texts": len(texts), "hit_rate": round(rate, 4),
-                            "entities": sorted(entities), "rows": rows, "passed": rate <= max_hit_rate})
+            results.append(
+                {
+                    "table": self.table,
+                    "column": col,
+                    "texts": len(texts),
+                    "hit_rate": round(rate, 4),
+                    "entities": sorted(entities),
+                    "rows": rows,
+                    "passed": rate <= max_hit_rate,
+                }
+            )
         return results
 
 
@@ -520,6 +608,14 @@ def cross_table_findings(scans: list[tuple[str, dict | None]]) -> None:
         for (src_table, src), (entity, digests) in sorted(originals.items()):
             n = len(out & digests) if src_table != table else 0
             if n:
-                reports[table]["findings"].append({
-                    "table": table, "column": col, "source_table": src_table, "source_column": f"{src_table}.{src}",
-                    "entity": entity, "kind": "original value", "count": n})
+                reports[table]["findings"].append(
+                    {
+                        "table": table,
+                        "column": col,
+                        "source_table": src_table,
+                        "source_column": f"{src_table}.{src}",
+                        "entity": entity,
+                        "kind": "original value",
+                        "count": n,
+                    }
+                )

@@ -62,7 +62,12 @@ class TableReport(_Typed):
 
     def summary(self) -> TableSummary:
         """The table's entry in the run report."""
-        return TableSummary(rows_in=self.rows_in, rows_out=self.rows_out,
-                            seconds={k: round(x, 3) for k, x in self.seconds.items()},
-                            text_entities=self.text_entities, leaks=self.leaks, k_anonymity=self.k_anonymity,
-                            columns=self.columns)
+        return TableSummary(
+            rows_in=self.rows_in,
+            rows_out=self.rows_out,
+            seconds={k: round(x, 3) for k, x in self.seconds.items()},
+            text_entities=self.text_entities,
+            leaks=self.leaks,
+            k_anonymity=self.k_anonymity,
+            columns=self.columns,
+        )

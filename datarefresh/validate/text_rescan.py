@@ -15,20 +15,26 @@ import regex as re
 
 from datarefresh.detect import gazetteer
 
-_WORD = re.compile(r"(?<![\p{L}\p{M}\p{N}_@.])\p{L}[\p{L}\p{M}]*(?:['’-]\p{L}[\p{L}\p{M}]*)*(?![\p{L}\p{M}\p{N}_@])")
-_CUE = re.compile(r"(?i:\b(?:dear|hi|hello|hey|thanks|regards|cheers|sincerely|name|mr|mrs|ms|dr|spoke to|customer|"
-                  r"caller|from|attn|signed)\b)[^\n\p{L}]{0,4}$")
+_WORD = re.compile(
+    r"(?<![\p{L}\p{M}\p{N}_@.])\p{L}[\p{L}\p{M}]*(?:['’-]\p{L}[\p{L}\p{M}]*)*(?![\p{L}\p{M}\p{N}_@])"
+)
+_CUE = re.compile(
+    r"(?i:\b(?:dear|hi|hello|hey|thanks|regards|cheers|sincerely|name|mr|mrs|ms|dr|spoke to|customer|"
+    r"caller|from|attn|signed)\b)[^\n\p{L}]{0,4}$"
+)
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _IPV4 = re.compile(r"(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?![\d.])")
 _SSN = re.compile(r"(?<![\d-])\d{3}-\d{2}-\d{4}(?![\d-])")
 _CARD = re.compile(r"(?<![\d-])\d{4}(?:[ -]?\d{2,6}){2,4}(?![\d-])")
 _IBAN = re.compile(r"(?i)(?<![\w])[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{1,4}){3,8}(?![\w])")
-_STREETISH = re.compile(r"(?<![\w.,:-])\d{1,5},?[ ](?:\p{Lu}\p{Ll}[\p{L}\p{M}'’.-]*[ ]){1,3}\p{Lu}\p{Ll}[\p{L}\p{M}'’.-]*"
-                        r"|\b\p{Lu}\p{Ll}[\p{L}\p{M}'’-]{3,}[ ]\d{1,5}[a-z]?\b(?![.:/-]\d)")
+_STREETISH = re.compile(
+    r"(?<![\w.,:-])\d{1,5},?[ ](?:\p{Lu}\p{Ll}[\p{L}\p{M}'’.-]*[ ]){1,3}\p{Lu}\p{Ll}[\p{L}\p{M}'’.-]*"
+    r"|\b\p{Lu}\p{Ll}[\p{L}\p{M}'’-]{3,}[ ]\d{1,5}[a-z]?\b(?![.:/-]\d)"
+)
 _LONG_NUMBER = re.compile(r"(?<![\w-])\+?\(?\d[\d ().-]{6,20}\d(?![\w-])")
 _DATE_SHAPE = re.compile(r"^\d{4}-\d{2}-\d{2}|^\d{1,2}[./-]\d{1,2}[./-]\d{2,4}$|^\d{1,2}:\d{2}")
-_RARE = 4.0
-_RARE_ALONE = 3.3  # a lone word must be rarer still  # Zipf frequency below which a gazetteer name is more likely a name than a word
+_RARE = 4.0  # Zipf frequency below which a gazetteer name is more likely a name than a word
+_RARE_ALONE = 3.3  # a lone word must be rarer still
 
 
 def _luhn(d: str) -> bool:
@@ -70,11 +76,18 @@ def findings(text: str, generated: set[str], generated_words: set[str]) -> list[
         out.append((s, e, entity))
 
     upper = sum(c.isupper() for c in text) > 0.8 * max(1, sum(c.isalpha() for c in text))
-    words = [m for m in _WORD.finditer(text) if (m.group()[0].isupper() or upper)
-             and m.group().casefold() not in generated_words and _is_name(m.group())]
+    words = [
+        m
+        for m in _WORD.finditer(text)
+        if (m.group()[0].isupper() or upper)
+        and m.group().casefold() not in generated_words
+        and _is_name(m.group())
+    ]
     for a, b in pairwise(words):  # two name words side by side
-        if text[a.end():b.start()] in (" ", "-") and gazetteer.word_frequency(a.group()) + \
-                gazetteer.word_frequency(b.group()) < 2 * _RARE - 1:
+        if (
+            text[a.end() : b.start()] in (" ", "-")
+            and gazetteer.word_frequency(a.group()) + gazetteer.word_frequency(b.group()) < 2 * _RARE - 1
+        ):
             add(a.start(), b.end(), "PERSON")
     for m in words:  # one rare name word ("Dear Édith", "Ravy", "Name: Klein")
         w = m.group()

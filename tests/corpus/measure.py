@@ -41,7 +41,12 @@ def sanitize_family(family: Family, workdir: Path, keyring) -> dict:
     raw = {name: s.sample(10**9) for name, s in sources.items()}
     envs = {env: {t: pq.read_table(out / env / t) for t in family.tables} for env in ("staging", "dev")}
     aligned = _align_to_input(raw, envs["staging"], plan_tables(sources), keyring)
-    return {"family": family.name, "ok": True, "report": report, **figures(family, raw, envs, report, aligned)}
+    return {
+        "family": family.name,
+        "ok": True,
+        "report": report,
+        **figures(family, raw, envs, report, aligned),
+    }
 
 
 def _align_to_input(raw: dict[str, pa.Table], staging: dict[str, pa.Table], policies, keyring) -> dict:
@@ -57,7 +62,9 @@ def _align_to_input(raw: dict[str, pa.Table], staging: dict[str, pa.Table], poli
         pk = policies[t].primary_key
         if not pk or pk not in staging[t].column_names:
             continue
-        pseudonyms = apply_column(table.column(pk).combine_chunks(), policies[t].columns[pk], OpContext(keyring))
+        pseudonyms = apply_column(
+            table.column(pk).combine_chunks(), policies[t].columns[pk], OpContext(keyring)
+        )
         position = pc.index_in(pseudonyms, value_set=staging[t].column(pk).combine_chunks())
         assert position.null_count == 0, f"{t}: a primary key pseudonym is not in the output"
         aligned[t] = staging[t].take(position)
@@ -77,7 +84,10 @@ def _same_as_multiset(before: list, after: list) -> list[bool]:
 
 
 def figures(
-    family: Family, raw: dict[str, pa.Table], envs: dict[str, dict[str, pa.Table]], report: dict,
+    family: Family,
+    raw: dict[str, pa.Table],
+    envs: dict[str, dict[str, pa.Table]],
+    report: dict,
     aligned: dict[str, pa.Table] | None = None,
 ) -> dict:
     staging = {**envs["staging"], **(aligned or {})}

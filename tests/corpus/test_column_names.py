@@ -10,10 +10,33 @@ from collections import Counter
 
 from bench.names_bench import evaluate, load_corpus, split_of
 
-ENTITIES = {"none", "ID", "EMAIL_ADDRESS", "PHONE_NUMBER", "FIRST_NAME", "LAST_NAME", "PERSON", "STREET_ADDRESS", "CITY",
-            "ZIP_CODE", "DATE_OF_BIRTH", "DATE_OF_DEATH", "AGE", "US_SSN", "NATIONAL_ID", "US_PASSPORT",
-            "US_DRIVER_LICENSE", "CREDIT_CARD", "CARD_SECURITY_CODE", "CARD_EXPIRY", "IBAN_CODE", "IP_ADDRESS",
-            "USERNAME", "PASSWORD", "GEO_COORDINATE"}
+ENTITIES = {
+    "none",
+    "ID",
+    "EMAIL_ADDRESS",
+    "PHONE_NUMBER",
+    "FIRST_NAME",
+    "LAST_NAME",
+    "PERSON",
+    "STREET_ADDRESS",
+    "CITY",
+    "ZIP_CODE",
+    "DATE_OF_BIRTH",
+    "DATE_OF_DEATH",
+    "AGE",
+    "US_SSN",
+    "NATIONAL_ID",
+    "US_PASSPORT",
+    "US_DRIVER_LICENSE",
+    "CREDIT_CARD",
+    "CARD_SECURITY_CODE",
+    "CARD_EXPIRY",
+    "IBAN_CODE",
+    "IP_ADDRESS",
+    "USERNAME",
+    "PASSWORD",
+    "GEO_COORDINATE",
+}
 
 
 def test_corpus_is_large_varied_and_labelled_with_known_entities():

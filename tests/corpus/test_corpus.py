@@ -12,7 +12,6 @@ KEY = Keyring(b"corpus-test-key-0123456789abcdef")
 _results: dict[str, dict] = {}
 
 
-
 def result(name: str, tmp_path_factory) -> dict:
     if name not in _results:
         _results[name] = sanitize_family(FAMILIES[name](SEED, ROWS), tmp_path_factory.mktemp(name), KEY)

@@ -20,15 +20,20 @@ DOCKER = REPO / "docker"
 DOCKERFILE = DOCKER / "Dockerfile"
 COMPOSE = DOCKER / "docker-compose.yaml"
 SCHEMA = Path(__file__).parent / "compose-spec.json"
-IMAGE_DAGS_FOLDER = "/opt/datarefresh/datarefresh/airflow/dag_files"  # the repository's layout under /opt/datarefresh
+IMAGE_DAGS_FOLDER = (
+    "/opt/datarefresh/datarefresh/airflow/dag_files"  # the repository's layout under /opt/datarefresh
+)
 SCHEMA_SHA256 = "d549057ebc2925f39f62799eab0db7b9e2c18b35b6c00595199116da3ed10e64"
 AIRFLOW_IMAGE = "datarefresh-airflow:dev"
 # the command that makes each Airflow service what it is, and its component for healthcheck.sh
-COMPONENTS = {"airflow-apiserver": (["api-server"], "api-server"), "airflow-scheduler": (["scheduler"], "scheduler"),
-              "airflow-dag-processor": (["dag-processor"], "dag-processor"),
-              "airflow-triggerer": (["triggerer"], "triggerer"),
-              "airflow-worker-1": (["celery", "worker"], "celery-worker"),
-              "airflow-worker-2": (["celery", "worker"], "celery-worker")}
+COMPONENTS = {
+    "airflow-apiserver": (["api-server"], "api-server"),
+    "airflow-scheduler": (["scheduler"], "scheduler"),
+    "airflow-dag-processor": (["dag-processor"], "dag-processor"),
+    "airflow-triggerer": (["triggerer"], "triggerer"),
+    "airflow-worker-1": (["celery", "worker"], "celery-worker"),
+    "airflow-worker-2": (["celery", "worker"], "celery-worker"),
+}
 
 
 def _tool(name: str) -> str:
@@ -50,15 +55,19 @@ def _lock_version(package: str) -> str:
 
 # --- Dockerfile ---------------------------------------------------------------------------------
 
+
 def test_dockerfile_lints_clean_and_every_ignore_is_explained():
-    out = subprocess.run([_tool("hadolint"), "--no-color", "--failure-threshold", "info", str(DOCKERFILE)],
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [_tool("hadolint"), "--no-color", "--failure-threshold", "info", str(DOCKERFILE)],
+        capture_output=True,
+        text=True,
+    )
     assert out.returncode == 0 and out.stdout.strip() == "", out.stdout + out.stderr
     lines = DOCKERFILE.read_text().splitlines()
     for i, line in enumerate(lines):
         for rule in re.findall(r"hadolint ignore=(\S+)", line):
             for code in rule.split(","):  # the comment block just above names the rule and says why
-                above = "\n".join(lines[max(0, i - 4):i])
+                above = "\n".join(lines[max(0, i - 4) : i])
                 assert code in above and "#" in above, f"Dockerfile:{i + 1}: {code} ignored without a reason"
 
 
@@ -99,7 +108,9 @@ def test_dockerfile_builds_what_ci_tests_and_holds_no_secret():
         assert subprocess.run(["bash", "-n", str(path)], capture_output=True).returncode == 0, script
     assert "DATAREFRESH_CONFIG=/opt/datarefresh/docker/datarefresh.yaml" in text
     # Airflow's dags folder is the package's own (package data), where the image puts the package
-    assert "PYTHONPATH=/opt/datarefresh " in text and f"AIRFLOW__CORE__DAGS_FOLDER={IMAGE_DAGS_FOLDER} " in text
+    assert (
+        "PYTHONPATH=/opt/datarefresh " in text and f"AIRFLOW__CORE__DAGS_FOLDER={IMAGE_DAGS_FOLDER} " in text
+    )
     from datarefresh.airflow.dags import dags_folder
 
     assert IMAGE_DAGS_FOLDER == "/opt/datarefresh/" + dags_folder().relative_to(REPO).as_posix()
@@ -119,16 +130,40 @@ def test_compose_config_reads_the_key_from_the_secret_and_is_the_demo_config_oth
 
 
 def test_localaws_env_builds_the_role_connections_from_a_state_file(tmp_path):
-    state = {"pid": 1, "endpoint": "http://172.28.0.10:4566", "port": 4566,
-             "users": {"datarefresh-base": {"access_key_id": "AKIDEXAMPLE", "secret_access_key": "s3cr3t",
-                                            "arn": "arn:aws:iam::123456789012:user/datarefresh-base"}},
-             "roles": {"datarefresh-prod-reader": {"arn": "arn:aws:iam::123456789012:role/datarefresh-prod-reader",
-                                                   "environment": "prod", "purpose": "read"}}}
+    state = {
+        "pid": 1,
+        "endpoint": "http://172.28.0.10:4566",
+        "port": 4566,
+        "users": {
+            "datarefresh-base": {
+                "access_key_id": "AKIDEXAMPLE",
+                "secret_access_key": "s3cr3t",
+                "arn": "arn:aws:iam::123456789012:user/datarefresh-base",
+            }
+        },
+        "roles": {
+            "datarefresh-prod-reader": {
+                "arn": "arn:aws:iam::123456789012:role/datarefresh-prod-reader",
+                "environment": "prod",
+                "purpose": "read",
+            }
+        },
+    }
     (tmp_path / "localaws.json").write_text(json.dumps(state))
-    out = subprocess.run([sys.executable, str(DOCKER / "localaws_env.py"), str(tmp_path / "localaws.json")],
-                         capture_output=True, text=True, check=True, cwd=REPO, env={"PYTHONPATH": str(REPO)})
-    env = subprocess.run(["bash", "-c", out.stdout + "\nprintf %s \"$AIRFLOW_CONN_DATAREFRESH_PROD_READER\""],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, str(DOCKER / "localaws_env.py"), str(tmp_path / "localaws.json")],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO,
+        env={"PYTHONPATH": str(REPO)},
+    )
+    env = subprocess.run(
+        ["bash", "-c", out.stdout + '\nprintf %s "$AIRFLOW_CONN_DATAREFRESH_PROD_READER"'],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     conn = json.loads(env)
     assert conn["login"] == "AKIDEXAMPLE" and conn["extra"]["endpoint_url"] == "http://172.28.0.10:4566"
     assert conn["extra"]["role_arn"].endswith("role/datarefresh-prod-reader")
@@ -137,19 +172,24 @@ def test_localaws_env_builds_the_role_connections_from_a_state_file(tmp_path):
 
 # --- docker-compose.yaml ------------------------------------------------------------------------
 
+
 def test_vendored_compose_schema_is_the_named_source():
     assert hashlib.sha256(SCHEMA.read_bytes()).hexdigest() == SCHEMA_SHA256
     assert json.loads(SCHEMA.read_text())["title"] == "Compose Specification"
     import check_jsonschema
 
     shipped = Path(check_jsonschema.__file__).parent / "builtin_schemas" / "vendor" / "compose-spec.json"
-    assert shipped.read_bytes() == SCHEMA.read_bytes(), \
+    assert shipped.read_bytes() == SCHEMA.read_bytes(), (
         "the pinned check-jsonschema ships another compose-spec.json: re-vendor it (tests/docker/README.md)"
+    )
 
 
 def _validate(*paths: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([_tool("check-jsonschema"), "--no-cache", "--schemafile", str(SCHEMA), *map(str, paths)],
-                          capture_output=True, text=True)
+    return subprocess.run(
+        [_tool("check-jsonschema"), "--no-cache", "--schemafile", str(SCHEMA), *map(str, paths)],
+        capture_output=True,
+        text=True,
+    )
 
 
 def test_compose_file_is_valid_against_the_compose_spec_schema():
@@ -159,9 +199,11 @@ def test_compose_file_is_valid_against_the_compose_spec_schema():
 
 def test_the_schema_rejects_broken_compose_files(tmp_path):
     # one validator run for all of them (each run costs seconds of start-up)
-    breakages = {"bad-condition": ("condition: service_healthy", "condition: healthy"),  # not a spec value
-                 "unknown-key": ("    hostname: airflow-worker-2", "    hostnme: airflow-worker-2"),
-                 "wrong-type": ("interval: 30s", "interval: [30s]")}
+    breakages = {
+        "bad-condition": ("condition: service_healthy", "condition: healthy"),  # not a spec value
+        "unknown-key": ("    hostname: airflow-worker-2", "    hostnme: airflow-worker-2"),
+        "wrong-type": ("interval: 30s", "interval: [30s]"),
+    }
     text = COMPOSE.read_text()
     paths = []
     for name, (old, new) in breakages.items():
@@ -184,9 +226,11 @@ def test_compose_services_and_images():
             assert re.fullmatch(r"(postgres|redis):[\w.-]+", s["image"]), f"{name}: pin a tag"
             continue
         assert s["image"] == AIRFLOW_IMAGE, name
-        assert (COMPOSE.parent / s["build"]["context"] / s["build"]["dockerfile"]).resolve() == DOCKERFILE, name
+        assert (COMPOSE.parent / s["build"]["context"] / s["build"]["dockerfile"]).resolve() == DOCKERFILE, (
+            name
+        )
     for name, (command, _component) in COMPONENTS.items():
-        assert services[name]["command"][:len(command)] == command, name
+        assert services[name]["command"][: len(command)] == command, name
 
 
 def test_compose_health_checks_and_start_order():
@@ -227,7 +271,9 @@ def test_compose_wiring_of_airflow_and_datarefresh():
         assert re.fullmatch(r"redis://redis:6379/\d+", env["AIRFLOW__CELERY__BROKER_URL"]), name
         for key in ("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "AIRFLOW__CELERY__RESULT_BACKEND"):
             # psycopg2 named: SQLAlchemy 2.1's default Postgres driver is psycopg 3, not in the lock
-            assert re.fullmatch(r"(db\+)?postgresql\+psycopg2://airflow:[^@]+@postgres/airflow", env[key]), name
+            assert re.fullmatch(r"(db\+)?postgresql\+psycopg2://airflow:[^@]+@postgres/airflow", env[key]), (
+                name
+            )
         assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://airflow-apiserver:8080/execution/"
         # one JWT secret for every component, from a file
         assert env["AIRFLOW__API_AUTH__JWT_SECRET_CMD"] == "cat /run/secrets/airflow_jwt_secret"

@@ -96,8 +96,10 @@ def proxy(flocal):
 
 @pytest.fixture(scope="session")
 def run_env(flocal, proxy) -> dict:
-    return flocal.env(localaws.BASE_USER) | {"AWS_ENDPOINT_URL": proxy.endpoint,
-                                              "DATAREFRESH_SECRET": TEST_KEY.decode()}
+    return flocal.env(localaws.BASE_USER) | {
+        "AWS_ENDPOINT_URL": proxy.endpoint,
+        "DATAREFRESH_SECRET": TEST_KEY.decode(),
+    }
 
 
 @dataclass
@@ -128,10 +130,16 @@ class ForkServer:
         env["PYTHONPATH"] = str(REPO)
         self.workdir = workdir
         self.log = workdir / "forkserver.log"
-        self.proc = subprocess.Popen([sys.executable, "-m", "tests.faults.forkserver"], cwd=REPO, env=env,
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=open(self.log, "w"),  # noqa: SIM115 - lives as long as the server
-                                     text=True, bufsize=1)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.faults.forkserver"],
+            cwd=REPO,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=open(self.log, "w"),  # noqa: SIM115 - lives as long as the server
+            text=True,
+            bufsize=1,
+        )
         self.children: dict[str, Child] = {"warm": Child("warm", self.log)}
         self._n = 0
         self._lock = threading.Lock()
@@ -160,8 +168,9 @@ class ForkServer:
             self._n += 1
             child = Child(f"c{self._n}", self.workdir / f"c{self._n}.out")
             self.children[child.id] = child
-            self._send({"id": child.id, "args": [str(a) for a in args], "env": env, "out": str(child.out),
-                        **opts})
+            self._send(
+                {"id": child.id, "args": [str(a) for a in args], "env": env, "out": str(child.out), **opts}
+            )
         return child
 
     def run(self, args: list[str], env: dict, timeout: float = 180, **opts) -> Child:
@@ -198,8 +207,12 @@ def small_tmp(request):
     """A small filesystem (size from the test's parameter, e.g. "16k") for the run's temporary
     folder: tmpfs when this user may mount, else None (the test falls back to a file size limit)."""
     mount = Path(tempfile.mkdtemp(prefix="datarefresh-smalltmp-"))
-    ok = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={request.param}", "tmpfs", str(mount)],
-                        capture_output=True).returncode == 0
+    ok = (
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={request.param}", "tmpfs", str(mount)], capture_output=True
+        ).returncode
+        == 0
+    )
     yield mount if ok else None
     if ok:
         subprocess.run(["umount", str(mount)], check=False)

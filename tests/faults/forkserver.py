@@ -50,8 +50,12 @@ def _child(cmd: dict) -> None:
         if cmd.get("profile"):
             import cProfile
 
-            cProfile.runctx("main(args, prog_name='datarefresh')", {"main": main, "args": cmd["args"]}, {},
-                            cmd["out"] + ".prof")
+            cProfile.runctx(
+                "main(args, prog_name='datarefresh')",
+                {"main": main, "args": cmd["args"]},
+                {},
+                cmd["out"] + ".prof",
+            )
         else:
             main(cmd["args"], prog_name="datarefresh")
     except SystemExit as exc:

@@ -69,8 +69,12 @@ def assert_no_stray_files(admin, env: str) -> None:
             assert not named_now & found, f"{env}: the current manifest names files of unpublished {sid}"
             continue
         manifest = json.loads(admin.get_object(Bucket=bucket(env), Key=manifest_key)["Body"].read())
-        own = {f["key"] for t in manifest["tables"].values() for f in t["files"]
-               if f["key"].startswith(f"snapshots/{sid}/")}
+        own = {
+            f["key"]
+            for t in manifest["tables"].values()
+            for f in t["files"]
+            if f["key"].startswith(f"snapshots/{sid}/")
+        }
         assert found - {manifest_key} == own, f"{env}: snapshots/{sid}/ holds files no manifest names"
 
 
@@ -123,7 +127,9 @@ def refused_refresh(suite, admin, prod_data, tmp_path, case: str, prepare) -> tu
     upload_tree(admin, data, f"raw/_faults-{case}")
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
     before = {env: pointer(admin, env) for env in ENVS}
-    child = suite.forks.run(["refresh", "--config", tmp_path / "config.yaml", "--as-of", fresh_as_of()], suite.env)
+    child = suite.forks.run(
+        ["refresh", "--config", tmp_path / "config.yaml", "--as-of", fresh_as_of()], suite.env
+    )
     out = child.output
     assert child.code == 1, out[-3000:]
     err = out.strip().splitlines()[-1]

@@ -87,8 +87,10 @@ class FaultProxy:
                     time.sleep(fault.stall)
                     return self._reset()
                 if fault and fault.status:
-                    doc = (f'<?xml version="1.0" encoding="UTF-8"?><Error><Code>{fault.code}</Code>'
-                           f"<Message>injected by the fault proxy</Message></Error>").encode()
+                    doc = (
+                        f'<?xml version="1.0" encoding="UTF-8"?><Error><Code>{fault.code}</Code>'
+                        f"<Message>injected by the fault proxy</Message></Error>"
+                    ).encode()
                     self.send_response(fault.status)
                     self.send_header("Content-Type", "application/xml")
                     self.send_header("Content-Length", str(len(doc)))
@@ -135,8 +137,11 @@ class FaultProxy:
             self.requests, self.faults, self.rule, self.on_answer = [], [], rule, None
 
     def seen(self, method: str | None = None, bucket: str | None = None) -> list[Request]:
-        return [r for r in self.requests if (method is None or r.method == method)
-                and (bucket is None or r.bucket == bucket)]
+        return [
+            r
+            for r in self.requests
+            if (method is None or r.method == method) and (bucket is None or r.bucket == bucket)
+        ]
 
     def close(self) -> None:
         self.server.shutdown()

@@ -48,21 +48,38 @@ def _header_only(path: Path) -> None:
 
 CASES = {
     # case: (file to name in the error, how to damage the prod copy, words the error must contain)
-    "truncated-parquet": ("order_items/part-00000.parquet",
-                          lambda d: _truncate(d / "order_items/part-00000.parquet"), "parquet"),
-    "zero-byte-parquet": ("customers/part-00001.parquet",
-                          lambda d: (d / "customers/part-00001.parquet").write_bytes(b""), "parquet"),
-    "parquet-being-written": ("customers/part-00001.parquet",
-                              lambda d: _being_written(d / "customers/part-00000.parquet",
-                                                       d / "customers/part-00001.parquet"), "parquet"),
+    "truncated-parquet": (
+        "order_items/part-00000.parquet",
+        lambda d: _truncate(d / "order_items/part-00000.parquet"),
+        "parquet",
+    ),
+    "zero-byte-parquet": (
+        "customers/part-00001.parquet",
+        lambda d: (d / "customers/part-00001.parquet").write_bytes(b""),
+        "parquet",
+    ),
+    "parquet-being-written": (
+        "customers/part-00001.parquet",
+        lambda d: _being_written(d / "customers/part-00000.parquet", d / "customers/part-00001.parquet"),
+        "parquet",
+    ),
     "cut-gzip": ("events/part-00000.csv.gz", lambda d: _cut_gzip(d / "events/part-00000.csv.gz"), "gzip"),
-    "non-utf8-csv": ("orders/part-00000.csv", lambda d: _latin1(d / "orders/part-00000.csv"),
-                     "invalid utf-8"),
+    "non-utf8-csv": (
+        "orders/part-00000.csv",
+        lambda d: _latin1(d / "orders/part-00000.csv"),
+        "invalid utf-8",
+    ),
     # defined outcome for degenerate tables: refused, naming the file and saying what it holds
-    "header-only-table": ("orders/part-00000.csv", lambda d: _header_only(d / "orders/part-00000.csv"),
-                          "header but no rows"),
-    "empty-table": ("orders/part-00000.csv", lambda d: (d / "orders/part-00000.csv").write_bytes(b""),
-                    "empty"),
+    "header-only-table": (
+        "orders/part-00000.csv",
+        lambda d: _header_only(d / "orders/part-00000.csv"),
+        "header but no rows",
+    ),
+    "empty-table": (
+        "orders/part-00000.csv",
+        lambda d: (d / "orders/part-00000.csv").write_bytes(b""),
+        "empty",
+    ),
 }
 
 

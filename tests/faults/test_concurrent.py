@@ -19,8 +19,12 @@ def test_two_runs_publishing_at_once_exactly_one_wins(suite, proxy, admin):
     arrived: list[int] = []
 
     def rule(req):
-        if req.method == "PUT" and req.bucket == "datarefresh-dev" and req.path.endswith("/current.json") \
-                and len(arrived) < 2:
+        if (
+            req.method == "PUT"
+            and req.bucket == "datarefresh-dev"
+            and req.path.endswith("/current.json")
+            and len(arrived) < 2
+        ):
             arrived.append(req.n)
             if len(arrived) == 1:
                 return Fault(wait=lambda: both_there.wait(120))
@@ -42,8 +46,9 @@ def test_two_runs_publishing_at_once_exactly_one_wins(suite, proxy, admin):
     winner, loser = (a, b) if a.code == 0 else (b, a)
     assert "another run published first" in loser.output, loser.output[-2000:]
     assert "Traceback" not in loser.output, loser.output[-2000:]
-    won = next(line.split()[-1] for line in winner.output.splitlines()
-               if line.startswith("dev      published"))
+    won = next(
+        line.split()[-1] for line in winner.output.splitlines() if line.startswith("dev      published")
+    )
     lost = next(line.split()[1].rstrip(":") for line in loser.output.splitlines() if line.startswith("run "))
     assert before["snapshot_id"] not in (won, lost) and won != lost
     for env in ENVS:

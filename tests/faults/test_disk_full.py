@@ -12,15 +12,20 @@ from tests.faults.helpers import ENVS, assert_complete, assert_no_raw, fresh_as_
 
 # 16 KiB fills while a unit writes its parquet parts (pyarrow), 64 KiB while the gates build
 # Data Docs (Great Expectations): before any pointer moves either way
-@pytest.mark.parametrize("small_tmp, step", [("16k", "process_unit"), ("64k", "publish_run")],
-                         indirect=["small_tmp"], ids=["writing parts", "building data docs"])
+@pytest.mark.parametrize(
+    "small_tmp, step",
+    [("16k", "process_unit"), ("64k", "publish_run")],
+    indirect=["small_tmp"],
+    ids=["writing parts", "building data docs"],
+)
 def test_full_temp_folder_fails_the_run_cleanly(suite, admin, small_tmp, step, tmp_path):
     before = {env: pointer(admin, env) for env in ENVS}
     if small_tmp is not None:  # a small tmpfs: writes fail with ENOSPC
         child = suite.forks.run(["refresh", "--as-of", fresh_as_of()], suite.env, tmpdir=str(small_tmp))
     else:  # no permission to mount: a file size limit (EFBIG) in the child instead
-        child = suite.forks.run(["refresh", "--as-of", fresh_as_of()], suite.env, tmpdir=str(tmp_path),
-                                fsize=16 << 10)
+        child = suite.forks.run(
+            ["refresh", "--as-of", fresh_as_of()], suite.env, tmpdir=str(tmp_path), fsize=16 << 10
+        )
     out = child.output
     assert child.code == 1, out[-3000:]
     err = out.strip().splitlines()[-1]

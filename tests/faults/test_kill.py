@@ -23,8 +23,15 @@ import signal
 from collections import Counter
 
 from tests.faults.conftest import CANARIES
-from tests.faults.helpers import (ENVS, assert_complete, assert_no_raw, assert_no_stray_files, fresh_as_of,
-                                  pointer, signature)
+from tests.faults.helpers import (
+    ENVS,
+    assert_complete,
+    assert_no_raw,
+    assert_no_stray_files,
+    fresh_as_of,
+    pointer,
+    signature,
+)
 from tests.faults.proxy import Fault
 
 KILLS, CHAINS = 20, 2
@@ -105,8 +112,9 @@ def test_sigkill_at_20_points_leaves_complete_snapshots_and_reruns_cleanly(suite
             proxy.reset(rule)
             holder["child"] = child = suite.forks.start(["refresh", "--as-of", as_of], suite.env)
             code = child.wait()
-            assert code == -signal.SIGKILL, f"kill point {ph} {sig} #{nth} not reached (exit {code}):\n" \
-                                            + child.output[-2000:]
+            assert code == -signal.SIGKILL, (
+                f"kill point {ph} {sig} #{nth} not reached (exit {code}):\n" + child.output[-2000:]
+            )
             run_id = run_id or _run_id(child.output)
             killed.append(ph)
             for env in ENVS:

@@ -40,7 +40,8 @@ def _big_cell_jsonl(data: Path, cfg: dict) -> None:
     rows = _tickets(data)
     rows[0]["body"] = _big_text()
     (data / "support_tickets" / "part-00000.jsonl.gz").write_bytes(
-        gzip.compress(("\n".join(json.dumps(r) for r in rows) + "\n").encode()))
+        gzip.compress(("\n".join(json.dumps(r) for r in rows) + "\n").encode())
+    )
 
 
 def _big_cell_parquet(data: Path, cfg: dict) -> None:
@@ -49,8 +50,9 @@ def _big_cell_parquet(data: Path, cfg: dict) -> None:
 
     src = data / "support_tickets" / "part-00000.jsonl.gz"
     t = pajson.read_json(pa.BufferReader(gzip.decompress(src.read_bytes())))
-    t = t.set_column(t.schema.get_field_index("created_at"), "created_at",
-                     t.column("created_at").cast(pa.timestamp("ms")))
+    t = t.set_column(
+        t.schema.get_field_index("created_at"), "created_at", t.column("created_at").cast(pa.timestamp("ms"))
+    )
     body = t.column("body").to_pylist()
     body[0] = _big_text()
     t = t.set_column(t.schema.get_field_index("body"), "body", pa.array(body, pa.string()))
@@ -77,8 +79,11 @@ def _wide(data: Path, cfg: dict) -> None:
 
 
 CASES = {
-    "10MB-cell-jsonl": (_big_cell_jsonl, "s3://datarefresh-prod/raw/_faults-10MB-cell-jsonl/support_tickets/"
-                        "part-00000.jsonl.gz: a row is longer than 4 MiB"),
+    "10MB-cell-jsonl": (
+        _big_cell_jsonl,
+        "s3://datarefresh-prod/raw/_faults-10MB-cell-jsonl/support_tickets/"
+        "part-00000.jsonl.gz: a row is longer than 4 MiB",
+    ),
     "10MB-cell-parquet": (_big_cell_parquet, "table support_tickets, column body: a text of 10,485,"),
     "10000-columns": (_wide, "table wide: 10,000 columns, more than the 1,000"),
 }

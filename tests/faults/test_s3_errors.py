@@ -9,8 +9,15 @@ from collections import Counter
 import pytest
 
 from tests.faults.conftest import CANARIES
-from tests.faults.helpers import (ENVS, assert_complete, assert_no_raw, assert_no_stray_files, fresh_as_of,
-                                  pointer, signature)
+from tests.faults.helpers import (
+    ENVS,
+    assert_complete,
+    assert_no_raw,
+    assert_no_stray_files,
+    fresh_as_of,
+    pointer,
+    signature,
+)
 from tests.faults.proxy import Fault, s3_error
 
 
@@ -19,8 +26,9 @@ def _is_prod_read(req):
 
 
 def _is_part_upload(env):
-    return lambda req: (req.method == "PUT" and req.bucket == f"datarefresh-{env}"
-                        and req.path.endswith(".parquet"))
+    return lambda req: (
+        req.method == "PUT" and req.bucket == f"datarefresh-{env}" and req.path.endswith(".parquet")
+    )
 
 
 def _is(method, env, name):
@@ -75,10 +83,14 @@ def test_transient_faults_are_retried_and_the_run_publishes(suite, proxy, admin)
     assert_no_raw(admin, CANARIES)
 
 
-@pytest.mark.parametrize("fault, match, words", [
-    (s3_error(403, "AccessDenied"), _is_prod_read, "may not read s3://datarefresh-prod/raw/"),
-    (s3_error(404, "NoSuchBucket"), _is_part_upload("dev"), "s3://datarefresh-dev/snapshots/"),
-], ids=["AccessDenied on a prod read", "NoSuchBucket on a dev upload"])
+@pytest.mark.parametrize(
+    "fault, match, words",
+    [
+        (s3_error(403, "AccessDenied"), _is_prod_read, "may not read s3://datarefresh-prod/raw/"),
+        (s3_error(404, "NoSuchBucket"), _is_part_upload("dev"), "s3://datarefresh-dev/snapshots/"),
+    ],
+    ids=["AccessDenied on a prod read", "NoSuchBucket on a dev upload"],
+)
 def test_terminal_errors_fail_at_once_and_publish_nothing(suite, proxy, admin, fault, match, words):
     before = {env: pointer(admin, env) for env in ENVS}
     inject = Injector({"case": (match, [fault] * 10)})

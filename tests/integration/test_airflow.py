@@ -39,8 +39,16 @@ print(json.dumps({{"errors": {{k: str(v) for k, v in bag.import_errors.items()}}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
     got = json.loads(out.stdout.strip().splitlines()[-1])
     assert got["errors"] == {}
-    assert got["tasks"] == ["plan", "process_level_0", "process_level_1", "process_level_2", "publish",
-                            "units_level_0", "units_level_1", "units_level_2"]
+    assert got["tasks"] == [
+        "plan",
+        "process_level_0",
+        "process_level_1",
+        "process_level_2",
+        "publish",
+        "units_level_0",
+        "units_level_1",
+        "units_level_2",
+    ]
     assert got["schedule"] == "0 2 * * *" and got["doc"] and got["owner"] == "data-platform"
     assert got["params"] == ["allow_backwards", "as_of", "dev_fraction", "envs", "tables"]
     # parse time does no data work: none of the heavy libraries is even imported
@@ -58,8 +66,15 @@ def test_params_schema_rejects_bad_input():
     assert resolve("tables", ["orders"]) == ["orders"]
     assert resolve("dev_fraction", 0.2) == 0.2
     assert resolve("as_of", "2026-11-01T02:00:00+00:00")
-    for name, bad in (("tables", ["no_such_table"]), ("dev_fraction", 1.5), ("dev_fraction", 0),
-                      ("envs", []), ("envs", ["prod"]), ("as_of", "yesterday-ish"), ("allow_backwards", "yes")):
+    for name, bad in (
+        ("tables", ["no_such_table"]),
+        ("dev_fraction", 1.5),
+        ("dev_fraction", 0),
+        ("envs", []),
+        ("envs", ["prod"]),
+        ("as_of", "yesterday-ish"),
+        ("allow_backwards", "yes"),
+    ):
         with pytest.raises(Exception, match="Failed validating|Invalid input"):
             resolve(name, bad)
 
@@ -118,14 +133,17 @@ def seeded_prod(local, config, tmp_path_factory):
 def test_dags_test_publishes_clean_snapshots_idempotently(local, config, admin_s3, airflow_home, seeded_prod):
     from datarefresh.refresh.local import discover_local
 
-    day = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=2)).replace(hour=2, minute=0, second=0,
-                                                                          microsecond=0)
+    day = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=2)).replace(
+        hour=2, minute=0, second=0, microsecond=0
+    )
     dags_test(local, airflow_home, config, day.isoformat(), secret=TEST_KEY.decode())
     pointers = {env: _pointer(admin_s3, env) for env in ("dev", "staging")}
     emails = set(discover_local(seeded_prod)["customers"].sample(10**9).column("email").to_pylist())
     for env, p in pointers.items():
         assert p["as_of"] == day.isoformat()  # the snapshot is as of the run's data interval end
-        manifest = json.loads(admin_s3.get_object(Bucket=f"datarefresh-{env}", Key=p["manifest"])["Body"].read())
+        manifest = json.loads(
+            admin_s3.get_object(Bucket=f"datarefresh-{env}", Key=p["manifest"])["Body"].read()
+        )
         assert manifest["validation"]["passed"]
         assert set(manifest["tables"]) == set(config.tables)
         for t in manifest["tables"].values():
@@ -141,7 +159,9 @@ def test_dags_test_publishes_clean_snapshots_idempotently(local, config, admin_s
     assert {env: _pointer(admin_s3, env) for env in ("dev", "staging")} == pointers
 
     # an earlier date runs, but does not move the pointers backwards
-    dags_test(local, airflow_home, config, (day - dt.timedelta(hours=1)).isoformat(), secret=TEST_KEY.decode())
+    dags_test(
+        local, airflow_home, config, (day - dt.timedelta(hours=1)).isoformat(), secret=TEST_KEY.decode()
+    )
     assert {env: _pointer(admin_s3, env) for env in ("dev", "staging")} == pointers
 
 
@@ -162,25 +182,44 @@ def test_as_of_comes_from_the_param_the_data_interval_or_the_trigger_time():
 
 def _snapshot_objects(admin_s3, env) -> set[tuple[str, str]]:
     """Every version and delete marker under an environment's snapshots/ (manifests included)."""
-    pages = admin_s3.get_paginator("list_object_versions").paginate(Bucket=f"datarefresh-{env}", Prefix="snapshots/")
-    return {(v["Key"], v["VersionId"]) for page in pages for v in page.get("Versions", []) + page.get("DeleteMarkers", [])}
+    pages = admin_s3.get_paginator("list_object_versions").paginate(
+        Bucket=f"datarefresh-{env}", Prefix="snapshots/"
+    )
+    return {
+        (v["Key"], v["VersionId"])
+        for page in pages
+        for v in page.get("Versions", []) + page.get("DeleteMarkers", [])
+    }
 
 
-def test_a_failed_unit_leaves_no_file_of_its_run_and_touches_no_published_one(local, config, admin_s3, airflow_home,
-                                                                              seeded_prod):
+def test_a_failed_unit_leaves_no_file_of_its_run_and_touches_no_published_one(
+    local, config, admin_s3, airflow_home, seeded_prod
+):
     before = {env: _snapshot_objects(admin_s3, env) for env in ("dev", "staging")}  # published ones, if any
     # a second events file whose columns differ from the first: the events unit fails closed (no retry)
     # after the customers unit (the level before) has written its files to both buckets
-    bad = gzip.compress(b"event_id,customer_id,event_type,occurred_at,payload,ssn\n"
-                        b"1,1,login,2026-11-01 00:00:00,{},123-45-6789\n")
+    bad = gzip.compress(
+        b"event_id,customer_id,event_type,occurred_at,payload,ssn\n"
+        b"1,1,login,2026-11-01 00:00:00,{},123-45-6789\n"
+    )
     put = admin_s3.put_object(Bucket="datarefresh-prod", Key="raw/events/part-00001.csv.gz", Body=bad)
-    day = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=3)).replace(hour=2, minute=0, second=0, microsecond=0)
+    day = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=3)).replace(
+        hour=2, minute=0, second=0, microsecond=0
+    )
     try:
         with pytest.raises(TerminalError, match="dags test"):
-            dags_test(local, airflow_home, config, day.isoformat(), secret=TEST_KEY.decode(),
-                      conf=json.dumps({"tables": ["customers", "events"]}))  # two levels are enough
+            dags_test(
+                local,
+                airflow_home,
+                config,
+                day.isoformat(),
+                secret=TEST_KEY.decode(),
+                conf=json.dumps({"tables": ["customers", "events"]}),
+            )  # two levels are enough
     finally:  # prod as the other tests know it
-        admin_s3.delete_object(Bucket="datarefresh-prod", Key="raw/events/part-00001.csv.gz", VersionId=put["VersionId"])
+        admin_s3.delete_object(
+            Bucket="datarefresh-prod", Key="raw/events/part-00001.csv.gz", VersionId=put["VersionId"]
+        )
     log = (airflow_home / f"dags-test-{day.isoformat().replace(':', '')}.log").read_text()
     assert "table events: columns differ" in log  # the unit failed as planned, not plan
     assert "1 work unit(s) did not finish (events #0): nothing is published" in log  # publish ran, refused

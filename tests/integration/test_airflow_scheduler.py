@@ -44,9 +44,12 @@ class Api:
 
     def call(self, method: str, path: str, body: dict | None = None) -> dict:
         for attempt in range(30):
-            req = urllib.request.Request(self.base + path, method=method,
-                                         data=json.dumps(body).encode() if body is not None else None,
-                                         headers={"Content-Type": "application/json"})
+            req = urllib.request.Request(
+                self.base + path,
+                method=method,
+                data=json.dumps(body).encode() if body is not None else None,
+                headers={"Content-Type": "application/json"},
+            )
             try:
                 with urllib.request.urlopen(req, timeout=60) as resp:
                     return json.loads(resp.read() or b"{}")
@@ -90,24 +93,34 @@ def airflow(local, one_table_config, tmp_path_factory):
     home = tmp_path_factory.mktemp("airflow-home")
     port = _free_port()
     env = airflow_env(local, home, config, config_path=str(one_table_config), secret=TEST_KEY.decode())
-    env.update({
-        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",  # the UI and API without a login
-        "AIRFLOW__API__HOST": "127.0.0.1", "AIRFLOW__API__PORT": str(port),
-        "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
-        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
-        "AIRFLOW__API_AUTH__JWT_SECRET": "test-only-jwt-secret-" + "0" * 64,
-        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
-        "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": "0.5",
-        "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
-    })
+    env.update(
+        {
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",  # the UI and API without a login
+            "AIRFLOW__API__HOST": "127.0.0.1",
+            "AIRFLOW__API__PORT": str(port),
+            "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
+            "AIRFLOW__API_AUTH__JWT_SECRET": "test-only-jwt-secret-" + "0" * 64,
+            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+            "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": "0.5",
+            "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+        }
+    )
     prepare(home, env, config)
     procs = []
 
     def start(name: str) -> None:
         log = open(home / f"{name}.log", "ab")
-        procs.append(subprocess.Popen([sys.executable, "-m", "airflow", name], env=env, stdout=log,
-                                      stderr=subprocess.STDOUT, start_new_session=True))
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "airflow", name],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        )
 
     api = Api(f"http://127.0.0.1:{port}")
     try:
@@ -139,8 +152,11 @@ def _finished(api: Api, run_ids: set[str]):
 
 
 def _publish_report(api: Api, run_id: str) -> dict:
-    return api.call("GET", f"/api/v2/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/publish/xcomEntries/"
-                           "return_value?deserialize=true")["value"]
+    return api.call(
+        "GET",
+        f"/api/v2/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/publish/xcomEntries/"
+        "return_value?deserialize=true",
+    )["value"]
 
 
 def test_scheduled_triggered_and_backfill_runs_succeed_through_the_api(airflow):
@@ -156,22 +172,41 @@ def test_scheduled_triggered_and_backfill_runs_succeed_through_the_api(airflow):
     # unpaused on creation: the scheduler starts the run of the latest interval at once. One run at a
     # time below: SQLite (the only metadata DB the lock provides a driver for) does not take the
     # scheduler and the API writing concurrently well.
-    scheduled = api.wait("the scheduled run", lambda: [r["dag_run_id"] for r in _runs(api)
-                                                       if r["run_type"] == "scheduled"])
+    scheduled = api.wait(
+        "the scheduled run", lambda: [r["dag_run_id"] for r in _runs(api) if r["run_type"] == "scheduled"]
+    )
     done = api.wait("the scheduled run to finish", lambda: _finished(api, set(scheduled)), every=2)
-    triggered = api.call("POST", f"/api/v2/dags/{DAG_ID}/dagRuns",
-                         {"logical_date": None, "conf": {"tables": ["customers"], "dev_fraction": 0.5}})
+    triggered = api.call(
+        "POST",
+        f"/api/v2/dags/{DAG_ID}/dagRuns",
+        {"logical_date": None, "conf": {"tables": ["customers"], "dev_fraction": 0.5}},
+    )
     airflow["triggered"] = triggered["dag_run_id"]
-    done |= api.wait("the triggered run to finish", lambda: _finished(api, {triggered["dag_run_id"]}), every=2)
+    done |= api.wait(
+        "the triggered run to finish", lambda: _finished(api, {triggered["dag_run_id"]}), every=2
+    )
     today = dt.datetime.now(dt.timezone.utc).date()
-    backfill = api.call("POST", "/api/v2/backfills", {  # what `airflow backfill create` in the README does
-        "dag_id": DAG_ID, "from_date": f"{today - dt.timedelta(days=2)}T00:00:00Z",
-        "to_date": f"{today}T00:00:00Z", "max_active_runs": 1, "reprocess_behavior": "none"})
+    backfill = api.call(
+        "POST",
+        "/api/v2/backfills",
+        {  # what `airflow backfill create` in the README does
+            "dag_id": DAG_ID,
+            "from_date": f"{today - dt.timedelta(days=2)}T00:00:00Z",
+            "to_date": f"{today}T00:00:00Z",
+            "max_active_runs": 1,
+            "reprocess_behavior": "none",
+        },
+    )
     assert backfill["dag_id"] == DAG_ID
-    backfilled = api.wait("the backfill's two runs", lambda: (lambda b: b if len(b) == 2 else None)(
-        [r for r in _runs(api) if r["run_type"] == "backfill"]))
-    done |= api.wait("the backfill to finish", lambda: _finished(api, {r["dag_run_id"] for r in backfilled}),
-                     every=2)
+    backfilled = api.wait(
+        "the backfill's two runs",
+        lambda: (lambda b: b if len(b) == 2 else None)(
+            [r for r in _runs(api) if r["run_type"] == "backfill"]
+        ),
+    )
+    done |= api.wait(
+        "the backfill to finish", lambda: _finished(api, {r["dag_run_id"] for r in backfilled}), every=2
+    )
     assert {i: r["state"] for i, r in done.items()} == dict.fromkeys(done, "success"), airflow["home"]
     assert len(done) == 4
 
@@ -189,10 +224,13 @@ def test_scheduled_triggered_and_backfill_runs_succeed_through_the_api(airflow):
 
     # the triggered run used its conf; its mapped task is labelled with the table, not 0
     customers = _publish_report(api, triggered["dag_run_id"])["tables"]["customers"]
-    assert customers["rows_out"]["dev"] > 0.3 * customers["rows_in"]  # dev_fraction 0.5, not the config's 0.05
+    assert (
+        customers["rows_out"]["dev"] > 0.3 * customers["rows_in"]
+    )  # dev_fraction 0.5, not the config's 0.05
     tis = api.call("GET", f"/api/v2/dags/{DAG_ID}/dagRuns/{triggered['dag_run_id']}/taskInstances")
-    assert [t["rendered_map_index"] for t in tis["task_instances"] if t["task_id"] == "process_level_0"] == \
-        ["customers"]
+    assert [t["rendered_map_index"] for t in tis["task_instances"] if t["task_id"] == "process_level_0"] == [
+        "customers"
+    ]
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install -y chromium)")
@@ -207,15 +245,36 @@ def test_grid_and_trigger_form_render_in_a_browser(airflow, tmp_path):
 
     debug_port = _free_port()
     profile = out / "chromium-profile"
-    browser = subprocess.Popen([CHROMIUM, "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                                f"--user-data-dir={profile}", f"--remote-debugging-port={debug_port}",
-                                "--window-size=1400,1000", "about:blank"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    browser = subprocess.Popen(
+        [
+            CHROMIUM,
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            f"--user-data-dir={profile}",
+            f"--remote-debugging-port={debug_port}",
+            "--window-size=1400,1000",
+            "about:blank",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
-        Api(f"http://127.0.0.1:{debug_port}").wait("chromium", lambda: urllib.request.urlopen(
-            f"http://127.0.0.1:{debug_port}/json/version", timeout=5).status == 200, timeout=30, every=0.3)
-        page = next(t for t in json.loads(urllib.request.urlopen(f"http://127.0.0.1:{debug_port}/json").read())
-                    if t["type"] == "page")
+        Api(f"http://127.0.0.1:{debug_port}").wait(
+            "chromium",
+            lambda: (
+                urllib.request.urlopen(f"http://127.0.0.1:{debug_port}/json/version", timeout=5).status == 200
+            ),
+            timeout=30,
+            every=0.3,
+        )
+        page = next(
+            t
+            for t in json.loads(urllib.request.urlopen(f"http://127.0.0.1:{debug_port}/json").read())
+            if t["type"] == "page"
+        )
         with connect(page["webSocketDebuggerUrl"], max_size=2**26) as ws:
             seq = iter(range(1, 10**6))
 
@@ -228,7 +287,11 @@ def test_grid_and_trigger_form_render_in_a_browser(airflow, tmp_path):
                         return msg.get("result", {})
 
             def js(expr: str):
-                return cdp("Runtime.evaluate", expression=expr, returnByValue=True).get("result", {}).get("value")
+                return (
+                    cdp("Runtime.evaluate", expression=expr, returnByValue=True)
+                    .get("result", {})
+                    .get("value")
+                )
 
             def wait_for(expr: str, timeout: float = 30) -> None:
                 end = time.monotonic() + timeout
@@ -238,7 +301,9 @@ def test_grid_and_trigger_form_render_in_a_browser(airflow, tmp_path):
                     time.sleep(0.3)
 
             def shot(name: str) -> None:
-                (out / name).write_bytes(base64.b64decode(cdp("Page.captureScreenshot", format="png")["data"]))
+                (out / name).write_bytes(
+                    base64.b64decode(cdp("Page.captureScreenshot", format="png")["data"])
+                )
 
             cdp("Page.enable")
             cdp("Page.navigate", url=f"http://127.0.0.1:{port}/dags/{DAG_ID}/runs/{run_id}")
@@ -249,7 +314,8 @@ def test_grid_and_trigger_form_render_in_a_browser(airflow, tmp_path):
             try:
                 # on a run's page the button opens a menu (Trigger / Trigger again with this config); the
                 # params sit in a collapsed section of the dialog: open it until the form shows
-                wait_for("""(() => {
+                wait_for(
+                    """(() => {
                     const item = [...document.querySelectorAll('[role=menuitem]')]
                         .find(m => m.innerText.trim() === 'Trigger');
                     if (item) item.click();
@@ -257,7 +323,9 @@ def test_grid_and_trigger_form_render_in_a_browser(airflow, tmp_path):
                         .filter(b => b.innerText.includes('Run Parameters')).forEach(b => b.click());
                     return document.body.innerText.includes('Trigger Dag')
                         && document.body.innerText.includes('empty means all');
-                })()""", timeout=45)
+                })()""",
+                    timeout=45,
+                )
             finally:
                 shot("trigger-form.png")  # also when the form did not show: the picture says why
     finally:

@@ -52,7 +52,9 @@ def _free_port() -> int:
 
 
 def _need(binary: str, hint: str) -> str:
-    path = shutil.which(binary) or (f"/usr/local/bin/{binary}" if Path(f"/usr/local/bin/{binary}").exists() else None)
+    path = shutil.which(binary) or (
+        f"/usr/local/bin/{binary}" if Path(f"/usr/local/bin/{binary}").exists() else None
+    )
     if not path:
         pytest.fail(f"{binary} is not installed; {hint}")
     return path
@@ -67,8 +69,15 @@ class Cluster:
 
     def start(self, name: str, args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:
         log = open(self.root / f"{name}.log", "ab")
-        proc = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                cwd=self.root, start_new_session=True)
+        proc = subprocess.Popen(
+            args,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=self.root,
+            start_new_session=True,
+        )
         log.close()
         self.procs.append((name, proc))
         return proc
@@ -106,7 +115,9 @@ def _wait(what: str, ready, cluster: Cluster, timeout: float):
             return got
         cluster.check_alive()
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}; logs in {cluster.root}")
+            raise AssertionError(
+                f"timed out after {timeout:.0f} s waiting for {what}; logs in {cluster.root}"
+            )
         time.sleep(0.5)
 
 
@@ -119,12 +130,45 @@ def _start_postgres(cluster: Cluster) -> int:
         os.chown(base, 65534, 65534)
         as_user = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
     cluster.pg_base = base  # type: ignore[attr-defined]
-    subprocess.run(as_user + [initdb, "-D", str(base / "data"), "-U", "airflow", "-A", "trust", "-E", "UTF8",
-                              "--no-sync", "--no-instructions"], check=True, capture_output=True, cwd=base)
+    subprocess.run(
+        as_user
+        + [
+            initdb,
+            "-D",
+            str(base / "data"),
+            "-U",
+            "airflow",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+            "--no-instructions",
+        ],
+        check=True,
+        capture_output=True,
+        cwd=base,
+    )
     port = _free_port()
-    cluster.start("postgres", as_user + [postgres, "-D", str(base / "data"), "-p", str(port), "-k", str(base),
-                                         "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
-                                         "-c", "max_connections=200"])
+    cluster.start(
+        "postgres",
+        as_user
+        + [
+            postgres,
+            "-D",
+            str(base / "data"),
+            "-p",
+            str(port),
+            "-k",
+            str(base),
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-c",
+            "fsync=off",
+            "-c",
+            "max_connections=200",
+        ],
+    )
 
     def ready():
         import psycopg2
@@ -142,8 +186,22 @@ def _start_postgres(cluster: Cluster) -> int:
 def _start_redis(cluster: Cluster) -> int:
     redis_server = _need("redis-server", "install it (Debian: apt-get install redis-server; .ci/run does)")
     port = _free_port()
-    cluster.start("redis", [redis_server, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                            "--appendonly", "no", "--dir", str(cluster.root)])
+    cluster.start(
+        "redis",
+        [
+            redis_server,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(cluster.root),
+        ],
+    )
 
     def ready():
         import redis
@@ -158,9 +216,15 @@ def _start_redis(cluster: Cluster) -> int:
 
 
 def _http(method: str, url: str, body: dict | None = None, token: str | None = None) -> tuple[int, dict]:
-    req = urllib.request.Request(url, method=method, data=json.dumps(body).encode() if body is not None else None,
-                                 headers={"Content-Type": "application/json",
-                                          **({"Authorization": f"Bearer {token}"} if token else {})})
+    req = urllib.request.Request(
+        url,
+        method=method,
+        data=json.dumps(body).encode() if body is not None else None,
+        headers={
+            "Content-Type": "application/json",
+            **({"Authorization": f"Bearer {token}"} if token else {}),
+        },
+    )
     try:
         with urllib.request.urlopen(req, timeout=30) as resp:
             return resp.status, json.loads(resp.read() or b"{}")
@@ -183,8 +247,12 @@ def _published(admin_s3, config) -> dict:
             for f in t["files"]:
                 body = admin_s3.get_object(Bucket=bucket, Key=f["key"])["Body"].read()
                 files.append((table, f["key"], f["sha256"], hashlib.sha256(body).hexdigest()))
-        out[env] = {"snapshot_id": pointer["snapshot_id"], "rows": pointer["tables"], "files": sorted(files),
-                    "validation": manifest["validation"]["passed"]}
+        out[env] = {
+            "snapshot_id": pointer["snapshot_id"],
+            "rows": pointer["tables"],
+            "files": sorted(files),
+            "validation": manifest["validation"]["passed"],
+        }
     return out
 
 
@@ -212,8 +280,9 @@ def _raw_values(config) -> set[str]:
 
 
 @pytest.mark.timeout(600)
-def test_celery_two_workers_publish_what_one_process_publishes(local, config, admin_s3, aws, tmp_path,
-                                                              monkeypatch):
+def test_celery_two_workers_publish_what_one_process_publishes(
+    local, config, admin_s3, aws, tmp_path, monkeypatch
+):
     from datarefresh.airflow.connections import connection_env
     from datarefresh.airflow.dags import dags_folder
     from datarefresh.devtools.demo import seed_prod
@@ -239,31 +308,37 @@ def test_celery_two_workers_publish_what_one_process_publishes(local, config, ad
         home = tmp_path / "airflow"
         home.mkdir()
         (home / "passwords.json").write_text(json.dumps({"admin": password}))
-        base_env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "AWS_", "DATAREFRESH"))}
-        env = base_env | connection_env(local) | {
-            "AIRFLOW_HOME": str(home),
-            "PYTHONPATH": str(REPO),  # the hostname callable above lives in the tests package
-            "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"postgresql+psycopg2://{db}",
-            "AIRFLOW__CELERY__BROKER_URL": f"redis://127.0.0.1:{redis_port}/0",
-            "AIRFLOW__CELERY__RESULT_BACKEND": f"db+postgresql+psycopg2://{db}",
-            "AIRFLOW__CELERY__WORKER_CONCURRENCY": "1",  # one unit at a time per worker: both get work
-            "AIRFLOW__CELERY__WORKER_PREFETCH_MULTIPLIER": "1",
-            "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT": "21600",
-            "AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder()),
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
-            # no scheduled run of the nightly schedule: the only run is the one this test triggers
-            "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
-            "AIRFLOW__CORE__HOSTNAME_CALLABLE": f"{__name__}.worker_hostname",
-            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{api_port}/execution/",
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
-            "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(32),
-            "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{api_port}",
-            "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
-            "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+        base_env = {
+            k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "AWS_", "DATAREFRESH"))
         }
+        env = (
+            base_env
+            | connection_env(local)
+            | {
+                "AIRFLOW_HOME": str(home),
+                "PYTHONPATH": str(REPO),  # the hostname callable above lives in the tests package
+                "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"postgresql+psycopg2://{db}",
+                "AIRFLOW__CELERY__BROKER_URL": f"redis://127.0.0.1:{redis_port}/0",
+                "AIRFLOW__CELERY__RESULT_BACKEND": f"db+postgresql+psycopg2://{db}",
+                "AIRFLOW__CELERY__WORKER_CONCURRENCY": "1",  # one unit at a time per worker: both get work
+                "AIRFLOW__CELERY__WORKER_PREFETCH_MULTIPLIER": "1",
+                "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT": "21600",
+                "AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder()),
+                "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+                "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+                # no scheduled run of the nightly schedule: the only run is the one this test triggers
+                "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
+                "AIRFLOW__CORE__HOSTNAME_CALLABLE": f"{__name__}.worker_hostname",
+                "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{api_port}/execution/",
+                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
+                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
+                "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(32),
+                "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{api_port}",
+                "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
+                "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+            }
+        )
         airflow = [sys.executable, "-m", "airflow"]
         migrate = cluster.start("db-migrate", airflow + ["db", "migrate"], env)
         # meanwhile (a thread: the Airflow side is other processes), the reference: one process,
@@ -286,7 +361,9 @@ def test_celery_two_workers_publish_what_one_process_publishes(local, config, ad
         assert migrate.wait(timeout=300) == 0, f"airflow db migrate failed; see {tmp_path / 'db-migrate.log'}"
         cluster.procs.remove(("db-migrate", migrate))
         mark("db migrate")
-        cluster.start("api-server", airflow + ["api-server", "--host", "127.0.0.1", "--port", str(api_port)], env)
+        cluster.start(
+            "api-server", airflow + ["api-server", "--host", "127.0.0.1", "--port", str(api_port)], env
+        )
         cluster.start("scheduler", airflow + ["scheduler"], env)
         cluster.start("dag-processor", airflow + ["dag-processor"], env)
         worker_homes = {}
@@ -295,36 +372,75 @@ def test_celery_two_workers_publish_what_one_process_publishes(local, config, ad
             (wh / "tmp").mkdir(parents=True)
             worker_homes[name] = wh
             # --skip-serve-logs: no log server listening; the test reads each worker's log folder itself
-            cluster.start(name, airflow + ["celery", "worker", "--celery-hostname", f"{name}@%h", "--concurrency", "1",
-                                           "--skip-serve-logs"],
-                          env | {"AIRFLOW_HOME": str(wh), "TMPDIR": str(wh / "tmp"), WORKER_ENV: name,
-                                 "DATAREFRESH_SECRET": TEST_KEY.decode()})  # tasks run on workers only
+            cluster.start(
+                name,
+                airflow
+                + [
+                    "celery",
+                    "worker",
+                    "--celery-hostname",
+                    f"{name}@%h",
+                    "--concurrency",
+                    "1",
+                    "--skip-serve-logs",
+                ],
+                env
+                | {
+                    "AIRFLOW_HOME": str(wh),
+                    "TMPDIR": str(wh / "tmp"),
+                    WORKER_ENV: name,
+                    "DATAREFRESH_SECRET": TEST_KEY.decode(),
+                },
+            )  # tasks run on workers only
 
         api = f"http://127.0.0.1:{api_port}"
         _wait("the api-server", lambda: _http("GET", f"{api}/api/v2/monitor/health")[0] == 200, cluster, 120)
         status, body = _http("POST", f"{api}/auth/token", {"username": "admin", "password": password})
         assert status in (200, 201), body
         token = body["access_token"]
-        pool = {"name": config.airflow.pool, "slots": config.airflow.pool_slots, "description": "datarefresh S3 work"}
+        pool = {
+            "name": config.airflow.pool,
+            "slots": config.airflow.pool_slots,
+            "description": "datarefresh S3 work",
+        }
         status, body = _http("POST", f"{api}/api/v2/pools", pool, token=token)
         assert status in (200, 201), body
         mark("api-server up, pool created")
-        _wait("the DAG to be parsed", lambda: _http("GET", f"{api}/api/v2/dags/{DAG_ID}", token=token)[0] == 200,
-              cluster, 120)
+        _wait(
+            "the DAG to be parsed",
+            lambda: _http("GET", f"{api}/api/v2/dags/{DAG_ID}", token=token)[0] == 200,
+            cluster,
+            120,
+        )
         for name in WORKERS:  # both consume before the trigger, or one could take every unit
-            _wait(f"{name} to be ready", lambda n=name: f"{n}@" in (log := (tmp_path / f"{n}.log").read_text(
-                errors="replace")) and " ready." in log, cluster, 120)
+            _wait(
+                f"{name} to be ready",
+                lambda n=name: (
+                    f"{n}@" in (log := (tmp_path / f"{n}.log").read_text(errors="replace"))
+                    and " ready." in log
+                ),
+                cluster,
+                120,
+            )
         thread.join(timeout=300)
         if "error" in reference:
             raise reference["error"]
         single = reference["published"]
-        status, run = _http("POST", f"{api}/api/v2/dags/{DAG_ID}/dagRuns",
-                            {"logical_date": None, "conf": {"as_of": as_of.isoformat()}}, token=token)
+        status, run = _http(
+            "POST",
+            f"{api}/api/v2/dags/{DAG_ID}/dagRuns",
+            {"logical_date": None, "conf": {"as_of": as_of.isoformat()}},
+            token=token,
+        )
         assert status == 200, run
         mark("DAG parsed, run triggered")
         run_url = f"{api}/api/v2/dags/{DAG_ID}/dagRuns/{run['dag_run_id']}"
-        state = _wait("the DAG run", lambda: (s := _http("GET", run_url, token=token)[1].get("state")) in
-                      ("success", "failed") and s, cluster, 360)
+        state = _wait(
+            "the DAG run",
+            lambda: (s := _http("GET", run_url, token=token)[1].get("state")) in ("success", "failed") and s,
+            cluster,
+            360,
+        )
         _, tis = _http("GET", f"{run_url}/taskInstances?limit=1000", token=token)
         tis = tis["task_instances"]
         mark(f"DAG run {state}")

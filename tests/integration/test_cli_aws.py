@@ -13,15 +13,20 @@ def test_iam_render_prints_complete_policies(cli):
     assert result.exit_code == 0
     roles = json.loads(result.output)["roles"]
     assert {(r["name"], r["environment"], r["purpose"]) for r in roles} == {
-        ("datarefresh-prod-reader", "prod", "reader"), ("datarefresh-dev-writer", "dev", "writer"),
-        ("datarefresh-dev-reader", "dev", "reader"), ("datarefresh-staging-writer", "staging", "writer"),
-        ("datarefresh-staging-reader", "staging", "reader")}
+        ("datarefresh-prod-reader", "prod", "reader"),
+        ("datarefresh-dev-writer", "dev", "writer"),
+        ("datarefresh-dev-reader", "dev", "reader"),
+        ("datarefresh-staging-writer", "staging", "writer"),
+        ("datarefresh-staging-reader", "staging", "reader"),
+    }
     for r in roles:
         assert r["policy"]["Version"] == "2012-10-17" and r["policy"]["Statement"]
         assert r["trust_policy"]["Statement"][0]["Action"] == "sts:AssumeRole"
         denies = [s for s in r["policy"]["Statement"] if s["Effect"] == "Deny"]
-        assert any("arn:aws:s3:::datarefresh-prod/*" in s["Resource"] and "s3:PutObject" in s["Action"]
-                   for s in denies), r["name"]
+        assert any(
+            "arn:aws:s3:::datarefresh-prod/*" in s["Resource"] and "s3:PutObject" in s["Action"]
+            for s in denies
+        ), r["name"]
 
 
 def test_demo_end_to_end_then_reuse_then_down(cli, tmp_path, monkeypatch):

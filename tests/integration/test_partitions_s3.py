@@ -32,14 +32,16 @@ def partitioned(admin_s3, config, tmp_path_factory):
     rows = list(csv.reader(io.StringIO(gzip.decompress(events.read_bytes()).decode())))
     events.unlink()
     half = (len(rows) - 1) // 2
-    for day, chunk in zip(DAYS, (rows[1:1 + half], rows[1 + half:])):
+    for day, chunk in zip(DAYS, (rows[1 : 1 + half], rows[1 + half :])):
         buf = io.StringIO()
         csv.writer(buf, lineterminator="\n").writerows([rows[0]] + chunk)
         (local / "events" / f"dt={day}").mkdir()
         (local / "events" / f"dt={day}" / "part-0.csv.gz").write_bytes(gzip.compress(buf.getvalue().encode()))
     for path in sorted(local.rglob("*")):
         if path.is_file():
-            admin_s3.upload_file(str(path), "datarefresh-prod", f"raw/parts/{path.relative_to(local).as_posix()}")
+            admin_s3.upload_file(
+                str(path), "datarefresh-prod", f"raw/parts/{path.relative_to(local).as_posix()}"
+            )
     data = config.model_dump(mode="json", exclude_none=True)
     data["source"]["uri"] = "s3://datarefresh-prod/raw/parts"
     data["tables"]["events"]["columns"]["dt"] = {"action": "keep", "type": "string"}
@@ -53,9 +55,16 @@ def published(partitioned, aws):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("DATAREFRESH_SECRET", TEST_KEY.decode())
         # staging only: dev reads its outputs back the same way (_read_outputs), only sampled
-        plan = plan_run(cfg, aws, envs=("staging",), tables=("customers", "events"),
-                        as_of=parse_as_of("2099-06-01T00:00:00Z"))
-        results = [process_unit(cfg, aws, plan, u.table, u.index) for level in run_levels(plan) for u in level]
+        plan = plan_run(
+            cfg,
+            aws,
+            envs=("staging",),
+            tables=("customers", "events"),
+            as_of=parse_as_of("2099-06-01T00:00:00Z"),
+        )
+        results = [
+            process_unit(cfg, aws, plan, u.table, u.index) for level in run_levels(plan) for u in level
+        ]
         return plan, publish_run(cfg, aws, plan, results)
 
 
@@ -69,9 +78,13 @@ def test_partitions_are_units_columns_and_folders_on_s3(partitioned, published, 
         r = report["environments"][env]
         assert r["published"], r.get("reason")
         pointer = json.loads(admin_s3.get_object(Bucket=f"datarefresh-{env}", Key=POINTER)["Body"].read())
-        manifest = json.loads(admin_s3.get_object(Bucket=f"datarefresh-{env}", Key=pointer["manifest"])["Body"].read())
+        manifest = json.loads(
+            admin_s3.get_object(Bucket=f"datarefresh-{env}", Key=pointer["manifest"])["Body"].read()
+        )
         keys = [f["key"] for f in manifest["tables"]["events"]["files"]]
-        assert {k.split("/")[-2] for k in keys} <= {f"dt={d}" for d in DAYS}  # before: flattened into part-*.parquet
+        assert {k.split("/")[-2] for k in keys} <= {
+            f"dt={d}" for d in DAYS
+        }  # before: flattened into part-*.parquet
         body = admin_s3.get_object(Bucket=f"datarefresh-{env}", Key=keys[0])["Body"].read()
         assert "dt" not in pq.read_schema(io.BytesIO(body)).names  # the folder carries it
     assert report["environments"]["staging"]["tables"]["events"] == prod_rows
@@ -91,8 +104,9 @@ def test_pull_keeps_the_partition_folders(partitioned, published, config, local,
     assert t.num_rows == r["tables"]["events"] and set(t.column("dt").to_pylist()) == set(DAYS)
 
 
-def test_parts_of_a_table_over_many_units_are_named_in_a_keyed_order(admin_s3, config, aws, local, tmp_path,
-                                                                     monkeypatch):
+def test_parts_of_a_table_over_many_units_are_named_in_a_keyed_order(
+    admin_s3, config, aws, local, tmp_path, monkeypatch
+):
     """Prod sorted by key over many objects, one work unit each: the order in which the output parts
     are listed (and the manifest names them, and a reader concatenates them) carries nothing of the
     prod order. Before, parts were named `part-<unit>-<n>`: that order was the prod object order, and
@@ -112,17 +126,29 @@ def test_parts_of_a_table_over_many_units_are_named_in_a_keyed_order(admin_s3, c
     per_object = 30
     ids = np.arange(1, objects["people"] * per_object + 1)
     for u in range(objects["people"]):  # sorted by key, the object names following the key
-        chunk = ids[u * per_object:(u + 1) * per_object]
+        chunk = ids[u * per_object : (u + 1) * per_object]
         path = tmp_path / f"people-{u}.parquet"
-        pq.write_table(pa.table({"person_id": chunk, "email": [f"p{i}@corp.example" for i in chunk],
-                                 "first_name": ["Anna"] * per_object, "last_name": ["Smith"] * per_object,
-                                 "notes": ["fine"] * per_object}), path)
+        pq.write_table(
+            pa.table(
+                {
+                    "person_id": chunk,
+                    "email": [f"p{i}@corp.example" for i in chunk],
+                    "first_name": ["Anna"] * per_object,
+                    "last_name": ["Smith"] * per_object,
+                    "notes": ["fine"] * per_object,
+                }
+            ),
+            path,
+        )
         admin_s3.upload_file(str(path), "datarefresh-prod", f"raw/units/people/part-{u:05d}.parquet")
     order_ids = np.arange(1, objects["orders"] * per_object + 1)
     for u in range(objects["orders"]):
         body = "order_id,person_id,amount\n" + "".join(
-            f"{i},{2 * i},{i}\n" for i in order_ids[u * per_object:(u + 1) * per_object])
-        admin_s3.put_object(Bucket="datarefresh-prod", Key=f"raw/units/orders/part-{u:05d}.csv", Body=body.encode())
+            f"{i},{2 * i},{i}\n" for i in order_ids[u * per_object : (u + 1) * per_object]
+        )
+        admin_s3.put_object(
+            Bucket="datarefresh-prod", Key=f"raw/units/orders/part-{u:05d}.csv", Body=body.encode()
+        )
     data = config.model_dump(mode="json", exclude_none=True)
     data["source"]["uri"] = "s3://datarefresh-prod/raw/units"
     data["tables"] = yaml.safe_load(canary_config(tmp_path).read_text())["tables"]
@@ -143,20 +169,32 @@ def test_parts_of_a_table_over_many_units_are_named_in_a_keyed_order(admin_s3, c
     report = publish_run(cfg, aws, plan, results)
     assert report["skipped_tables"] == ["forgotten_table"]
     keyring = Keyring(TEST_KEY)
-    read = lambda env, key: pq.read_table(io.BytesIO(  # noqa: E731
-        admin_s3.get_object(Bucket=f"datarefresh-{env}", Key=key)["Body"].read()))
+    read = lambda env, key: pq.read_table(
+        io.BytesIO(  # noqa: E731
+            admin_s3.get_object(Bucket=f"datarefresh-{env}", Key=key)["Body"].read()
+        )
+    )
     for env in ("dev", "staging"):
         assert report["environments"][env]["published"], report["environments"][env].get("reason")
         pointer = json.loads(admin_s3.get_object(Bucket=f"datarefresh-{env}", Key=POINTER)["Body"].read())
-        manifest = json.loads(admin_s3.get_object(Bucket=f"datarefresh-{env}", Key=pointer["manifest"])["Body"].read())
+        manifest = json.loads(
+            admin_s3.get_object(Bucket=f"datarefresh-{env}", Key=pointer["manifest"])["Body"].read()
+        )
         for table, pk, domain in (("people", "person_id", ids), ("orders", "order_id", order_ids)):
             prefix = f"snapshots/{plan.snapshot_id}/{table}/"
-            listed = [o["Key"] for o in admin_s3.list_objects_v2(Bucket=f"datarefresh-{env}", Prefix=prefix)["Contents"]]
-            assert [f["key"] for f in manifest["tables"][table]["files"]] == listed  # one order: the keyed names'
+            listed = [
+                o["Key"]
+                for o in admin_s3.list_objects_v2(Bucket=f"datarefresh-{env}", Prefix=prefix)["Contents"]
+            ]
+            assert [
+                f["key"] for f in manifest["tables"][table]["files"]
+            ] == listed  # one order: the keyed names'
             parts = [read(env, k) for k in listed]
             # each part holds one unit, whose prod rows are one block of the key: which one, per part
-            units = [int(_originals(keyring, f"ID:{pk}", p.column(pk).to_numpy(), domain).min() - 1) // per_object
-                     for p in parts]
+            units = [
+                int(_originals(keyring, f"ID:{pk}", p.column(pk).to_numpy(), domain).min() - 1) // per_object
+                for p in parts
+            ]
             assert sorted(units) == list(range(objects[table])), units
             assert units == sorted(range(objects[table]), key=lambda u, t=table: part_name(keyring, t, u, 0))
             assert units != sorted(units)  # ... which is not prod's
@@ -168,5 +206,6 @@ def test_parts_of_a_table_over_many_units_are_named_in_a_keyed_order(admin_s3, c
         monkeypatch.setenv(k, v)
     got = pull(cfg, env="staging", dest=tmp_path / "data", tables=("people",), quiet=True)
     pulled = sorted(p.name for p in (tmp_path / "data" / "current" / "people").glob("*.parquet"))
-    assert got["tables"]["people"] == len(ids) and pulled == \
-        sorted(f["key"].rsplit("/", 1)[-1] for f in manifest["tables"]["people"]["files"])
+    assert got["tables"]["people"] == len(ids) and pulled == sorted(
+        f["key"].rsplit("/", 1)[-1] for f in manifest["tables"]["people"]["files"]
+    )

@@ -25,7 +25,9 @@ from tests.unit.test_privacy_canaries import CANARIES, assert_no_canary, config,
 def _upload(admin_s3, local, case):
     for path in sorted(local.rglob("*")):
         if path.is_file():
-            admin_s3.upload_file(str(path), "datarefresh-prod", f"raw/{case}/{path.relative_to(local).as_posix()}")
+            admin_s3.upload_file(
+                str(path), "datarefresh-prod", f"raw/{case}/{path.relative_to(local).as_posix()}"
+            )
     return f"s3://datarefresh-prod/raw/{case}"
 
 
@@ -34,7 +36,9 @@ def _bucket_objects(admin_s3) -> dict[str, bytes]:
     for env in ("dev", "staging"):
         for page in admin_s3.get_paginator("list_objects_v2").paginate(Bucket=f"datarefresh-{env}"):
             for o in page.get("Contents", []):
-                out[f"{env}:{o['Key']}"] = admin_s3.get_object(Bucket=f"datarefresh-{env}", Key=o["Key"])["Body"].read()
+                out[f"{env}:{o['Key']}"] = admin_s3.get_object(Bucket=f"datarefresh-{env}", Key=o["Key"])[
+                    "Body"
+                ].read()
     return out
 
 
@@ -44,38 +48,64 @@ def _cfg(base, tmp_path, uri, email_action):
     data["tables"] = yaml.safe_load(config(tmp_path, email_action).read_text())["tables"]
     suites = tmp_path / "suites"
     suites.mkdir(exist_ok=True)
-    (suites / "people.json").write_text(json.dumps({"expectations": [
-        {"type": "expect_column_values_to_match_regex", "kwargs": {"column": "email", "regex": "^nobody$"}},
-        {"type": "expect_column_values_to_be_in_set", "kwargs": {"column": "first_name", "value_set": ["x"],
-                                                                 "result_format": "COMPLETE"}},
-        {"type": "expect_column_max_to_be_between", "kwargs": {"column": "person_id", "max_value": 0}},
-        {"type": "expect_column_distinct_values_to_be_in_set", "kwargs": {"column": "last_name",
-                                                                          "value_set": ["x"]}}]}))
+    (suites / "people.json").write_text(
+        json.dumps(
+            {
+                "expectations": [
+                    {
+                        "type": "expect_column_values_to_match_regex",
+                        "kwargs": {"column": "email", "regex": "^nobody$"},
+                    },
+                    {
+                        "type": "expect_column_values_to_be_in_set",
+                        "kwargs": {"column": "first_name", "value_set": ["x"], "result_format": "COMPLETE"},
+                    },
+                    {
+                        "type": "expect_column_max_to_be_between",
+                        "kwargs": {"column": "person_id", "max_value": 0},
+                    },
+                    {
+                        "type": "expect_column_distinct_values_to_be_in_set",
+                        "kwargs": {"column": "last_name", "value_set": ["x"]},
+                    },
+                ]
+            }
+        )
+    )
     data["validation"]["expectations_dir"] = str(suites)
     return parse_config(data)
 
 
-def test_failed_runs_leave_no_raw_value_in_reports_docs_logs_or_errors(aws, config, admin_s3, tmp_path,
-                                                                        monkeypatch, capfd, caplog):
+def test_failed_runs_leave_no_raw_value_in_reports_docs_logs_or_errors(
+    aws, config, admin_s3, tmp_path, monkeypatch, capfd, caplog
+):
     monkeypatch.setenv("DATAREFRESH_SECRET", TEST_KEY.decode())
     caplog.set_level(logging.INFO)
     plant(tmp_path / "prod", bad_csv=False)
     cfg = _cfg(config, tmp_path, _upload(admin_s3, tmp_path / "prod", "canary"), "keep")
     docs = tmp_path / "docs"
-    report = refresh(cfg, aws, envs=("dev", "staging"), as_of=parse_as_of("2099-03-01T00:00:00Z"), docs_dir=docs)
+    report = refresh(
+        cfg, aws, envs=("dev", "staging"), as_of=parse_as_of("2099-03-01T00:00:00Z"), docs_dir=docs
+    )
     for env in ("dev", "staging"):
         r = report["environments"][env]
         assert r["published"] is False and "leak_scan failed" in r["reason"]
         assert not r["expectations"]["people"]["passed"]  # GX saw the raw e-mails as unexpected
     objects = _bucket_objects(admin_s3)
     prefix = f"reports/{report['snapshot_id']}/"
-    assert {f"{e}:{prefix}{f}" for e in ("dev", "staging") for f in ("report.json", "report.html",
-                                                                      "datadocs/index.html")} <= set(objects)
+    assert {
+        f"{e}:{prefix}{f}"
+        for e in ("dev", "staging")
+        for f in ("report.json", "report.html", "datadocs/index.html")
+    } <= set(objects)
     assert any("datadocs/validations/" in k and k.endswith(".html") for k in objects)
-    assert not any("/snapshots/" in "/" + k.split(":", 1)[1] for k in objects)  # the failed run's parts are gone
+    assert not any(
+        "/snapshots/" in "/" + k.split(":", 1)[1] for k in objects
+    )  # the failed run's parts are gone
     # the second run: a prod CSV whose second file holds a string in an int column
     (tmp_path / "prod" / "orders" / "part-1.csv").write_text(
-        f"order_id,person_id,amount\n41,1,5\n42,2,{CANARIES['csv']}\n")
+        f"order_id,person_id,amount\n41,1,5\n42,2,{CANARIES['csv']}\n"
+    )
     cfg2 = _cfg(config, tmp_path, _upload(admin_s3, tmp_path / "prod", "canary2"), "fake")
     try:
         refresh(cfg2, aws, envs=("staging",), tables=("orders",), as_of=parse_as_of("2099-03-02T00:00:00Z"))
@@ -84,7 +114,14 @@ def test_failed_runs_leave_no_raw_value_in_reports_docs_logs_or_errors(aws, conf
         error = str(exc)
     assert "part-1.csv, line 3" in error and "table orders" in error and "'amount'" in error
     out, err = capfd.readouterr()
-    assert_no_canary({"error": error.encode(), "stdout": out.encode(), "stderr": err.encode(),
-                      "logs": caplog.text.encode(), "report": json.dumps(report, default=str).encode(),
-                      **{str(p): p.read_bytes() for p in docs.rglob("*") if p.is_file()},
-                      **_bucket_objects(admin_s3)})
+    assert_no_canary(
+        {
+            "error": error.encode(),
+            "stdout": out.encode(),
+            "stderr": err.encode(),
+            "logs": caplog.text.encode(),
+            "report": json.dumps(report, default=str).encode(),
+            **{str(p): p.read_bytes() for p in docs.rglob("*") if p.is_file()},
+            **_bucket_objects(admin_s3),
+        }
+    )

@@ -20,8 +20,10 @@ from tests.conftest import TEST_KEY
 
 DEV = "datarefresh-dev"
 # what a page would load from the network: a remote script, stylesheet, image or CSS url(), or a CDN host
-REMOTE = re.compile(r"""<script[^>]*src=["']https?:|<link[^>]*href=["']https?:|src=["']https?:|url\(["']?https?:"""
-                    r"|cdn\.jsdelivr|cdnjs\.|unpkg\.com|code\.jquery|bootstrapcdn|great-expectations-web-assets")
+REMOTE = re.compile(
+    r"""<script[^>]*src=["']https?:|<link[^>]*href=["']https?:|src=["']https?:|url\(["']?https?:"""
+    r"|cdn\.jsdelivr|cdnjs\.|unpkg\.com|code\.jquery|bootstrapcdn|great-expectations-web-assets"
+)
 READER = "datarefresh-dev-reader"
 
 
@@ -32,7 +34,9 @@ def prod(admin_s3, tmp_path_factory):
     generate(local, rows=60, seed=5)
     for path in sorted((local / "customers").rglob("*")):
         if path.is_file():
-            admin_s3.upload_file(str(path), "datarefresh-prod", f"raw/blocked/{path.relative_to(local).as_posix()}")
+            admin_s3.upload_file(
+                str(path), "datarefresh-prod", f"raw/blocked/{path.relative_to(local).as_posix()}"
+            )
     admin_s3.put_bucket_versioning(Bucket=DEV, VersioningConfiguration={"Status": "Enabled"})
     emails = pq.read_table(local / "customers").column("email").to_pylist()
     return {"uri": "s3://datarefresh-prod/raw/blocked", "email": next(e for e in emails if e)}
@@ -58,13 +62,19 @@ def _reader_sees(aws, snapshot_id: str) -> list[str]:
     prefix = f"snapshots/{snapshot_id}/"
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=DEV, Prefix=prefix).get("Contents", [])]
     versions = s3.list_object_versions(Bucket=DEV, Prefix=prefix)
-    return keys + [f"{v['Key']}@{v['VersionId']}" for v in versions.get("Versions", []) + versions.get("DeleteMarkers", [])]
+    return keys + [
+        f"{v['Key']}@{v['VersionId']}"
+        for v in versions.get("Versions", []) + versions.get("DeleteMarkers", [])
+    ]
 
 
 # Expectations that, under Great Expectations' defaults, carry values of the column into the results
 # (observed values, unexpected lists, most common values), at column, column-pair and table level.
 PROBING_SUITE = [
-    {"type": "expect_column_most_common_value_to_be_in_set", "kwargs": {"column": "email", "value_set": ["x"]}},
+    {
+        "type": "expect_column_most_common_value_to_be_in_set",
+        "kwargs": {"column": "email", "value_set": ["x"]},
+    },
     {"type": "expect_column_values_to_be_in_set", "kwargs": {"column": "email", "value_set": ["x"]}},
     {"type": "expect_column_distinct_values_to_equal_set", "kwargs": {"column": "email", "value_set": ["x"]}},
     {"type": "expect_column_values_to_match_regex", "kwargs": {"column": "email", "regex": "^nomatch$"}},
@@ -75,11 +85,14 @@ PROBING_SUITE = [
 ]
 
 
-def test_leak_blocked_run_leaves_no_data_file_and_no_value_in_its_reports(aws, config, admin_s3, prod, tmp_path,
-                                                                         monkeypatch):
+def test_leak_blocked_run_leaves_no_data_file_and_no_value_in_its_reports(
+    aws, config, admin_s3, prod, tmp_path, monkeypatch
+):
     monkeypatch.setenv("DATAREFRESH_SECRET", TEST_KEY.decode())
     cfg = _config(config, prod, tmp_path, keep_email=True, suite=PROBING_SUITE)
-    report = refresh(cfg, aws, envs=("dev",), as_of=parse_as_of("2099-03-01T00:00:00Z"), docs_dir=tmp_path / "docs")
+    report = refresh(
+        cfg, aws, envs=("dev",), as_of=parse_as_of("2099-03-01T00:00:00Z"), docs_dir=tmp_path / "docs"
+    )
     r = report["environments"]["dev"]
     assert r["published"] is False and "leak_scan failed" in r["reason"]
     assert _reader_sees(aws, report["snapshot_id"]) == []
@@ -87,7 +100,10 @@ def test_leak_blocked_run_leaves_no_data_file_and_no_value_in_its_reports(aws, c
     prefix = f"reports/{report['snapshot_id']}/"
     stored = [o["Key"] for o in admin_s3.list_objects_v2(Bucket=DEV, Prefix=prefix)["Contents"]]
     assert {prefix + "report.json", prefix + "report.html", prefix + "datadocs/index.html"} <= set(stored)
-    assert "leak_scan" in aws.s3(READER).get_object(Bucket=DEV, Key=prefix + "report.json")["Body"].read().decode()
+    assert (
+        "leak_scan"
+        in aws.s3(READER).get_object(Bucket=DEV, Key=prefix + "report.json")["Body"].read().decode()
+    )
     # no file written under reports/ holds the raw e-mail the output carried (nor any e-mail of prod)
     user = prod["email"].split("@")[0]
     for key in stored:
@@ -96,11 +112,21 @@ def test_leak_blocked_run_leaves_no_data_file_and_no_value_in_its_reports(aws, c
     for path in (tmp_path / "docs").rglob("*"):
         assert not path.is_file() or user.encode() not in path.read_bytes(), path
     # the Data Docs open offline, and name the run and the table
-    pages = {p.relative_to(tmp_path / "docs").as_posix(): p.read_text() for p in (tmp_path / "docs").rglob("*.html")}
-    assert all(not REMOTE.search(html) for html in pages.values()), [k for k, v in pages.items() if REMOTE.search(v)]
-    assert "static/offline/datadocs.js" in pages["index.html"] and (tmp_path / "docs/static/offline/datadocs.js").exists()
+    pages = {
+        p.relative_to(tmp_path / "docs").as_posix(): p.read_text()
+        for p in (tmp_path / "docs").rglob("*.html")
+    }
+    assert all(not REMOTE.search(html) for html in pages.values()), [
+        k for k, v in pages.items() if REMOTE.search(v)
+    ]
+    assert (
+        "static/offline/datadocs.js" in pages["index.html"]
+        and (tmp_path / "docs/static/offline/datadocs.js").exists()
+    )
     assert f"'run_name': '{report['snapshot_id']}'" in pages["index.html"]
-    validation = next(v for k, v in pages.items() if k.startswith(f"validations/dev/customers/{report['snapshot_id']}/"))
+    validation = next(
+        v for k, v in pages.items() if k.startswith(f"validations/dev/customers/{report['snapshot_id']}/")
+    )
     assert re.search(r"Data asset:\s*customers \(dev\)", validation) and "__none__" not in validation
 
 
@@ -110,13 +136,18 @@ def test_suite_error_while_publishing_leaves_no_data_file(aws, config, prod, tmp
     as_of = parse_as_of("2099-03-02T00:00:00Z")
     with pytest.raises(ConfigError, match="bad expectation expect_no_such_thing"):
         refresh(cfg, aws, envs=("dev",), as_of=as_of)
-    ids = {p["Prefix"].split("/")[1] for p in aws.s3(READER).list_objects_v2(
-        Bucket=DEV, Prefix="snapshots/", Delimiter="/").get("CommonPrefixes", [])}
+    ids = {
+        p["Prefix"].split("/")[1]
+        for p in aws.s3(READER)
+        .list_objects_v2(Bucket=DEV, Prefix="snapshots/", Delimiter="/")
+        .get("CommonPrefixes", [])
+    }
     assert [i for i in ids if i.startswith("20990302T")] == []  # the units had uploaded before the suite ran
 
 
-def test_blocked_rerun_of_an_earlier_date_keeps_that_published_snapshot(aws, config, admin_s3, prod, tmp_path,
-                                                                        monkeypatch):
+def test_blocked_rerun_of_an_earlier_date_keeps_that_published_snapshot(
+    aws, config, admin_s3, prod, tmp_path, monkeypatch
+):
     monkeypatch.setenv("DATAREFRESH_SECRET", TEST_KEY.decode())
     cfg = _config(config, prod, tmp_path)
     older = refresh(cfg, aws, envs=("dev",), as_of=parse_as_of("2099-04-01T00:00:00Z"))
@@ -142,11 +173,17 @@ def test_a_failed_unit_leaves_no_file_of_the_units_before_it(aws, config, admin_
     generate(local, rows=60, seed=5, tables=("customers", "events"))
     for path in sorted(local.rglob("*")):
         if path.is_file():
-            admin_s3.upload_file(str(path), "datarefresh-prod", f"raw/unitfail/{path.relative_to(local).as_posix()}")
+            admin_s3.upload_file(
+                str(path), "datarefresh-prod", f"raw/unitfail/{path.relative_to(local).as_posix()}"
+            )
     # a second events file with other columns: the events unit fails after customers uploaded to dev
-    admin_s3.put_object(Bucket="datarefresh-prod", Key="raw/unitfail/events/part-00001.csv.gz",
-                        Body=gzip.compress(b"event_id,customer_id,event_type,occurred_at,payload,extra\n"
-                                           b"1,1,login,2026-11-01 00:00:00,{},x\n"))
+    admin_s3.put_object(
+        Bucket="datarefresh-prod",
+        Key="raw/unitfail/events/part-00001.csv.gz",
+        Body=gzip.compress(
+            b"event_id,customer_id,event_type,occurred_at,payload,extra\n1,1,login,2026-11-01 00:00:00,{},x\n"
+        ),
+    )
     data = config.model_dump(mode="json", exclude_none=True)
     data["source"]["uri"] = "s3://datarefresh-prod/raw/unitfail"
     data["tables"] = {t: data["tables"][t] for t in ("customers", "events")}

@@ -34,7 +34,9 @@ def as_dev_reader(local, monkeypatch):
         monkeypatch.setenv(k, v)
 
 
-def test_dev_reader_pulls_dev_and_a_second_pull_downloads_nothing(published, config, tmp_path, as_dev_reader, cli):
+def test_dev_reader_pulls_dev_and_a_second_pull_downloads_nothing(
+    published, config, tmp_path, as_dev_reader, cli
+):
     result = cli("pull", "--dest", tmp_path / "data")
     assert result.exit_code == 0, result.output
     sid = published["environments"]["dev"]["snapshot_id"]
@@ -45,17 +47,26 @@ def test_dev_reader_pulls_dev_and_a_second_pull_downloads_nothing(published, con
     assert again["downloaded_files"] == 0 and again["snapshot_id"] == sid
 
 
-def test_dev_reader_is_denied_staging_and_prod_with_a_clear_message(published, config, tmp_path, as_dev_reader):
-    with pytest.raises(AccessDeniedError, match=r"role datarefresh-dev-reader may not read s3://datarefresh-staging/"
-                                                r"current.json .*read with role datarefresh-staging-reader"):
+def test_dev_reader_is_denied_staging_and_prod_with_a_clear_message(
+    published, config, tmp_path, as_dev_reader
+):
+    with pytest.raises(
+        AccessDeniedError,
+        match=r"role datarefresh-dev-reader may not read s3://datarefresh-staging/"
+        r"current.json .*read with role datarefresh-staging-reader",
+    ):
         pull(config, env="staging", dest=tmp_path / "s", quiet=True)
 
 
-def test_a_corrupted_object_is_caught_and_the_old_copy_stays(published, config, tmp_path, as_dev_reader, admin_s3):
+def test_a_corrupted_object_is_caught_and_the_old_copy_stays(
+    published, config, tmp_path, as_dev_reader, admin_s3
+):
     dest = tmp_path / "data"
     pull(config, dest=dest, quiet=True)
     before = sorted(p.name for p in (dest / "current" / "orders").iterdir())
-    manifest_key = json.loads(admin_s3.get_object(Bucket="datarefresh-dev", Key="current.json")["Body"].read())["manifest"]
+    manifest_key = json.loads(
+        admin_s3.get_object(Bucket="datarefresh-dev", Key="current.json")["Body"].read()
+    )["manifest"]
     manifest = json.loads(admin_s3.get_object(Bucket="datarefresh-dev", Key=manifest_key)["Body"].read())
     victim = manifest["tables"]["orders"]["files"][0]["key"]
     good = admin_s3.get_object(Bucket="datarefresh-dev", Key=victim)["Body"].read()
@@ -69,8 +80,9 @@ def test_a_corrupted_object_is_caught_and_the_old_copy_stays(published, config, 
         admin_s3.put_object(Bucket="datarefresh-dev", Key=victim, Body=good)
 
 
-def test_an_interrupted_pull_resumes_and_leaves_the_old_copy_usable(published, config, tmp_path, as_dev_reader,
-                                                                    monkeypatch):
+def test_an_interrupted_pull_resumes_and_leaves_the_old_copy_usable(
+    published, config, tmp_path, as_dev_reader, monkeypatch
+):
     import datarefresh.pull as pull_module
 
     dest = tmp_path / "data"
@@ -105,7 +117,9 @@ def test_status_shows_snapshots_and_the_last_run(published, config, local, monke
     assert result.exit_code == 0 and "last run" in result.output and "customers 200" in result.output
 
 
-def test_no_credentials_and_nothing_published_are_clear_errors(config, tmp_path, monkeypatch, local, admin_s3):
+def test_no_credentials_and_nothing_published_are_clear_errors(
+    config, tmp_path, monkeypatch, local, admin_s3
+):
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
@@ -122,7 +136,9 @@ def test_nothing_published_yet(config, tmp_path, as_dev_reader):
 
     data = config.model_dump(mode="json", exclude_none=True)
     data["environments"]["dev"]["bucket"] = "s3://datarefresh-dev/never-published"
-    with pytest.raises(TerminalError, match="no snapshot published yet in s3://datarefresh-dev/never-published"):
+    with pytest.raises(
+        TerminalError, match="no snapshot published yet in s3://datarefresh-dev/never-published"
+    ):
         pull(parse_config(data), dest=tmp_path / "x", quiet=True)
 
 
@@ -164,16 +180,23 @@ def test_an_interrupted_pull_makes_the_next_one_hash_everything(published, confi
     assert not (dest / ".pull-in-progress").exists()
 
 
-def test_tables_pull_into_the_existing_copy_and_say_where_each_table_comes_from(published, config, tmp_path,
-                                                                              as_dev_reader, cli):
+def test_tables_pull_into_the_existing_copy_and_say_where_each_table_comes_from(
+    published, config, tmp_path, as_dev_reader, cli
+):
     dest = tmp_path / "data"
     sid = published["environments"]["dev"]["snapshot_id"]
     pull(config, dest=dest, tables=("orders",), quiet=True)
     out = cli("pull", "--dest", dest, "--tables", "customers")
     assert out.exit_code == 0, out.output
     # before: the copy held customers alone
-    assert sorted(p.name for p in (dest / "current").iterdir() if not p.name.startswith(".")) == ["customers", "orders"]
+    assert sorted(p.name for p in (dest / "current").iterdir() if not p.name.startswith(".")) == [
+        "customers",
+        "orders",
+    ]
     assert out.output.count(f"from snapshot {sid}") == 2  # customers and orders
-    assert pq.read_table(dest / "current" / "orders").num_rows == published["environments"]["dev"]["tables"]["orders"]
+    assert (
+        pq.read_table(dest / "current" / "orders").num_rows
+        == published["environments"]["dev"]["tables"]["orders"]
+    )
     full = pull(config, dest=dest, quiet=True)
     assert set(full["tables"]) == set(config.tables) and set(full["tables_from"].values()) == {sid}

@@ -20,6 +20,7 @@ def _first_gets_fail(failures: int):
             served.append(req)
             return s3_error(503, "SlowDown")
         return None
+
     return rule
 
 
@@ -36,11 +37,14 @@ def _client_error(code: str, status: int) -> ClientError:
     return ClientError({"Error": {"Code": code}, "ResponseMetadata": {"HTTPStatusCode": status}}, "GetObject")
 
 
-@pytest.mark.parametrize("code, status, kind, words", [
-    ("SlowDown", 503, StorageError, "kept failing"),
-    ("InternalError", 500, StorageError, "kept failing"),
-    ("NoSuchBucket", 404, TerminalError, "does not exist"),
-])
+@pytest.mark.parametrize(
+    "code, status, kind, words",
+    [
+        ("SlowDown", 503, StorageError, "kept failing"),
+        ("InternalError", 500, StorageError, "kept failing"),
+        ("NoSuchBucket", 404, TerminalError, "does not exist"),
+    ],
+)
 def test_error_mapping_transient_vs_terminal(code, status, kind, words):
     with pytest.raises(kind, match=words) as err:
         with s3_errors("datarefresh-dev-writer", "bucket", "key"):

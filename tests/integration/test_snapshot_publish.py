@@ -51,7 +51,9 @@ def test_snapshot_pins_versions_as_of_a_timestamp(aws, admin_s3):
     assert old.versioned
     assert [o.key.rsplit("/", 1)[-1] for o in old.tables["people"]] == ["a.csv", "gone.csv"]
     assert _read_all(table_files(prod, READER, bucket, old.tables["people"])) == [
-        {"id": 1, "name": "first"}, {"id": 9, "name": "deleted later"}]
+        {"id": 1, "name": "first"},
+        {"id": 9, "name": "deleted later"},
+    ]
 
     now = take_snapshot(prod, READER, f"s3://{bucket}/raw/_snaptest", {"people": "people"}, _now())
     assert [o.key.rsplit("/", 1)[-1] for o in now.tables["people"]] == ["a.csv", "new.csv"]
@@ -121,7 +123,9 @@ def test_refresh_publishes_validated_snapshots_without_raw_data(aws, config, adm
         assert r["published"] and r["validation"]["passed"], r
         pointer = _pointer(admin_s3, env)
         assert pointer["snapshot_id"] == r["snapshot_id"] and pointer["as_of"] == as_of.isoformat()
-        manifest = json.loads(admin_s3.get_object(Bucket=f"datarefresh-{env}", Key=pointer["manifest"])["Body"].read())
+        manifest = json.loads(
+            admin_s3.get_object(Bucket=f"datarefresh-{env}", Key=pointer["manifest"])["Body"].read()
+        )
         assert set(manifest["tables"]) == set(config.tables)
         assert all(f["sha256"] and f["size"] for t in manifest["tables"].values() for f in t["files"])
     raw_customers = discover_local(seeded)["customers"].sample(10**9)
@@ -139,14 +143,20 @@ def test_refresh_publishes_validated_snapshots_without_raw_data(aws, config, adm
                 blob = json.dumps(pq.read_table(io.BytesIO(body)).to_pylist(), default=str)
                 assert not [e for e in emails if e in blob], key
             elif key.startswith("reports/"):  # run reports and Data Docs: metadata, never a raw value
-                text = admin_s3.get_object(Bucket=f"datarefresh-{env}", Key=key)["Body"].read().decode("utf-8", "replace")
+                text = (
+                    admin_s3.get_object(Bucket=f"datarefresh-{env}", Key=key)["Body"]
+                    .read()
+                    .decode("utf-8", "replace")
+                )
                 assert not [e for e in emails if e in text], key
             else:
                 # the only other objects are the pointer and other tests' fixtures
                 assert key.startswith(("snapshots/", "pubtest/", "probe/")) or key == POINTER, key
 
 
-def test_rerun_is_idempotent_and_older_as_of_does_not_move_the_pointer(aws, config, admin_s3, seeded, monkeypatch):
+def test_rerun_is_idempotent_and_older_as_of_does_not_move_the_pointer(
+    aws, config, admin_s3, seeded, monkeypatch
+):
     monkeypatch.setenv("DATAREFRESH_SECRET", TEST_KEY.decode())
     as_of = _now()
     first = refresh(config, aws, envs=("dev",), as_of=as_of)
@@ -164,7 +174,9 @@ def test_rerun_is_idempotent_and_older_as_of_does_not_move_the_pointer(aws, conf
     assert _pointer(admin_s3, "dev")["as_of"] < pointer["as_of"]
 
 
-def test_a_crash_before_the_pointer_moves_leaves_the_previous_snapshot(aws, config, admin_s3, seeded, monkeypatch):
+def test_a_crash_before_the_pointer_moves_leaves_the_previous_snapshot(
+    aws, config, admin_s3, seeded, monkeypatch
+):
     monkeypatch.setenv("DATAREFRESH_SECRET", TEST_KEY.decode())
     refresh(config, aws, envs=("staging",), as_of=_now())
     before = _pointer(admin_s3, "staging")
@@ -178,7 +190,9 @@ def test_a_crash_before_the_pointer_moves_leaves_the_previous_snapshot(aws, conf
         refresh(config, aws, envs=("staging",), as_of=_now())
     assert _pointer(admin_s3, "staging") == before
     # what readers resolve is still complete: every file the pointer's manifest names exists
-    manifest = json.loads(admin_s3.get_object(Bucket="datarefresh-staging", Key=before["manifest"])["Body"].read())
+    manifest = json.loads(
+        admin_s3.get_object(Bucket="datarefresh-staging", Key=before["manifest"])["Body"].read()
+    )
     keys = set(_objects(admin_s3, "datarefresh-staging"))
     assert all(f["key"] in keys for t in manifest["tables"].values() for f in t["files"])
 
@@ -189,11 +203,14 @@ def test_refresh_of_selected_tables_and_clear_errors(aws, config, seeded, monkey
     monkeypatch.setenv("DATAREFRESH_SECRET", TEST_KEY.decode())
     with pytest.raises(ConfigError, match="unknown table"):
         refresh(config, aws, tables=("nope",))
-    bad = parse_config(config.model_dump() | {"source": config.source.model_dump() | {
-        "role": "datarefresh-dev-reader"}})
+    bad = parse_config(
+        config.model_dump() | {"source": config.source.model_dump() | {"role": "datarefresh-dev-reader"}}
+    )
     from datarefresh.errors import AccessDeniedError
 
-    with pytest.raises(AccessDeniedError, match="role datarefresh-dev-reader may not .*s3://datarefresh-prod"):
+    with pytest.raises(
+        AccessDeniedError, match="role datarefresh-dev-reader may not .*s3://datarefresh-prod"
+    ):
         refresh(bad, aws, envs=("dev",))
 
 
@@ -207,9 +224,13 @@ def test_a_single_table_run_carries_the_other_tables_over(aws, config, admin_s3,
         dev = r["environments"]["dev"]
         assert dev["published"], dev.get("reason")
         # orders' dev sample followed the customers of the published snapshot, and the gate checked it
-        assert any(c["check"] == "foreign_key_resolves:customer_id" and c["ok"] for c in dev["validation"]["checks"])
+        assert any(
+            c["check"] == "foreign_key_resolves:customer_id" and c["ok"] for c in dev["validation"]["checks"]
+        )
     pointer = _pointer(admin_s3, "dev")
-    manifest = json.loads(admin_s3.get_object(Bucket="datarefresh-dev", Key=pointer["manifest"])["Body"].read())
+    manifest = json.loads(
+        admin_s3.get_object(Bucket="datarefresh-dev", Key=pointer["manifest"])["Body"].read()
+    )
     assert set(manifest["tables"]) == set(config.tables)
     assert set(manifest["carried_over"]) == set(config.tables) - {"orders"}
     keys = set(_objects(admin_s3, "datarefresh-dev"))

@@ -29,7 +29,8 @@ from datarefresh.validate.expectations import expectations_dir, user_expectation
 
 bag = DagBag(dag_folder=str(dags_folder()))  # as Airflow's dag-processor reads the folder
 dag = bag.dags.get("datarefresh_nightly")
-print(json.dumps({"package": datarefresh.__file__, "dags_folder": str(dags_folder()), "dags": sorted(bag.dags),
+print(json.dumps({"package": datarefresh.__file__, "dags_folder": str(dags_folder()),
+                  "dags": sorted(bag.dags),
                   "errors": {k: str(v) for k, v in bag.import_errors.items()},
                   "fileloc": dag.fileloc if dag else None, "tasks": len(dag.tasks) if dag else 0,
                   "expectations_dir": str(expectations_dir(bundled_demo_config())),
@@ -51,19 +52,48 @@ def wheel_venv(tmp_path_factory) -> Path:
     src.mkdir()
     for name in ("pyproject.toml", "README.md"):
         shutil.copy2(REPO / name, src / name)
-    shutil.copytree(REPO / "datarefresh", src / "datarefresh", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-q",
-          "-w", str(root / "dist"), str(src)])
+    shutil.copytree(
+        REPO / "datarefresh", src / "datarefresh", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+    )
+    _run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "-q",
+            "-w",
+            str(root / "dist"),
+            str(src),
+        ]
+    )
     (wheel,) = (root / "dist").glob("datarefresh-*.whl")
     venv = root / "venv"
     _run([sys.executable, "-m", "venv", "--without-pip", str(venv)])
-    purelib = Path(_run([str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"])
-                   .stdout.strip())
+    purelib = Path(
+        _run(
+            [str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]
+        ).stdout.strip()
+    )
     # the locked dependencies: a path line in a .pth adds the folder but runs none of its own .pth
     # files, so the editable install's finder (__editable__*.pth) stays out
     (purelib / "locked_dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    _run([str(Path(sys.executable).parent / "uv"), "pip", "install", "--quiet", "--offline", "--no-deps",
-          "--python", str(venv / "bin" / "python"), str(wheel)])
+    _run(
+        [
+            str(Path(sys.executable).parent / "uv"),
+            "pip",
+            "install",
+            "--quiet",
+            "--offline",
+            "--no-deps",
+            "--python",
+            str(venv / "bin" / "python"),
+            str(wheel),
+        ]
+    )
     return venv
 
 
@@ -75,14 +105,22 @@ def _env(tmp: Path) -> dict[str, str]:
 def test_the_wheel_runs_sanitize_from_another_folder(wheel_venv, tmp_path):
     work = tmp_path / "elsewhere"
     (work / "src" / "people").mkdir(parents=True)
-    (work / "src" / "people" / "people.csv").write_text("id,email\n1,ann.lee@example.com\n2,bo.kim@example.org\n")
-    out = _run([str(wheel_venv / "bin" / "datarefresh"), "sanitize", "src", "out", "--demo-key"], cwd=work,
-               env=_env(tmp_path))
+    (work / "src" / "people" / "people.csv").write_text(
+        "id,email\n1,ann.lee@example.com\n2,bo.kim@example.org\n"
+    )
+    out = _run(
+        [str(wheel_venv / "bin" / "datarefresh"), "sanitize", "src", "out", "--demo-key"],
+        cwd=work,
+        env=_env(tmp_path),
+    )
     assert "people" in out.stdout and "2 rows out" in out.stdout
     parts = list((work / "out" / "people").rglob("*.parquet"))
     assert parts and b"ann.lee@example.com" not in b"".join(p.read_bytes() for p in parts)
-    where = _run([str(wheel_venv / "bin" / "python"), "-c", "import datarefresh.cli as c; print(c.__file__)"],
-                 cwd=work, env=_env(tmp_path)).stdout.strip()
+    where = _run(
+        [str(wheel_venv / "bin" / "python"), "-c", "import datarefresh.cli as c; print(c.__file__)"],
+        cwd=work,
+        env=_env(tmp_path),
+    ).stdout.strip()
     assert Path(where).is_relative_to(wheel_venv) and not Path(where).is_relative_to(REPO)
 
 
@@ -98,9 +136,17 @@ def test_airflow_loads_the_dag_and_the_suites_from_the_wheel(wheel_venv, tmp_pat
 def test_the_wheel_ships_every_file_of_the_package(wheel_venv):
     """Package data is listed by pattern in pyproject.toml: a new data file nobody added there would be
     missing from every wheel (the word lists were, until this test)."""
-    tracked = subprocess.run(["git", "ls-files", "datarefresh"], cwd=REPO, capture_output=True, text=True,
-                             check=True).stdout.split()
-    purelib = Path(_run([str(wheel_venv / "bin" / "python"), "-c",
-                         "import sysconfig; print(sysconfig.get_paths()['purelib'])"]).stdout.strip())
+    tracked = subprocess.run(
+        ["git", "ls-files", "datarefresh"], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout.split()
+    purelib = Path(
+        _run(
+            [
+                str(wheel_venv / "bin" / "python"),
+                "-c",
+                "import sysconfig; print(sysconfig.get_paths()['purelib'])",
+            ]
+        ).stdout.strip()
+    )
     missing = [f for f in tracked if not (purelib / f).is_file()]
     assert tracked and not missing

@@ -15,7 +15,9 @@ def _boom(*args, **kwargs):
 def test_unexpected_error_prints_type_and_place_not_its_message(monkeypatch, tmp_path):
     monkeypatch.setattr("datarefresh.refresh.local.sanitize_folder", _boom)
     (tmp_path / "src" / "t").mkdir(parents=True)
-    result = CliRunner().invoke(cli.main, ["sanitize", str(tmp_path / "src"), str(tmp_path / "out"), "--demo-key"])
+    result = CliRunner().invoke(
+        cli.main, ["sanitize", str(tmp_path / "src"), str(tmp_path / "out"), "--demo-key"]
+    )
     assert result.exit_code == 2
     assert CANARY not in result.output
     assert "unexpected ValueError in datarefresh.cli:sanitize" in result.output and "--debug" in result.output
@@ -25,8 +27,11 @@ def test_debug_shows_the_traceback(monkeypatch, tmp_path):
     monkeypatch.setattr("datarefresh.refresh.local.sanitize_folder", _boom)
     (tmp_path / "src" / "t").mkdir(parents=True)
     with pytest.raises(ValueError):
-        CliRunner().invoke(cli.main, ["--debug", "sanitize", str(tmp_path / "src"), str(tmp_path / "out"),
-                                      "--demo-key"], catch_exceptions=False)
+        CliRunner().invoke(
+            cli.main,
+            ["--debug", "sanitize", str(tmp_path / "src"), str(tmp_path / "out"), "--demo-key"],
+            catch_exceptions=False,
+        )
 
 
 def test_airflow_task_wrapper_withholds_library_messages():

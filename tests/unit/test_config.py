@@ -31,21 +31,44 @@ def test_every_action_has_an_operator():
     assert set(ACTIONS) == set(REGISTRY)
 
 
-@pytest.mark.parametrize("text, key, words", [
-    ("tables:\n  t:\n    columns:\n      email: {action: fakes, entity: EMAIL_ADDRESS}\n",
-     "tables.t.columns.email.action", "fake"),
-    ("tables:\n  t:\n    columns:\n      email: {action: fake}\n", "tables.t.columns.email", "needs an entity"),
-    ("tables:\n  t:\n    primary_kee: id\n", "tables.t.primary_kee", "Extra inputs"),
-    ("tables:\n  t:\n    foreign_keys: [{column: c, references: nowhere.id}]\n",
-     "tables.t.foreign_keys.0.references", "unknown table 'nowhere'"),
-    ("tables:\n  t:\n    foreign_keys: [{column: c, references: justtable}]\n",
-     "tables.t.foreign_keys.0.references", "table.column"),
-    ("environments:\n  prod: {bucket: s3://x}\n", "environments.prod", ""),
-    ("environments:\n  dev: {bucket: s3://x, sampling: {mode: sample, fraction: 1.5}}\n",
-     "environments.dev.sampling.fraction", "less than or equal"),
-    ("secret: {file: /k, airflow_variable: v}\n", "secret", "only one"),
-    ("tables:\n  t:\n    columns:\n      z: {action: generalize, params: {to: zip9}}\n", "tables.t.columns.z", "generalize"),
-])
+@pytest.mark.parametrize(
+    "text, key, words",
+    [
+        (
+            "tables:\n  t:\n    columns:\n      email: {action: fakes, entity: EMAIL_ADDRESS}\n",
+            "tables.t.columns.email.action",
+            "fake",
+        ),
+        (
+            "tables:\n  t:\n    columns:\n      email: {action: fake}\n",
+            "tables.t.columns.email",
+            "needs an entity",
+        ),
+        ("tables:\n  t:\n    primary_kee: id\n", "tables.t.primary_kee", "Extra inputs"),
+        (
+            "tables:\n  t:\n    foreign_keys: [{column: c, references: nowhere.id}]\n",
+            "tables.t.foreign_keys.0.references",
+            "unknown table 'nowhere'",
+        ),
+        (
+            "tables:\n  t:\n    foreign_keys: [{column: c, references: justtable}]\n",
+            "tables.t.foreign_keys.0.references",
+            "table.column",
+        ),
+        ("environments:\n  prod: {bucket: s3://x}\n", "environments.prod", ""),
+        (
+            "environments:\n  dev: {bucket: s3://x, sampling: {mode: sample, fraction: 1.5}}\n",
+            "environments.dev.sampling.fraction",
+            "less than or equal",
+        ),
+        ("secret: {file: /k, airflow_variable: v}\n", "secret", "only one"),
+        (
+            "tables:\n  t:\n    columns:\n      z: {action: generalize, params: {to: zip9}}\n",
+            "tables.t.columns.z",
+            "generalize",
+        ),
+    ],
+)
 def test_bad_config_names_file_and_key(tmp_path, text, key, words):
     path = _write(tmp_path, text)
     with pytest.raises(ConfigError) as err:

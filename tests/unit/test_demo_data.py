@@ -21,9 +21,13 @@ def test_cli_writes_every_table_in_mixed_formats(tmp_path, cli):
     result = cli("demo-data", tmp_path, "--rows", 2000)
     assert result.exit_code == 0, result.output
     formats = {t: {(f.format, f.gzip) for f in list_local_table(tmp_path / t)} for t in TABLES}
-    assert formats == {"customers": {("parquet", False)}, "orders": {("csv", False)},
-                       "order_items": {("parquet", False)}, "support_tickets": {("jsonl", True)},
-                       "events": {("csv", True)}}
+    assert formats == {
+        "customers": {("parquet", False)},
+        "orders": {("csv", False)},
+        "order_items": {("parquet", False)},
+        "support_tickets": {("jsonl", True)},
+        "events": {("csv", True)},
+    }
     assert "customers" in result.output and "2,000" in result.output
 
 
@@ -31,15 +35,26 @@ def test_realistic_pii_and_referential_integrity(demo_source):
     t = _tables(demo_source)
     customers = t["customers"]
     assert customers.num_rows == 400
-    for col in ("first_name", "last_name", "email", "phone", "street_address", "birth_date", "national_id",
-                "card_number", "signup_at"):
+    for col in (
+        "first_name",
+        "last_name",
+        "email",
+        "phone",
+        "street_address",
+        "birth_date",
+        "national_id",
+        "card_number",
+        "signup_at",
+    ):
         assert customers.column(col).null_count == 0
     assert all(_luhn(c) for c in customers.column("card_number").to_pylist())
     assert all("@" in e for e in customers.column("email").to_pylist())
     ids = set(customers.column("customer_id").to_pylist())
     for child in ("orders", "support_tickets", "events"):
         assert set(t[child].column("customer_id").to_pylist()) <= ids
-    assert set(t["order_items"].column("order_id").to_pylist()) <= set(t["orders"].column("order_id").to_pylist())
+    assert set(t["order_items"].column("order_id").to_pylist()) <= set(
+        t["orders"].column("order_id").to_pylist()
+    )
     bodies = " ".join(t["support_tickets"].column("body").to_pylist())
     assert any(e in bodies for e in customers.column("email").to_pylist())
     payload = json.loads(t["events"].column("payload")[0].as_py())

@@ -15,8 +15,12 @@ from datarefresh.io.tables import CsvDialect, detect_dialect, iter_batches, list
 from datarefresh.refresh.local import discover_local
 from datarefresh.refresh.table import plan_tables
 
-ROWS = [["order_id", "customer_id", "amount_cents", "note"], ["1", "10", "1250", "first"],
-        ["2", "11", "99", "a; b"], ["3", "10", "5000", ""]]
+ROWS = [
+    ["order_id", "customer_id", "amount_cents", "note"],
+    ["1", "10", "1250", "first"],
+    ["2", "11", "99", "a; b"],
+    ["3", "10", "5000", ""],
+]
 
 
 def _write(tmp_path: Path, table: str, text: str, name: str = "part-0.csv") -> Path:
@@ -29,6 +33,7 @@ def _write(tmp_path: Path, table: str, text: str, name: str = "part-0.csv") -> P
 def _csv(sep: str, rows=ROWS, quote='"') -> str:
     def cell(v):
         return f"{quote}{v}{quote}" if (sep in v or " " in v) else v
+
     return "".join(sep.join(cell(v) for v in r) + "\n" for r in rows)
 
 
@@ -77,8 +82,9 @@ def test_plan_records_the_dialect_and_the_policy_reads_back(tmp_path):
 def test_configured_options_win_over_detection(tmp_path):
     text = "id|name|score\n1|NULL|2,5\n2|Bo|\\N\n"
     root = _write(tmp_path, "t", text)
-    cfg = parse_config({"tables": {"t": {"csv": {"delimiter": "|", "null_values": ["", "NULL", "\\N"],
-                                                 "decimal": ","}}}})
+    cfg = parse_config(
+        {"tables": {"t": {"csv": {"delimiter": "|", "null_values": ["", "NULL", "\\N"], "decimal": ","}}}}
+    )
     t = discover_local(root, cfg)["t"].sample()
     assert t.column("name").to_pylist() == [None, "Bo"]
     assert t.column("score").to_pylist() == [2.5, None]
@@ -87,8 +93,11 @@ def test_configured_options_win_over_detection(tmp_path):
 def test_a_header_of_one_column_while_the_file_shows_another_delimiter_names_the_file(tmp_path):
     root = _write(tmp_path, "orders", _csv(";"))
     cfg = parse_config({"tables": {"orders": {"csv": {"delimiter": ","}}}})
-    with pytest.raises(InputError, match=r"part-0\.csv.*header parses to one column with delimiter ',', but the "
-                                         r"file looks ';'-delimited"):
+    with pytest.raises(
+        InputError,
+        match=r"part-0\.csv.*header parses to one column with delimiter ',', but the "
+        r"file looks ';'-delimited",
+    ):
         discover_local(root, cfg)["orders"].sample()
     # without a decided dialect the reader refuses too (never one silent column)
     with pytest.raises(InputError, match="looks ';'-delimited"):

@@ -23,11 +23,22 @@ POLICIES = {
     "note": ColumnPolicy(action="redact"),
     "zip": ColumnPolicy(action="generalize", params={"to": "zip3"}),
     "body": ColumnPolicy(action="scrub_text", entity="FREE_TEXT"),
-    "doc": ColumnPolicy(action="json", fields={"user.email": ColumnPolicy(action="fake", entity="EMAIL_ADDRESS")}),
+    "doc": ColumnPolicy(
+        action="json", fields={"user.email": ColumnPolicy(action="fake", entity="EMAIL_ADDRESS")}
+    ),
 }
-REAL = {"email": "ann@corp.com", "street_address": "12 Main Street", "first_name": "Ann", "phone": "+1 555 010 2233",
-        "token": "TOK-991", "card": "4111111111111111", "note": "call her", "zip": "94110", "body": "hello",
-        "doc": json.dumps({"user": {"email": "ann@corp.com"}})}
+REAL = {
+    "email": "ann@corp.com",
+    "street_address": "12 Main Street",
+    "first_name": "Ann",
+    "phone": "+1 555 010 2233",
+    "token": "TOK-991",
+    "card": "4111111111111111",
+    "note": "call her",
+    "zip": "94110",
+    "body": "hello",
+    "doc": json.dumps({"user": {"email": "ann@corp.com"}}),
+}
 
 
 def _transform(policies, keyring):
@@ -57,10 +68,14 @@ def test_a_blank_inside_json_stays_blank(keyring):
 
 
 def test_the_policy_may_transform_blanks(keyring):
-    policy = {"email": ColumnPolicy(action="fake", entity="EMAIL_ADDRESS", params={"blank": "transform"}),
-              "note": ColumnPolicy(action="null")}
+    policy = {
+        "email": ColumnPolicy(action="fake", entity="EMAIL_ADDRESS", params={"blank": "transform"}),
+        "note": ColumnPolicy(action="null"),
+    }
     _batch, out = _transform(policy, keyring)
-    assert all(v and "@" in v for v in out.column("email").to_pylist()[:2] + out.column("email").to_pylist()[3:4])
+    assert all(
+        v and "@" in v for v in out.column("email").to_pylist()[:2] + out.column("email").to_pylist()[3:4]
+    )
     assert out.column("note").to_pylist() == [None] * 5
 
 
@@ -68,8 +83,17 @@ def test_a_bad_blank_param_fails_at_load_time():
     from datarefresh.config import parse_config
 
     with pytest.raises(ConfigError, match="params.blank must be keep or transform"):
-        parse_config({"tables": {"t": {"columns": {"e": {"action": "fake", "entity": "EMAIL_ADDRESS",
-                                                           "params": {"blank": "fake"}}}}}})
+        parse_config(
+            {
+                "tables": {
+                    "t": {
+                        "columns": {
+                            "e": {"action": "fake", "entity": "EMAIL_ADDRESS", "params": {"blank": "fake"}}
+                        }
+                    }
+                }
+            }
+        )
 
 
 def test_the_empty_rate_parity_gate_fails_when_blanks_were_replaced():
@@ -78,15 +102,21 @@ def test_the_empty_rate_parity_gate_fails_when_blanks_were_replaced():
 
     policy = TableConfig(columns=POLICIES)
     out = EnvOutput(rows=10, files=[], columns=["email"], pk_nulls=0)
-    meta = TableReport(rows_in=10, expected_columns=["email"], envs={"staging": out, "dev": out},
-                       blanks={"email": [3, 0], "street_address": [2, 2], "note": [1, 1]})
-    checks = {c.check: c for c in check_env("staging", {"t": meta}, {"t": policy}, lambda t, c: None,
-                                            sampled=False)}
+    meta = TableReport(
+        rows_in=10,
+        expected_columns=["email"],
+        envs={"staging": out, "dev": out},
+        blanks={"email": [3, 0], "street_address": [2, 2], "note": [1, 1]},
+    )
+    checks = {
+        c.check: c for c in check_env("staging", {"t": meta}, {"t": policy}, lambda t, c: None, sampled=False)
+    }
     gate = checks["empty_rate_parity"]
     assert not gate.ok and gate.detail == "email 0 vs 3 in prod"  # names the column, never a value
     meta.blanks["email"] = [3, 3]
-    checks = {c.check: c for c in check_env("dev", {"t": meta}, {"t": policy}, lambda t, c: None,
-                                            sampled=True)}
+    checks = {
+        c.check: c for c in check_env("dev", {"t": meta}, {"t": policy}, lambda t, c: None, sampled=True)
+    }
     assert checks["empty_rate_parity"].ok
 
 
@@ -97,7 +127,9 @@ def test_sanitize_counts_blanks_before_and_after_on_every_row(tmp_path, keyring)
     from datarefresh.refresh.table import env_sampling, make_outputs, sanitize_table
 
     (tmp_path / "src" / "t").mkdir(parents=True)
-    pq.write_table(pa.table({"email": ["", "a@b.org", "  ", None] * 50}), tmp_path / "src" / "t" / "p.parquet")
+    pq.write_table(
+        pa.table({"email": ["", "a@b.org", "  ", None] * 50}), tmp_path / "src" / "t" / "p.parquet"
+    )
     src = discover_local(tmp_path / "src")["t"]
     policy = TableConfig(columns={"email": POLICIES["email"]})
     outputs = make_outputs(tmp_path / "out", env_sampling(None, ("staging",)), keyring, {"t": policy})

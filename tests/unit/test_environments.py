@@ -45,13 +45,15 @@ def qa_perf(tmp_path_factory, keyring):
     root = tmp_path_factory.mktemp("envs")
     (root / "config.yaml").write_text(YAML, encoding="utf-8")
     config = load_config(root / "config.yaml")
-    for table, data in {"customers": {"customer_id": list(range(N)), "birth_year": [1950 + i % 50 for i in range(N)]},
-                        "orders": {"order_id": list(range(2 * N)), "customer_id": [i // 2 for i in range(2 * N)]}
-                        }.items():
+    for table, data in {
+        "customers": {"customer_id": list(range(N)), "birth_year": [1950 + i % 50 for i in range(N)]},
+        "orders": {"order_id": list(range(2 * N)), "customer_id": [i // 2 for i in range(2 * N)]},
+    }.items():
         (root / "src" / table).mkdir(parents=True)
         pq.write_table(pa.table(data), root / "src" / table / "part-0.parquet")
-    report = sanitize_folder(root / "src", root / "out", keyring=keyring, config=config, envs=("qa", "perf"),
-                             use_presidio=False)
+    report = sanitize_folder(
+        root / "src", root / "out", keyring=keyring, config=config, envs=("qa", "perf"), use_presidio=False
+    )
     return config, report, root / "out"
 
 
@@ -76,8 +78,10 @@ def test_a_full_environment_named_perf_gets_the_staging_copy(qa_perf):
     _config, report, out = qa_perf
     assert _read(out, "perf", "customers").num_rows == N
     assert _read(out, "perf", "orders").num_rows == 2 * N
-    assert report["tables"]["orders"]["rows_out"] == {"qa": report["tables"]["orders"]["rows_out"]["qa"],
-                                                      "perf": 2 * N}
+    assert report["tables"]["orders"]["rows_out"] == {
+        "qa": report["tables"]["orders"]["rows_out"]["qa"],
+        "perf": 2 * N,
+    }
 
 
 def test_the_gates_follow_the_configured_mode(qa_perf):
@@ -86,18 +90,36 @@ def test_the_gates_follow_the_configured_mode(qa_perf):
     gates = {}
     for env in ("qa", "perf"):
         names = {t: _read(out, env, t).schema.names for t in policies}
-        meta = {t: TableReport(rows_in=report["tables"][t]["rows_in"], expected_columns=names[t],
-                               envs={env: EnvOutput(rows=report["tables"][t]["rows_out"][env], files=[],
-                                                    pk_nulls=0, columns=names[t])}) for t in policies}
+        meta = {
+            t: TableReport(
+                rows_in=report["tables"][t]["rows_in"],
+                expected_columns=names[t],
+                envs={
+                    env: EnvOutput(
+                        rows=report["tables"][t]["rows_out"][env], files=[], pk_nulls=0, columns=names[t]
+                    )
+                },
+            )
+            for t in policies
+        }
         load = lambda t, c, env=env: _read(out, env, t).column(c).combine_chunks()  # noqa: E731
         sampled = config.environments[env].sampled
         gates[env] = {c.check: c.ok for c in check_env(env, meta, policies, load, sampled=sampled)}
         parity = parity_expectations(env, policies["orders"], meta["orders"], config, True, sampled=sampled)
         gates[env]["parity_row_count"] = any(e["type"] == "expect_table_row_count_to_equal" for e in parity)
-    assert gates["qa"] == {"columns": True, "row_count_within_sample": True, "primary_key_not_null": True,
-                           "foreign_key_resolves:customer_id": True, "parity_row_count": False}
-    assert gates["perf"] == {"columns": True, "row_count_equals_prod": True, "primary_key_not_null": True,
-                             "parity_row_count": True}
+    assert gates["qa"] == {
+        "columns": True,
+        "row_count_within_sample": True,
+        "primary_key_not_null": True,
+        "foreign_key_resolves:customer_id": True,
+        "parity_row_count": False,
+    }
+    assert gates["perf"] == {
+        "columns": True,
+        "row_count_equals_prod": True,
+        "primary_key_not_null": True,
+        "parity_row_count": True,
+    }
 
 
 @pytest.mark.parametrize("name, message", [("prod", "prod is the source"), ("QA env", "lower-case letters")])

@@ -5,13 +5,16 @@ import pytest
 from datarefresh import errors
 
 
-@pytest.mark.parametrize("err", [
-    errors.ConfigError("bad value", file="policy.yaml", key="tables.orders"),
-    errors.InputError("cannot parse", file="orders/part-0.csv", row=7),
-    errors.PolicyError("type changed", table="orders", column="amount"),
-    errors.SecretError("no key"),
-    errors.StorageError("kept failing"),
-])
+@pytest.mark.parametrize(
+    "err",
+    [
+        errors.ConfigError("bad value", file="policy.yaml", key="tables.orders"),
+        errors.InputError("cannot parse", file="orders/part-0.csv", row=7),
+        errors.PolicyError("type changed", table="orders", column="amount"),
+        errors.SecretError("no key"),
+        errors.StorageError("kept failing"),
+    ],
+)
 def test_errors_survive_a_process_boundary(err):
     back = pickle.loads(pickle.dumps(err))
     assert type(back) is type(err)
@@ -34,8 +37,12 @@ def test_every_error_class_survives_a_process_boundary_with_its_keyword_argument
     import datarefresh.pull  # noqa: F401 - defines ChecksumError
 
     classes = {errors.DataRefreshError, *_subclasses(errors.DataRefreshError)}
-    assert {errors.PolicyError, errors.InputError, errors.ConfigError,
-            datarefresh.pull.ChecksumError} <= classes
+    assert {
+        errors.PolicyError,
+        errors.InputError,
+        errors.ConfigError,
+        datarefresh.pull.ChecksumError,
+    } <= classes
     for cls in classes:
         init = cls.__init__  # Exception's own has no signature to read, and no keyword-only arguments
         params = inspect.signature(init).parameters.values() if init is not Exception.__init__ else []

@@ -38,27 +38,43 @@ for mod in pkgutil.walk_packages(datarefresh.__path__, "datarefresh."):
 try:
     cli.main(["sanitize", sys.argv[1], sys.argv[2], "--demo-key"], standalone_mode=False)
 finally:
-    print(json.dumps({"imported": imported, "loaded": sorted({m.split(".")[0] for m in sys.modules} & BLOCKED)}))
+    loaded = sorted({m.split(".")[0] for m in sys.modules} & BLOCKED)
+    print(json.dumps({"imported": imported, "loaded": loaded}))
 """
 
 
 def test_core_and_sanitize_run_without_airflow_or_moto(tmp_path):
     src, dest = tmp_path / "src", tmp_path / "out"
     (src / "people").mkdir(parents=True)
-    (src / "people" / "people.csv").write_text("id,email,city\n1,ann.lee@example.com,Oslo\n"
-                                               "2,bo.kim@example.org,Lima\n3,cy.ray@example.net,Pune\n")
-    out = subprocess.run([sys.executable, "-c", _WITHOUT_EXTRAS, str(src), str(dest)], capture_output=True,
-                         text=True, cwd=tmp_path, timeout=180)
+    (src / "people" / "people.csv").write_text(
+        "id,email,city\n1,ann.lee@example.com,Oslo\n2,bo.kim@example.org,Lima\n3,cy.ray@example.net,Pune\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", _WITHOUT_EXTRAS, str(src), str(dest)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=180,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     got = json.loads(out.stdout.strip().splitlines()[-1])
     assert got["loaded"] == []
     # the walk really covered the core, the run and the dev tools
-    assert {"datarefresh.cli", "datarefresh.anonymize.engine", "datarefresh.validate.expectations",
-            "datarefresh.storage.publish", "datarefresh.extras"} <= set(got["imported"])
-    assert any(m.endswith(".localaws") for m in got["imported"]) and any(m.endswith(".demo") for m in got["imported"])
+    assert {
+        "datarefresh.cli",
+        "datarefresh.anonymize.engine",
+        "datarefresh.validate.expectations",
+        "datarefresh.storage.publish",
+        "datarefresh.extras",
+    } <= set(got["imported"])
+    assert any(m.endswith(".localaws") for m in got["imported"]) and any(
+        m.endswith(".demo") for m in got["imported"]
+    )
     written = sorted(p.relative_to(dest).parts[0] for p in dest.rglob("*.parquet"))
     assert written and set(written) == {"people"}
-    assert "ann.lee@example.com" not in b"".join(p.read_bytes() for p in dest.rglob("*.parquet")).decode("latin-1")
+    assert "ann.lee@example.com" not in b"".join(p.read_bytes() for p in dest.rglob("*.parquet")).decode(
+        "latin-1"
+    )
 
 
 @pytest.fixture
@@ -77,8 +93,10 @@ def without(monkeypatch):
 
 
 def test_the_extras_come_from_the_package_metadata_and_are_installed_here():
-    assert {n for n, _ in extras._declared("datarefresh", "airflow")} == {"apache-airflow",
-                                                                         "apache-airflow-providers-amazon"}
+    assert {n for n, _ in extras._declared("datarefresh", "airflow")} == {
+        "apache-airflow",
+        "apache-airflow-providers-amazon",
+    }
     assert extras._declared("datarefresh", "localaws") == [("moto", ["server"])]
     for extra in ("airflow", "localaws", "dev", "test", "celery"):
         assert extras.missing(extra) == [], extra  # ./dev setup installs every extra from the lock
@@ -93,7 +111,10 @@ def test_a_missing_extra_names_the_pip_command(without, tmp_path, cli):
         extras.require("localaws", "the local AWS server")
     result = cli("localaws", "up", "--workdir", tmp_path / "w", "--port", "0")
     assert result.exit_code == 1
-    assert "needs the [localaws] extra (flask not installed): pip install 'datarefresh[localaws]'" in result.output
+    assert (
+        "needs the [localaws] extra (flask not installed): pip install 'datarefresh[localaws]'"
+        in result.output
+    )
     assert not (tmp_path / "w" / "moto.log").exists()  # refused before starting anything
 
 
@@ -104,4 +125,3 @@ def test_running_the_dag_locally_needs_the_airflow_extra(without, tmp_path):
     without.add("apache-airflow-providers-amazon")
     with pytest.raises(extras.MissingExtraError, match=r"pip install 'datarefresh\[airflow\]'"):
         dags_test(None, tmp_path, bundled_demo_config(), "2026-11-01T02:00:00+00:00")
-

@@ -23,10 +23,16 @@ def _file(tmp_path: Path, name: str, data: bytes) -> Path:
     return folder
 
 
-@pytest.mark.parametrize("name, fmt, gz", [
-    ("a.parquet", "parquet", False), ("a.csv.gz", "csv", True), ("a.jsonl.gz", "jsonl", True),
-    ("a.ndjson", "jsonl", False), ("README.md", None, None),
-])
+@pytest.mark.parametrize(
+    "name, fmt, gz",
+    [
+        ("a.parquet", "parquet", False),
+        ("a.csv.gz", "csv", True),
+        ("a.jsonl.gz", "jsonl", True),
+        ("a.ndjson", "jsonl", False),
+        ("README.md", None, None),
+    ],
+)
 def test_detect_format(name, fmt, gz):
     assert detect_format(name) == (None if fmt is None else (fmt, gz))
 
@@ -37,7 +43,11 @@ def test_all_formats_read_the_same_rows(tmp_path):
     pq.write_table(table, tmp_path / "p.parquet")
     csv = "id,name,zip\n1,Ann,02134\n2,Bo,10001\n".encode()
     jsonl = "".join(json.dumps(r) + "\n" for r in rows).encode()
-    for name, data in (("a.csv", csv), ("a.csv.gz", gzip.compress(csv)), ("a.jsonl.gz", gzip.compress(jsonl))):
+    for name, data in (
+        ("a.csv", csv),
+        ("a.csv.gz", gzip.compress(csv)),
+        ("a.jsonl.gz", gzip.compress(jsonl)),
+    ):
         folder = tmp_path / name.replace(".", "_")
         folder.mkdir()
         (folder / name).write_bytes(data)

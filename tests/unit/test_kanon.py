@@ -298,8 +298,12 @@ def test_sanitize_generalizes_dev_before_writing_and_leaves_staging_alone(tmp_pa
     # rows are written in a keyed order (issue 15): put staging back in prod order through the ids
     ids = permute_ints(Keyring(TEST_KEY), "ID:person_id", np.arange(1200)).tolist()
     back = {p: i for i, p in enumerate(ids)}
-    in_prod_order = staging.take(pa.array(np.argsort([back[p] for p in staging.column("person_id").to_pylist()])))
-    assert all(in_prod_order.column(c).combine_chunks().equals(cols[c]) for c in cols)  # staging: every row as is
+    in_prod_order = staging.take(
+        pa.array(np.argsort([back[p] for p in staging.column("person_id").to_pylist()]))
+    )
+    assert all(
+        in_prod_order.column(c).combine_chunks().equals(cols[c]) for c in cols
+    )  # staging: every row as is
     by_id = {r["person_id"]: r for r in staging.to_pylist()}
     changed = sum(1 for r in dev.to_pylist() for c in cols if r[c] != by_id[r["person_id"]][c])
     assert changed == round(k["cells_changed_share"] * dev.num_rows * len(cols))
@@ -372,31 +376,58 @@ def test_a_config_that_leaves_quasi_identifiers_undeclared_is_refused_for_dev(tm
     rng = np.random.default_rng(3)
     src = tmp_path / "src"
     (src / "people").mkdir(parents=True)
-    pq.write_table(pa.table({"person_id": list(range(n)), "email": [f"p{i}@corp.example" for i in range(n)],
-                             "gender": rng.choice(["F", "M"], n).tolist(),
-                             "company": [f"Company {i % 90}" for i in range(n)],
-                             "occupation": [f"Job {i % 70}" for i in range(n)]}), src / "people" / "p.parquet")
-    people = {"primary_key": "person_id", "quasi_identifiers": ["gender"], "columns": {
-        "person_id": {"action": "hmac", "entity": "ID:person_id"},
-        "email": {"action": "fake", "entity": "EMAIL_ADDRESS"}, "gender": {"action": "keep"},
-        "company": {"action": "keep"}, "occupation": {"action": "keep"}}}
+    pq.write_table(
+        pa.table(
+            {
+                "person_id": list(range(n)),
+                "email": [f"p{i}@corp.example" for i in range(n)],
+                "gender": rng.choice(["F", "M"], n).tolist(),
+                "company": [f"Company {i % 90}" for i in range(n)],
+                "occupation": [f"Job {i % 70}" for i in range(n)],
+            }
+        ),
+        src / "people" / "p.parquet",
+    )
+    people = {
+        "primary_key": "person_id",
+        "quasi_identifiers": ["gender"],
+        "columns": {
+            "person_id": {"action": "hmac", "entity": "ID:person_id"},
+            "email": {"action": "fake", "entity": "EMAIL_ADDRESS"},
+            "gender": {"action": "keep"},
+            "company": {"action": "keep"},
+            "occupation": {"action": "keep"},
+        },
+    }
     envs = {"dev": {"bucket": "x", "sampling": {"mode": "sample", "fraction": 0.3}}}
 
     def run(table, out, envs_run=("dev",)):
-        cfg = parse_config({"environments": envs, "tables": {"people": table}, "validation": {"leak_scan": False}})
-        return sanitize_folder(src, tmp_path / out, keyring=Keyring(TEST_KEY), config=cfg, envs=envs_run,
-                               use_presidio=False)
+        cfg = parse_config(
+            {"environments": envs, "tables": {"people": table}, "validation": {"leak_scan": False}}
+        )
+        return sanitize_folder(
+            src, tmp_path / out, keyring=Keyring(TEST_KEY), config=cfg, envs=envs_run, use_presidio=False
+        )
 
-    with pytest.raises(PolicyError, match=r"table people: column\(s\) company, occupation keep their values") as err:
+    with pytest.raises(
+        PolicyError, match=r"table people: column\(s\) company, occupation keep their values"
+    ) as err:
         run(people, "refused")
     assert "not_quasi_identifiers" in str(err.value) and not list((tmp_path / "refused").rglob("*.parquet"))
     run(people, "staging", ("staging",))  # a full copy is not generalized anyway
     rep = run(people | {"quasi_identifiers": ["gender", "company", "occupation"]}, "declared")
-    assert set(rep["tables"]["people"]["k_anonymity"]["quasi_identifiers"]) == {"gender", "company", "occupation"}
+    assert set(rep["tables"]["people"]["k_anonymity"]["quasi_identifiers"]) == {
+        "gender",
+        "company",
+        "occupation",
+    }
     assert rep["tables"]["people"]["k_anonymity"]["unique_share_after"] == 0
     run(people | {"not_quasi_identifiers": ["company", "occupation"]}, "reviewed")  # a reviewer's decision
     from datarefresh.errors import ConfigError
 
-    for bad, words in ((["compnay"], "'compnay' is not a column"), (["gender"], "'gender' is in quasi_identifiers")):
+    for bad, words in (
+        (["compnay"], "'compnay' is not a column"),
+        (["gender"], "'gender' is in quasi_identifiers"),
+    ):
         with pytest.raises(ConfigError, match=words):
             parse_config({"tables": {"people": people | {"not_quasi_identifiers": bad}}})

@@ -22,8 +22,10 @@ NESTED = {
 
 def _folder(tmp_path, nested: pa.Array):
     src = tmp_path / "src"
-    for name, cols in {"things": {"id": nested, "title": [f"widget {i % 5}" for i in range(N)]},
-                       "other": {"id": list(range(N)), "thing_id": list(range(N))}}.items():
+    for name, cols in {
+        "things": {"id": nested, "title": [f"widget {i % 5}" for i in range(N)]},
+        "other": {"id": list(range(N)), "thing_id": list(range(N))},
+    }.items():
         (src / name).mkdir(parents=True)
         pq.write_table(pa.table(cols), src / name / "part-0.parquet")
     return src
@@ -34,17 +36,24 @@ def test_a_nested_id_column_is_never_a_key_candidate_and_does_not_crash_plan(tmp
     """Today: ArrowNotImplementedError in keys.ColumnProfile.add when the configured key of one table is a
     list/struct column and another table is classified (its key profiled for foreign keys)."""
     src = _folder(tmp_path, NESTED[kind])
-    config = Config(tables={
-        "things": TableConfig(primary_key="id", columns={"id": ColumnPolicy(action="keep"),
-                                                         "title": ColumnPolicy(action="keep")}),
-        "other": TableConfig(unknown_columns="classify")})
+    config = Config(
+        tables={
+            "things": TableConfig(
+                primary_key="id",
+                columns={"id": ColumnPolicy(action="keep"), "title": ColumnPolicy(action="keep")},
+            ),
+            "other": TableConfig(unknown_columns="classify"),
+        }
+    )
     planned = plan_tables(discover_local(src, config), config, use_presidio=False)
     assert planned["other"].primary_key == "id"
     assert all(fk.parent_table != "things" for fk in planned["other"].foreign_keys)
     zero = plan_tables(discover_local(src), None, use_presidio=False)  # zero-config: never the key
     assert zero["things"].primary_key is None
     with pytest.raises(PolicyError, match="table things, column id: .* cannot be the primary key"):
-        sanitize_folder(src, tmp_path / "out", keyring=_key(), config=config, envs=("dev",), use_presidio=False)
+        sanitize_folder(
+            src, tmp_path / "out", keyring=_key(), config=config, envs=("dev",), use_presidio=False
+        )
 
 
 def _key():
@@ -57,9 +66,19 @@ def test_a_quasi_identifier_missing_from_the_data_is_a_config_error_naming_table
     """Today `_dev_generalizer` drops it silently and the dev sample is published unprotected on it."""
     src = tmp_path / "src" / "people"
     src.mkdir(parents=True)
-    pq.write_table(pa.table({"id": list(range(N)), "zip": [f"{10000 + i % 7}" for i in range(N)]}),
-                   src / "part-0.parquet")
-    config = Config(tables={"people": TableConfig(unknown_columns="classify", quasi_identifiers=["zip", "zipcode"])})
+    pq.write_table(
+        pa.table({"id": list(range(N)), "zip": [f"{10000 + i % 7}" for i in range(N)]}),
+        src / "part-0.parquet",
+    )
+    config = Config(
+        tables={"people": TableConfig(unknown_columns="classify", quasi_identifiers=["zip", "zipcode"])}
+    )
     with pytest.raises(ConfigError, match="table people, column zipcode: quasi-identifier is not a column"):
-        sanitize_folder(tmp_path / "src", tmp_path / "out", keyring=_key(), config=config, envs=("dev",),
-                        use_presidio=False)
+        sanitize_folder(
+            tmp_path / "src",
+            tmp_path / "out",
+            keyring=_key(),
+            config=config,
+            envs=("dev",),
+            use_presidio=False,
+        )

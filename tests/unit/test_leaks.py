@@ -34,8 +34,11 @@ def _run(tmp_path, columns: dict, policies: dict) -> list[dict]:
 def test_the_scan_counts_the_output_cells_it_compared(tmp_path):
     """The report's "checked N output cells": every non-null cell of every compared column, all batches."""
     notes = [None if i % 4 == 0 else f"note {i}" for i in range(N)]
-    leaks = _scan(tmp_path, {"id": list(range(N)), "email": _emails(N), "notes": notes},
-                  {"id": ID, "email": EMAIL, "notes": {"action": "keep"}})
+    leaks = _scan(
+        tmp_path,
+        {"id": list(range(N)), "email": _emails(N), "notes": notes},
+        {"id": ID, "email": EMAIL, "notes": {"action": "keep"}},
+    )
     assert leaks["cells"] == N - N // 4  # notes only: generated columns (fakes, HMACs) are not compared
 
 

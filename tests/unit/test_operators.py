@@ -64,27 +64,50 @@ print(json.dumps([apply_column(v, P(action="fake", entity="PERSON"), ctx).to_pyl
 
 
 def test_pseudonyms_do_not_depend_on_the_process_or_hash_seed(keyring):
-    outs = [json.loads(subprocess.run([sys.executable, "-c", _PROCESS_CODE, TEST_KEY.decode()], capture_output=True,
-                                      text=True, check=True, cwd=REPO, env={"PYTHONHASHSEED": seed}).stdout)
-            for seed in ("1", "2")]
+    outs = [
+        json.loads(
+            subprocess.run(
+                [sys.executable, "-c", _PROCESS_CODE, TEST_KEY.decode()],
+                capture_output=True,
+                text=True,
+                check=True,
+                cwd=REPO,
+                env={"PYTHONHASHSEED": seed},
+            ).stdout
+        )
+        for seed in ("1", "2")
+    ]
     v = pa.array(["Ann Lee", "bo@x.org", "(415) 555-0100"])
-    here = [run(v, keyring, action="fake", entity="PERSON"), run(v, keyring, action="fake", entity="EMAIL_ADDRESS"),
-            run(pa.array([1, 2, 3]), keyring, action="hmac", entity="ID")]
+    here = [
+        run(v, keyring, action="fake", entity="PERSON"),
+        run(v, keyring, action="fake", entity="EMAIL_ADDRESS"),
+        run(pa.array([1, 2, 3]), keyring, action="hmac", entity="ID"),
+    ]
     assert outs[0] == outs[1] == here
 
 
 def test_fake_formats(keyring):
-    emails = run(pa.array(["a@b.com", None, "x.y@corp.co.uk"]), keyring, action="fake", entity="EMAIL_ADDRESS")
+    emails = run(
+        pa.array(["a@b.com", None, "x.y@corp.co.uk"]), keyring, action="fake", entity="EMAIL_ADDRESS"
+    )
     assert emails[1] is None
     for e in (emails[0], emails[2]):  # a valid address at a reserved example domain
         assert re.fullmatch(r"[a-z]+\.[a-z]+\d{6}@([a-z]+\.)?(example\.(com|net|org)|test\.example)", e), e
-    phones = run(pa.array(["(415) 555-0100", "+44 20 7946 0958", "415.555.0100"]), keyring, action="fake",
-                 entity="PHONE_NUMBER")
+    phones = run(
+        pa.array(["(415) 555-0100", "+44 20 7946 0958", "415.555.0100"]),
+        keyring,
+        action="fake",
+        entity="PHONE_NUMBER",
+    )
     assert re.fullmatch(r"\(\d{3}\) \d{3}-\d{4}", phones[0]) and phones[0] != "(415) 555-0100"
     assert phones[1].startswith("+44 ") and re.fullmatch(r"\+44 \d\d \d{4} \d{4}", phones[1])
     assert re.fullmatch(r"\d{3}\.\d{3}\.\d{4}", phones[2])
-    cards = run(pa.array(["4111 1111 1111 1111", "5500005555555559", "378282246310005"]), keyring,
-                action="fake", entity="CREDIT_CARD")
+    cards = run(
+        pa.array(["4111 1111 1111 1111", "5500005555555559", "378282246310005"]),
+        keyring,
+        action="fake",
+        entity="CREDIT_CARD",
+    )
     assert all(luhn(c) for c in cards)
     assert [c[0] for c in cards] == ["4", "5", "3"] and cards[0].count(" ") == 3
     assert cards[0] != "4111 1111 1111 1111"
@@ -99,7 +122,9 @@ def test_fake_formats(keyring):
     assert re.fullmatch(r"\S+ \S+", names[0]) and names[0] != "John Smith"
     (street,) = run(pa.array(["12 Main St"]), keyring, action="fake", entity="STREET_ADDRESS")
     assert re.fullmatch(r"\d+ .+", street)
-    (ident,) = run(pa.array(["CUST-000123"]), keyring, action="hmac", entity="ID:c", params={"prefix": "CUST-"})
+    (ident,) = run(
+        pa.array(["CUST-000123"]), keyring, action="hmac", entity="ID:c", params={"prefix": "CUST-"}
+    )
     assert re.fullmatch(r"CUST-[0-9a-f]{16}", ident)
     # without a constant prefix in the policy nothing of the value survives (a key like given_surname)
     (ident,) = run(pa.array(["maria_lopez"]), keyring, action="hmac", entity="ID:c")
@@ -123,7 +148,10 @@ def test_generalize(keyring):
     assert run(dates, keyring, action="generalize", params={"to": "year"}) == [dt.date(1987, 1, 1), None]
     assert run(dates, keyring, action="generalize", params={"to": "month"}) == [dt.date(1987, 6, 1), None]
     assert run(dates, keyring, action="generalize", params={"to": "decade"}) == [dt.date(1980, 1, 1), None]
-    assert run(pa.array(["02134", "9021"]), keyring, action="generalize", params={"to": "zip3"}) == ["02100", "9020"]
+    assert run(pa.array(["02134", "9021"]), keyring, action="generalize", params={"to": "zip3"}) == [
+        "02100",
+        "9020",
+    ]
     assert run(pa.array([90210]), keyring, action="generalize", params={"to": "zip3"}) == [90200]
     assert run(pa.array([37, 42, 9]), keyring, action="generalize", params={"to": "age_band"}) == [30, 40, 0]
 
@@ -132,8 +160,10 @@ def test_generalize_never_overflows_the_column_type(keyring):
     """A band or a rounding next to the type's limit stays inside it (Arrow's floor made
     -99999990.0001 as decimal(12,4) into -100000000, an overflow; its decimal round made
     99999999.99 into 0)."""
+
     def gen(arr, **params):
         return run(arr, keyring, action="generalize", params=params)
+
     d = decimal.Decimal
     t = pa.decimal128(12, 4)
     edge = pa.array([d("-99999990.0001"), d("99999999.9999"), d("-15.5"), None], t)
@@ -143,7 +173,10 @@ def test_generalize_never_overflows_the_column_type(keyring):
     assert gen(pa.array([d("9" * 38)], pa.decimal128(38, 0)), to="age_band") == [d("9" * 37 + "0")]
     assert gen(pa.array([-128, 127], pa.int8()), to="age_band") == [-120, 120]
     assert gen(pa.array([-15.0, 1e308]), to="age_band") == [-10.0, 1e308]
-    assert gen(pa.array([1.797693134862316e307, 42.36]), to="round", digits=1) == [1.797693134862316e307, 42.4]
+    assert gen(pa.array([1.797693134862316e307, 42.36]), to="round", digits=1) == [
+        1.797693134862316e307,
+        42.4,
+    ]
     assert gen(pa.array(["9" * 400, "34"]), to="age_band") == [None, "30-39"]
     assert gen(pa.array([d("90210.0")], pa.decimal128(6, 1)), to="zip3") == [d("90200")]
 
@@ -182,10 +215,25 @@ def test_int32_ids_that_would_overflow_are_refused(keyring):
 
 
 def test_json_column_walks_paths_and_scrubs_unlisted_strings(keyring):
-    docs = pa.array([json.dumps({"user": {"email": "ann@x.org", "tags": ["a"]}, "n": 3,
-                                 "note": "Call Ann Lee at (415) 555-0100"}), None])
-    policy = {"action": "json", "fields": {"user.email": ColumnPolicy(action="fake", entity="EMAIL_ADDRESS"),
-                                          "user.tags": ColumnPolicy(action="keep")}}
+    docs = pa.array(
+        [
+            json.dumps(
+                {
+                    "user": {"email": "ann@x.org", "tags": ["a"]},
+                    "n": 3,
+                    "note": "Call Ann Lee at (415) 555-0100",
+                }
+            ),
+            None,
+        ]
+    )
+    policy = {
+        "action": "json",
+        "fields": {
+            "user.email": ColumnPolicy(action="fake", entity="EMAIL_ADDRESS"),
+            "user.tags": ColumnPolicy(action="keep"),
+        },
+    }
     out = run(docs, keyring, **policy)
     doc = json.loads(out[0])
     assert doc["user"]["email"] != "ann@x.org" and "@" in doc["user"]["email"]
@@ -197,10 +245,15 @@ def test_json_column_walks_paths_and_scrubs_unlisted_strings(keyring):
 
 
 def test_struct_and_list_columns_are_walked_field_by_field(keyring):
-    t = pa.array([{"name": "Ann Lee", "emails": ["a@x.org", "b@y.org"], "age": 41}, None],
-                 pa.struct([("name", pa.string()), ("emails", pa.list_(pa.string())), ("age", pa.int64())]))
-    fields = {"name": ColumnPolicy(action="fake", entity="PERSON"),
-              "emails": ColumnPolicy(action="fake", entity="EMAIL_ADDRESS"), "age": ColumnPolicy(action="keep")}
+    t = pa.array(
+        [{"name": "Ann Lee", "emails": ["a@x.org", "b@y.org"], "age": 41}, None],
+        pa.struct([("name", pa.string()), ("emails", pa.list_(pa.string())), ("age", pa.int64())]),
+    )
+    fields = {
+        "name": ColumnPolicy(action="fake", entity="PERSON"),
+        "emails": ColumnPolicy(action="fake", entity="EMAIL_ADDRESS"),
+        "age": ColumnPolicy(action="keep"),
+    }
     out = apply_column(t, ColumnPolicy(action="struct", fields=fields), OpContext(keyring))
     assert out.type == t.type
     row = out.to_pylist()[0]
@@ -208,15 +261,24 @@ def test_struct_and_list_columns_are_walked_field_by_field(keyring):
     assert not {"a@x.org", "b@y.org"} & set(row["emails"])
     assert out.to_pylist()[1] is None
     with pytest.raises(OperatorError, match="nested field 'age' has no policy"):
-        apply_column(t, ColumnPolicy(action="struct", fields={k: v for k, v in fields.items() if k != "age"}),
-                     OpContext(keyring))
+        apply_column(
+            t,
+            ColumnPolicy(action="struct", fields={k: v for k, v in fields.items() if k != "age"}),
+            OpContext(keyring),
+        )
 
 
 def test_a_dropped_json_key_leaves_the_document(keyring):
     # before: the engine sent the leaf to the drop operator, which raised (drop was special-cased by name)
     docs = pa.array([json.dumps({"id": 1, "ssn": "123-45-6789", "kids": [{"ssn": "987-65-4321"}]})])
-    out = json.loads(run(docs, keyring, action="json", fields={"ssn": ColumnPolicy(action="drop"),
-                                                               "kids.ssn": ColumnPolicy(action="drop")})[0])
+    out = json.loads(
+        run(
+            docs,
+            keyring,
+            action="json",
+            fields={"ssn": ColumnPolicy(action="drop"), "kids.ssn": ColumnPolicy(action="drop")},
+        )[0]
+    )
     assert out == {"id": 1, "kids": [{}]}
 
 
@@ -226,8 +288,12 @@ def test_no_import_circle_between_engine_operators_and_nested():
     def imports(module: str) -> set[str]:
         tree = ast.parse((REPO / "datarefresh" / "anonymize" / f"{module}.py").read_text(encoding="utf-8"))
         names = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
-        names |= {f"{n.module}.{a.name}" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module
-                  for a in n.names}
+        names |= {
+            f"{n.module}.{a.name}"
+            for n in ast.walk(tree)
+            if isinstance(n, ast.ImportFrom) and n.module
+            for a in n.names
+        }
         return {m.rsplit(".", 1)[-1] for m in names if m.startswith("datarefresh.anonymize")}
 
     assert "engine" not in imports("nested") | imports("operators")

@@ -23,12 +23,16 @@ def _events(root: Path, fmt: str = "parquet") -> Path:
     for day, hour, ids in (("2026-11-29", 1, [1, 2]), ("2026-11-29", 23, [3]), ("2026-11-30", 1, [4, 5, 6])):
         folder = root / "events" / f"dt={day}" / f"hour={hour}"
         folder.mkdir(parents=True)
-        t = pa.table({"event_id": ids, "email": [f"user{i}@corp.com" for i in ids], "kind": ["click"] * len(ids)})
+        t = pa.table(
+            {"event_id": ids, "email": [f"user{i}@corp.com" for i in ids], "kind": ["click"] * len(ids)}
+        )
         if fmt == "parquet":
             pq.write_table(t, folder / "part-0.parquet")
         else:
-            (folder / "part-0.csv").write_text("event_id;email;kind\n" + "".join(
-                f"{r['event_id']};{r['email']};{r['kind']}\n" for r in t.to_pylist()))
+            (folder / "part-0.csv").write_text(
+                "event_id;email;kind\n"
+                + "".join(f"{r['event_id']};{r['email']};{r['kind']}\n" for r in t.to_pylist())
+            )
     return root
 
 
@@ -54,8 +58,11 @@ def test_plan_lists_partition_columns_and_the_output_keeps_the_layout(tmp_path, 
     sanitize_folder(root, tmp_path / "out", keyring=keyring, config=policy, use_presidio=False)
     out = tmp_path / "out" / "events"
     files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.parquet"))
-    assert [f.rsplit("/", 1)[0] for f in files] == ["dt=2026-11-29/hour=1", "dt=2026-11-29/hour=23",
-                                                     "dt=2026-11-30/hour=1"]  # before: flattened part-00000
+    assert [f.rsplit("/", 1)[0] for f in files] == [
+        "dt=2026-11-29/hour=1",
+        "dt=2026-11-29/hour=23",
+        "dt=2026-11-30/hour=1",
+    ]  # before: flattened part-00000
     assert "dt" not in pq.read_schema(out / files[0]).names  # in the path only, as hive readers expect
     back = ds.dataset(out, partitioning="hive").to_table()
     assert back.num_rows == 6 and sorted(back.column("dt").to_pylist()).count("2026-11-30") == 3
@@ -64,23 +71,46 @@ def test_plan_lists_partition_columns_and_the_output_keeps_the_layout(tmp_path, 
 
 def test_a_partition_column_policy_applies_to_the_folder_values(tmp_path, keyring):
     root = _events(tmp_path / "src")
-    cfg = parse_config({"tables": {"events": {"columns": {
-        "event_id": {"action": "keep"}, "email": {"action": "fake", "entity": "EMAIL_ADDRESS"},
-        "kind": {"action": "keep"}, "dt": {"action": "keep", "type": "string"},
-        "hour": {"action": "null", "type": "int32"}}}}})
+    cfg = parse_config(
+        {
+            "tables": {
+                "events": {
+                    "columns": {
+                        "event_id": {"action": "keep"},
+                        "email": {"action": "fake", "entity": "EMAIL_ADDRESS"},
+                        "kind": {"action": "keep"},
+                        "dt": {"action": "keep", "type": "string"},
+                        "hour": {"action": "null", "type": "int32"},
+                    }
+                }
+            }
+        }
+    )
     sanitize_folder(root, tmp_path / "out", keyring=keyring, config=cfg, use_presidio=False)
     out = tmp_path / "out" / "events"
     assert sorted(p.parent.relative_to(out).as_posix() for p in out.rglob("*.parquet")) == [
-        "dt=2026-11-29/hour=__HIVE_DEFAULT_PARTITION__", "dt=2026-11-30/hour=__HIVE_DEFAULT_PARTITION__"]
+        "dt=2026-11-29/hour=__HIVE_DEFAULT_PARTITION__",
+        "dt=2026-11-30/hour=__HIVE_DEFAULT_PARTITION__",
+    ]
 
 
 def test_a_configured_table_must_name_its_partition_columns(tmp_path, keyring):
     from datarefresh.errors import PolicyError
 
     root = _events(tmp_path / "src")
-    cfg = parse_config({"tables": {"events": {"columns": {
-        "event_id": {"action": "keep"}, "email": {"action": "fake", "entity": "EMAIL_ADDRESS"},
-        "kind": {"action": "keep"}}}}})
+    cfg = parse_config(
+        {
+            "tables": {
+                "events": {
+                    "columns": {
+                        "event_id": {"action": "keep"},
+                        "email": {"action": "fake", "entity": "EMAIL_ADDRESS"},
+                        "kind": {"action": "keep"},
+                    }
+                }
+            }
+        }
+    )
     with pytest.raises(PolicyError, match="column dt"):
         sanitize_folder(root, tmp_path / "out", keyring=keyring, config=cfg, use_presidio=False)
 
@@ -97,7 +127,9 @@ def test_a_column_both_in_the_file_and_in_its_folder_is_an_error(tmp_path):
     folder = tmp_path / "t" / "dt=2026-11-29"
     folder.mkdir(parents=True)
     pq.write_table(pa.table({"dt": ["2026-11-28"], "a": [1]}), folder / "p.parquet")
-    with pytest.raises(InputError, match=r"p\.parquet.*column dt is both in the file and in its partition folder"):
+    with pytest.raises(
+        InputError, match=r"p\.parquet.*column dt is both in the file and in its partition folder"
+    ):
         discover_local(tmp_path)["t"].first_schema()
 
 

@@ -25,23 +25,105 @@ from datarefresh.anonymize.engine import TableTransformer
 from datarefresh.config import TableConfig
 from datarefresh.detect.classify import classify_table, classify_values
 
-NAMES = ["age", "Age", "birthday", "Birthday", "DOB", "BIRTHDATE", "DEATHDATE", "month_of_birth", "phone",
-         "TelephoneNumber", "email", "EmailAddress", "zip", "ZipCode", "LAT", "LON", "longitude", "ssn", "NationalID",
-         "CVV2", "CCExpires", "CCNumber", "card", "id", "Id", "customer_id", "PATIENTID", "GUID", "FIRST", "LAST",
-         "GivenName", "MothersMaiden", "name", "STATE", "Nationality", "gender", "address", "StreetAddress", "city",
-         "password", "ip_address", "username", "iban", "PASSPORT", "DRIVERS", "account_number", "payload", "notes",
-         "col_7", "attr1", "value", "nombre", "geburtsdatum", "courriel", "telefono"]
+NAMES = [
+    "age",
+    "Age",
+    "birthday",
+    "Birthday",
+    "DOB",
+    "BIRTHDATE",
+    "DEATHDATE",
+    "month_of_birth",
+    "phone",
+    "TelephoneNumber",
+    "email",
+    "EmailAddress",
+    "zip",
+    "ZipCode",
+    "LAT",
+    "LON",
+    "longitude",
+    "ssn",
+    "NationalID",
+    "CVV2",
+    "CCExpires",
+    "CCNumber",
+    "card",
+    "id",
+    "Id",
+    "customer_id",
+    "PATIENTID",
+    "GUID",
+    "FIRST",
+    "LAST",
+    "GivenName",
+    "MothersMaiden",
+    "name",
+    "STATE",
+    "Nationality",
+    "gender",
+    "address",
+    "StreetAddress",
+    "city",
+    "password",
+    "ip_address",
+    "username",
+    "iban",
+    "PASSPORT",
+    "DRIVERS",
+    "account_number",
+    "payload",
+    "notes",
+    "col_7",
+    "attr1",
+    "value",
+    "nombre",
+    "geburtsdatum",
+    "courriel",
+    "telefono",
+]
 
-TEXTS = ["3/29/1982", "1982-03-29", "29.03.1982", "03/27", "34", "042", "abc", "", " ", "John", "Maria Lopez",
-         "jOHN2", "Smith", "user@example.org", "+1 312 555 0142", "3125550142", "123-45-6789", "4111111111111111",
-         "10.0.0.1", "42.3601", "-71.0589", "Massachusetts", "US", "F", '{"email": "a@b.org", "age": 3}',
-         "[1, 2]", "SW1A 1AA", "GB82WEST12345698765432", "3f2504e0-4f89-11d3-9a0c-0305e82c3301", "N/A",
-         "Spoke with Maria Lopez about order 12; call (312) 555-0142 tomorrow please", "CUST-00042"]
+TEXTS = [
+    "3/29/1982",
+    "1982-03-29",
+    "29.03.1982",
+    "03/27",
+    "34",
+    "042",
+    "abc",
+    "",
+    " ",
+    "John",
+    "Maria Lopez",
+    "jOHN2",
+    "Smith",
+    "user@example.org",
+    "+1 312 555 0142",
+    "3125550142",
+    "123-45-6789",
+    "4111111111111111",
+    "10.0.0.1",
+    "42.3601",
+    "-71.0589",
+    "Massachusetts",
+    "US",
+    "F",
+    '{"email": "a@b.org", "age": 3}',
+    "[1, 2]",
+    "SW1A 1AA",
+    "GB82WEST12345698765432",
+    "3f2504e0-4f89-11d3-9a0c-0305e82c3301",
+    "N/A",
+    "Spoke with Maria Lopez about order 12; call (312) 555-0142 tomorrow please",
+    "CUST-00042",
+]
 
 
 def _ints(bits: int, signed: bool):
-    lo, hi = (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if signed else (0, 2 ** bits - 1)
-    pii = [v for v in (3125550142, 123456789, 4111111111111111, 19820329, 1982, 34, 2134, 0, 7) if lo <= v <= hi]
+    lo, hi = (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if signed else (0, 2**bits - 1)
+    pii = [
+        v for v in (3125550142, 123456789, 4111111111111111, 19820329, 1982, 34, 2134, 0, 7) if lo <= v <= hi
+    ]
     return st.one_of(st.integers(lo, hi), st.sampled_from(pii))
 
 
@@ -51,13 +133,29 @@ _DATETIME = st.datetimes(dt.datetime(1900, 1, 1), dt.datetime(2100, 1, 1))
 
 # (Arrow type, strategy of Python values); dictionary types are built from their value type.
 TYPES = [
-    *[(getattr(pa, f"{'u' if not s else ''}int{b}")(), _ints(b, s)) for b in (8, 16, 32, 64) for s in (True, False)],
+    *[
+        (getattr(pa, f"{'u' if not s else ''}int{b}")(), _ints(b, s))
+        for b in (8, 16, 32, 64)
+        for s in (True, False)
+    ],
     (pa.float32(), st.floats(-1e6, 1e6, width=32)),
-    (pa.float64(), st.one_of(st.floats(allow_nan=True, allow_infinity=False), st.sampled_from([3125550142.0,
-                                                                                              42.36, 34.0]))),
-    (pa.decimal128(12, 4), st.decimals(-99_999_999, 99_999_999, places=4, allow_nan=False, allow_infinity=False)),
-    (pa.decimal128(38, 0), st.one_of(st.sampled_from([decimal.Decimal(3125550142), decimal.Decimal(1)]),
-                                     st.decimals(0, 10 ** 20, places=0, allow_nan=False, allow_infinity=False))),
+    (
+        pa.float64(),
+        st.one_of(
+            st.floats(allow_nan=True, allow_infinity=False), st.sampled_from([3125550142.0, 42.36, 34.0])
+        ),
+    ),
+    (
+        pa.decimal128(12, 4),
+        st.decimals(-99_999_999, 99_999_999, places=4, allow_nan=False, allow_infinity=False),
+    ),
+    (
+        pa.decimal128(38, 0),
+        st.one_of(
+            st.sampled_from([decimal.Decimal(3125550142), decimal.Decimal(1)]),
+            st.decimals(0, 10**20, places=0, allow_nan=False, allow_infinity=False),
+        ),
+    ),
     (pa.bool_(), st.booleans()),
     (pa.string(), _TEXT),
     (pa.large_string(), _TEXT),
@@ -74,11 +172,18 @@ TYPES = [
     (pa.list_(pa.string()), st.lists(_TEXT, max_size=3)),
     (pa.list_(pa.int64()), st.lists(_ints(64, True), max_size=3)),
     (pa.large_list(pa.string()), st.lists(_TEXT, max_size=3)),
-    (pa.map_(pa.string(), pa.string()), st.lists(st.tuples(st.sampled_from(["email", "k"]), _TEXT), max_size=2)),
-    (pa.struct([("email", pa.string()), ("age", pa.int32()), ("birthday", pa.string())]),
-     st.fixed_dictionaries({"email": _TEXT, "age": _ints(32, True), "birthday": _TEXT})),
-    (pa.list_(pa.struct([("phone", pa.int64()), ("name", pa.string())])),
-     st.lists(st.fixed_dictionaries({"phone": _ints(64, True), "name": _TEXT}), max_size=2)),
+    (
+        pa.map_(pa.string(), pa.string()),
+        st.lists(st.tuples(st.sampled_from(["email", "k"]), _TEXT), max_size=2),
+    ),
+    (
+        pa.struct([("email", pa.string()), ("age", pa.int32()), ("birthday", pa.string())]),
+        st.fixed_dictionaries({"email": _TEXT, "age": _ints(32, True), "birthday": _TEXT}),
+    ),
+    (
+        pa.list_(pa.struct([("phone", pa.int64()), ("name", pa.string())])),
+        st.lists(st.fixed_dictionaries({"phone": _ints(64, True), "name": _TEXT}), max_size=2),
+    ),
     (pa.null(), st.none()),
 ]
 
@@ -90,8 +195,11 @@ def tables(draw) -> pa.Table:
     for name in draw(st.lists(st.sampled_from(NAMES), min_size=1, max_size=4, unique=True)):
         typ, values = draw(st.sampled_from(TYPES))
         # a column is one kind of value repeated with variations, sometimes with nulls
-        vals = draw(st.lists(st.one_of(values, st.none()) if draw(st.booleans()) else values,
-                             min_size=rows, max_size=rows))
+        vals = draw(
+            st.lists(
+                st.one_of(values, st.none()) if draw(st.booleans()) else values, min_size=rows, max_size=rows
+            )
+        )
         if pa.types.is_dictionary(typ):
             arr = pa.array(vals, typ.value_type).dictionary_encode()
         else:
@@ -101,17 +209,25 @@ def tables(draw) -> pa.Table:
     return pa.Table.from_arrays(columns, names=names)
 
 
-@settings(max_examples=int(os.environ.get("PLAN_PROPERTY_EXAMPLES", "120")), deadline=None,
-          suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=int(os.environ.get("PLAN_PROPERTY_EXAMPLES", "120")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(table=tables())
 # found by this test: a band next to a decimal's limit overflowed it
 @example(table=pa.table({"age": pa.array([decimal.Decimal("-99999990.0001")], pa.decimal128(12, 4))}))
 @example(table=pa.table({"LAT": pa.array([1.797693134862316e307])}))  # and rounding a huge double
 def test_plan_then_sanitize_never_fails_on_type(table, keyring):
     # column policies as classify_table makes them (key discovery has its own tests in test_keys*)
-    policy = TableConfig(columns={f.name: classify_values(f.name, f.type, table.column(f.name).to_pylist(),
-                                                          table="people", use_presidio=False)
-                                  for f in table.schema})
+    policy = TableConfig(
+        columns={
+            f.name: classify_values(
+                f.name, f.type, table.column(f.name).to_pylist(), table="people", use_presidio=False
+            )
+            for f in table.schema
+        }
+    )
     transformer = TableTransformer("people", policy, table.schema, keyring)
     for batch in table.to_batches():
         out = transformer.transform(batch)
@@ -121,17 +237,34 @@ def test_plan_then_sanitize_never_fails_on_type(table, keyring):
         assert col.evidence is not None, name
 
 
-@pytest.mark.parametrize("name,typ,values,expect", [
-    ("Age", pa.string(), ["34", "71", "18"], ("generalize", ["30-39", "70-79", "10-19"])),
-    ("birthday", pa.string(), ["3/29/1982", "1982-03-29", "not a date"], ("generalize", ["1982", "1982", None])),
-    ("phone", pa.int64(), [3125550142, 3125550143, 3125550144], ("fake", None)),
-    ("DOB", pa.timestamp("us", tz="Europe/Paris"), [dt.datetime(1982, 3, 29, tzinfo=dt.UTC)] * 3,
-     ("generalize", None)),
-    ("LAT", pa.decimal128(9, 6), [decimal.Decimal("42.360123")] * 3, ("generalize", [decimal.Decimal("42.4")] * 3)),
-    ("LON", pa.string(), ["-71.0589", "-71.1", "x"], ("generalize", ["-71.1", "-71.1", None])),
-    ("CCExpires", pa.string(), ["3/2027", "03/27", "12/2030"], ("generalize", ["2027", "2027", "2030"])),
-    ("CVV2", pa.int64(), [123, 456, 789], ("null", [None, None, None])),
-])
+@pytest.mark.parametrize(
+    "name,typ,values,expect",
+    [
+        ("Age", pa.string(), ["34", "71", "18"], ("generalize", ["30-39", "70-79", "10-19"])),
+        (
+            "birthday",
+            pa.string(),
+            ["3/29/1982", "1982-03-29", "not a date"],
+            ("generalize", ["1982", "1982", None]),
+        ),
+        ("phone", pa.int64(), [3125550142, 3125550143, 3125550144], ("fake", None)),
+        (
+            "DOB",
+            pa.timestamp("us", tz="Europe/Paris"),
+            [dt.datetime(1982, 3, 29, tzinfo=dt.UTC)] * 3,
+            ("generalize", None),
+        ),
+        (
+            "LAT",
+            pa.decimal128(9, 6),
+            [decimal.Decimal("42.360123")] * 3,
+            ("generalize", [decimal.Decimal("42.4")] * 3),
+        ),
+        ("LON", pa.string(), ["-71.0589", "-71.1", "x"], ("generalize", ["-71.1", "-71.1", None])),
+        ("CCExpires", pa.string(), ["3/2027", "03/27", "12/2030"], ("generalize", ["2027", "2027", "2030"])),
+        ("CVV2", pa.int64(), [123, 456, 789], ("null", [None, None, None])),
+    ],
+)
 def test_named_columns_of_every_type_get_an_action_that_applies(name, typ, values, expect, keyring):
     table = pa.table({name: pa.array(values, typ)})
     policy = classify_table("people", table, use_presidio=False)

@@ -24,14 +24,27 @@ def _tickets(n=3000, customers=600, seed=11):
     rng = np.random.default_rng(seed)
     start = np.datetime64("2026-01-01T00:00:00", "ms").astype(np.int64)
     real = start + rng.integers(0, 365 * DAY_MS // 1000, n) * 1000  # second precision, as logs are
-    return pa.record_batch({"ticket_id": np.arange(n), "customer_id": rng.integers(0, customers, n),
-                            "created_at": pa.array(real, pa.timestamp("ms"))})
+    return pa.record_batch(
+        {
+            "ticket_id": np.arange(n),
+            "customer_id": rng.integers(0, customers, n),
+            "created_at": pa.array(real, pa.timestamp("ms")),
+        }
+    )
 
 
 def _shift(batch, keyring, **params):
-    policy = TableConfig(primary_key="ticket_id", columns={
-        "ticket_id": {"action": "keep"}, "customer_id": {"action": "hmac", "entity": "ID:customer_id"},
-        "created_at": {"action": "shift_date", "params": {"by": "customer_id", "max_days": MAX_DAYS} | params}})
+    policy = TableConfig(
+        primary_key="ticket_id",
+        columns={
+            "ticket_id": {"action": "keep"},
+            "customer_id": {"action": "hmac", "entity": "ID:customer_id"},
+            "created_at": {
+                "action": "shift_date",
+                "params": {"by": "customer_id", "max_days": MAX_DAYS} | params,
+            },
+        },
+    )
     out = TableTransformer("tickets", policy, batch.schema, keyring).transform(batch)
     return out.column("created_at").cast(pa.int64()).to_numpy()
 
@@ -101,12 +114,15 @@ def test_keep_intervals_keeps_them_and_jitter_blurs_them(keyring):
     assert _interval_match_share(jittered, real, customers) < 0.01
 
 
-@pytest.mark.parametrize("params, words", [
-    ({"keep_intervals": True, "jitter": 60}, "cannot take params.jitter"),
-    ({"keep_intervals": True, "by": None}, "keep_intervals needs params.by"),
-    ({"jitter": -1}, "jitter must be a number >= 0"),
-    ({"max_days": 0}, "max_days must be a whole number"),
-])
+@pytest.mark.parametrize(
+    "params, words",
+    [
+        ({"keep_intervals": True, "jitter": 60}, "cannot take params.jitter"),
+        ({"keep_intervals": True, "by": None}, "keep_intervals needs params.by"),
+        ({"jitter": -1}, "jitter must be a number >= 0"),
+        ({"max_days": 0}, "max_days must be a whole number"),
+    ],
+)
 def test_bad_shift_params_are_refused(keyring, params, words):
     batch = _tickets(n=10)
     with pytest.raises(PolicyError, match="column created_at") as err:
@@ -116,10 +132,21 @@ def test_bad_shift_params_are_refused(keyring, params, words):
 
 def test_dates_move_by_whole_days_with_jitter_in_days(keyring):
     days = pa.array(np.arange(18000, 18400, dtype=np.int32), pa.date32())
-    batch = pa.record_batch({"ticket_id": np.arange(400), "customer_id": np.arange(400) % 40, "created_at": days})
-    policy = TableConfig(columns={"ticket_id": {"action": "keep"}, "customer_id": {"action": "keep"},
-                                  "created_at": {"action": "shift_date",
-                                                 "params": {"by": "customer_id", "max_days": 10, "jitter": 2}}})
+    batch = pa.record_batch(
+        {"ticket_id": np.arange(400), "customer_id": np.arange(400) % 40, "created_at": days}
+    )
+    policy = TableConfig(
+        columns={
+            "ticket_id": {"action": "keep"},
+            "customer_id": {"action": "keep"},
+            "created_at": {
+                "action": "shift_date",
+                "params": {"by": "customer_id", "max_days": 10, "jitter": 2},
+            },
+        }
+    )
     out = TableTransformer("t", policy, batch.schema, keyring).transform(batch)
     moved = out.column("created_at").cast(pa.int32()).to_numpy() - days.cast(pa.int32()).to_numpy()
-    assert out.column("created_at").type == pa.date32() and np.all(np.abs(moved) <= 12) and len(set(moved)) > 10
+    assert (
+        out.column("created_at").type == pa.date32() and np.all(np.abs(moved) <= 12) and len(set(moved)) > 10
+    )

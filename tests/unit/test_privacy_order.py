@@ -25,23 +25,38 @@ def _prod(root):
     ids = np.arange(1, N + 1)
     (root / "people").mkdir(parents=True)
     (root / "orders").mkdir()
-    pq.write_table(pa.table({"person_id": ids, "email": [f"p{i}@corp.example" for i in ids]}),
-                   root / "people" / "part-0.parquet")  # exported sorted by primary key, as prod usually is
+    pq.write_table(
+        pa.table({"person_id": ids, "email": [f"p{i}@corp.example" for i in ids]}),
+        root / "people" / "part-0.parquet",
+    )  # exported sorted by primary key, as prod usually is
     orders = np.arange(1, 2 * N + 1)
-    pq.write_table(pa.table({"order_id": orders, "person_id": (orders + 1) // 2}), root / "orders" / "part-0.parquet")
+    pq.write_table(
+        pa.table({"order_id": orders, "person_id": (orders + 1) // 2}), root / "orders" / "part-0.parquet"
+    )
 
 
 CONFIG = {
-    "environments": {"staging": {"bucket": "unused"},
-                     "dev": {"bucket": "unused", "sampling": {"mode": "sample", "fraction": 0.5}}},
+    "environments": {
+        "staging": {"bucket": "unused"},
+        "dev": {"bucket": "unused", "sampling": {"mode": "sample", "fraction": 0.5}},
+    },
     "tables": {
-        "people": {"primary_key": "person_id", "columns": {
-            "person_id": {"action": "hmac", "entity": "ID:person_id"},
-            "email": {"action": "fake", "entity": "EMAIL_ADDRESS"}}},
-        "orders": {"primary_key": "order_id",
-                   "foreign_keys": [{"column": "person_id", "references": "people.person_id"}],
-                   "columns": {"order_id": {"action": "hmac", "entity": "ID:order_id"},
-                               "person_id": {"action": "hmac", "entity": "ID:person_id"}}}},
+        "people": {
+            "primary_key": "person_id",
+            "columns": {
+                "person_id": {"action": "hmac", "entity": "ID:person_id"},
+                "email": {"action": "fake", "entity": "EMAIL_ADDRESS"},
+            },
+        },
+        "orders": {
+            "primary_key": "order_id",
+            "foreign_keys": [{"column": "person_id", "references": "people.person_id"}],
+            "columns": {
+                "order_id": {"action": "hmac", "entity": "ID:order_id"},
+                "person_id": {"action": "hmac", "entity": "ID:person_id"},
+            },
+        },
+    },
 }
 
 
@@ -54,8 +69,14 @@ def _originals(keyring, entity: str, pseudonyms: np.ndarray, domain: np.ndarray)
 def test_output_position_does_not_predict_the_prod_key(tmp_path, keyring):
     _prod(tmp_path / "prod")
     cfg = parse_config(CONFIG)
-    sanitize_folder(tmp_path / "prod", tmp_path / "out", keyring=keyring, config=cfg, envs=("staging", "dev"),
-                    use_presidio=False)
+    sanitize_folder(
+        tmp_path / "prod",
+        tmp_path / "out",
+        keyring=keyring,
+        config=cfg,
+        envs=("staging", "dev"),
+        use_presidio=False,
+    )
     people_ids, order_ids = np.arange(1, N + 1), np.arange(1, 2 * N + 1)
     for env in ("staging", "dev"):
         people = pq.read_table(tmp_path / "out" / env / "people")
@@ -70,11 +91,19 @@ def test_output_position_does_not_predict_the_prod_key(tmp_path, keyring):
         # the pseudonyms themselves are in no order either (they would be if sorted by key)
         assert abs(_spearman(np.arange(people.num_rows), people.column("person_id").to_numpy())) < 0.1
     # the same bytes in every run: order is keyed, not random
-    sanitize_folder(tmp_path / "prod", tmp_path / "again", keyring=keyring, config=cfg, envs=("staging", "dev"),
-                    use_presidio=False)
+    sanitize_folder(
+        tmp_path / "prod",
+        tmp_path / "again",
+        keyring=keyring,
+        config=cfg,
+        envs=("staging", "dev"),
+        use_presidio=False,
+    )
     for env in ("staging", "dev"):
         for t in ("people", "orders"):
-            assert pq.read_table(tmp_path / "again" / env / t).equals(pq.read_table(tmp_path / "out" / env / t))
+            assert pq.read_table(tmp_path / "again" / env / t).equals(
+                pq.read_table(tmp_path / "out" / env / t)
+            )
 
 
 def test_bounded_buffer_spills_and_still_writes_one_global_keyed_order(tmp_path):
@@ -118,7 +147,9 @@ def test_partitioned_tables_are_keyed_per_folder_within_one_memory_budget(tmp_pa
     w = PartitionedWriter(tmp_path / "out", schema, ["dt"], order=order, buffer_bytes=6000)
     for start in range(0, 3000, 300):  # sorted by key, as prod exports are
         k = np.arange(start, start + 300)
-        w.write(pa.record_batch([pa.array(k), pa.array([f"2026-11-{1 + i % 3:02d}" for i in k])], schema=schema))
+        w.write(
+            pa.record_batch([pa.array(k), pa.array([f"2026-11-{1 + i % 3:02d}" for i in k])], schema=schema)
+        )
     assert sum(c.held_bytes for c in w._children.values()) <= 6000  # the biggest buffers were spilled
     parts = w.close()
     assert len(parts) == 3 and w.rows == 3000

@@ -26,8 +26,9 @@ class _Bucket:
             raise ClientError({"Error": {"Code": "NoSuchKey"}}, "GetObject")
         return {"Body": io.BytesIO(self.objects[Key])}
 
-    def publish(self, sid: str, tables: dict[str, list[int]], carried: dict | None = None,
-                key: str | None = None) -> dict:
+    def publish(
+        self, sid: str, tables: dict[str, list[int]], carried: dict | None = None, key: str | None = None
+    ) -> dict:
         manifest = {"snapshot_id": sid, "as_of": sid, "tables": dict(carried or {})}
         if key:
             manifest["key_fingerprint"] = key
@@ -36,19 +37,32 @@ class _Bucket:
             pq.write_table(pa.table({"id": ids}), buf)
             key = f"snapshots/{sid}/{t}/part-00000-00000.parquet"
             self.objects[key] = buf.getvalue()
-            manifest["tables"][t] = {"rows": len(ids), "as_of": sid, "files": [
-                {"key": key, "size": len(buf.getvalue()), "sha256": hashlib.sha256(buf.getvalue()).hexdigest()}]}
+            manifest["tables"][t] = {
+                "rows": len(ids),
+                "as_of": sid,
+                "files": [
+                    {
+                        "key": key,
+                        "size": len(buf.getvalue()),
+                        "sha256": hashlib.sha256(buf.getvalue()).hexdigest(),
+                    }
+                ],
+            }
         self.objects[f"snapshots/{sid}/_manifest.json"] = json.dumps(manifest).encode()
-        self.objects["current.json"] = json.dumps({"snapshot_id": sid, "manifest": f"snapshots/{sid}/_manifest.json"}
-                                                  ).encode()
+        self.objects["current.json"] = json.dumps(
+            {"snapshot_id": sid, "manifest": f"snapshots/{sid}/_manifest.json"}
+        ).encode()
         return manifest
 
 
 @pytest.fixture
 def bucket(monkeypatch):
     b = _Bucket()
-    monkeypatch.setattr(pull_module, "env_client",
-                        lambda config, env, session=None: pull_module.EnvClient(env, S3Uri.parse("s3://dev"), b, None))
+    monkeypatch.setattr(
+        pull_module,
+        "env_client",
+        lambda config, env, session=None: pull_module.EnvClient(env, S3Uri.parse("s3://dev"), b, None),
+    )
     return b
 
 
@@ -56,7 +70,9 @@ def test_tables_from_a_newer_snapshot_join_the_existing_copy(bucket, tmp_path):
     config = bundled_demo_config()
     first = bucket.publish("20261201T000000Z-aaaa", {"customers": [1, 2], "orders": [10]})
     pull_module.pull(config, dest=tmp_path, quiet=True)
-    bucket.publish("20261202T000000Z-bbbb", {"customers": [1, 2, 3]}, carried={"orders": first["tables"]["orders"]})
+    bucket.publish(
+        "20261202T000000Z-bbbb", {"customers": [1, 2, 3]}, carried={"orders": first["tables"]["orders"]}
+    )
     r = pull_module.pull(config, dest=tmp_path, tables=("customers",), quiet=True)
     assert r["tables_from"] == {"customers": "20261202T000000Z-bbbb", "orders": "20261201T000000Z-aaaa"}
     assert r["downloaded_files"] == 1 and r["reused_files"] == 1  # orders linked from the old copy
@@ -67,8 +83,10 @@ def test_tables_from_a_newer_snapshot_join_the_existing_copy(bucket, tmp_path):
 
 
 def _copy(tmp_path) -> dict:
-    return {p.relative_to(tmp_path).as_posix(): p.read_bytes()
-            for p in (tmp_path / "current").resolve().rglob("*.parquet")}
+    return {
+        p.relative_to(tmp_path).as_posix(): p.read_bytes()
+        for p in (tmp_path / "current").resolve().rglob("*.parquet")
+    }
 
 
 def test_tables_are_not_pulled_into_a_copy_made_with_another_key(bucket, tmp_path):
@@ -79,8 +97,11 @@ def test_tables_are_not_pulled_into_a_copy_made_with_another_key(bucket, tmp_pat
     pull_module.pull(config, dest=tmp_path, quiet=True)
     before = _copy(tmp_path)
     bucket.publish("20261202T000000Z-bbbb", {"customers": [7, 8], "orders": [70]}, key="k2")  # re-keyed
-    with pytest.raises(pull_module.TerminalError, match=r"the local copy's orders come from a snapshot of dev "
-                                                        r"made with another key than 20261202T000000Z-bbbb"):
+    with pytest.raises(
+        pull_module.TerminalError,
+        match=r"the local copy's orders come from a snapshot of dev "
+        r"made with another key than 20261202T000000Z-bbbb",
+    ):
         pull_module.pull(config, dest=tmp_path, tables=("customers",), quiet=True)
     assert _copy(tmp_path) == before and not (tmp_path / pull_module.IN_PROGRESS).exists()
     r = pull_module.pull(config, dest=tmp_path, quiet=True)  # every table: fine
@@ -96,8 +117,12 @@ def test_a_copy_pulled_before_keys_were_recorded_is_checked_against_its_manifest
     for v in state["tables"].values():
         del v["key_fingerprint"]  # as an older pull wrote it
     state_file.write_text(json.dumps(state))
-    bucket.publish("20261202T000000Z-bbbb", {"customers": [1, 2, 3]}, carried={"orders": first["tables"]["orders"]},
-                   key="k1")
+    bucket.publish(
+        "20261202T000000Z-bbbb",
+        {"customers": [1, 2, 3]},
+        carried={"orders": first["tables"]["orders"]},
+        key="k1",
+    )
     r = pull_module.pull(config, dest=tmp_path, tables=("customers",), quiet=True)  # same key: joins
     assert r["tables_from"]["orders"] == "20261201T000000Z-aaaa"
     state = json.loads(state_file.read_text())

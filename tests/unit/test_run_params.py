@@ -21,11 +21,22 @@ def test_an_unknown_dag_run_conf_key_fails_before_any_work(monkeypatch):
 
     monkeypatch.setattr(tasks, "_setup", no_work)
     # Airflow merges every conf key into params, so the typo is there too
-    context = {"params": {"tables": [], "envs": ["dev", "staging"], "dev_fraction": None, "as_of": None,
-                          "allow_backwards": False, "table": ["orders"]},
-               "dag_run": SimpleNamespace(conf={"table": ["orders"]})}
-    with pytest.raises(AirflowFailException, match=r"unknown run conf key\(s\) 'table'; valid keys: "
-                                                   r"allow_backwards, as_of, dev_fraction, envs, tables"):
+    context = {
+        "params": {
+            "tables": [],
+            "envs": ["dev", "staging"],
+            "dev_fraction": None,
+            "as_of": None,
+            "allow_backwards": False,
+            "table": ["orders"],
+        },
+        "dag_run": SimpleNamespace(conf={"table": ["orders"]}),
+    }
+    with pytest.raises(
+        AirflowFailException,
+        match=r"unknown run conf key\(s\) 'table'; valid keys: "
+        r"allow_backwards, as_of, dev_fraction, envs, tables",
+    ):
         tasks.plan(**context)
 
 
@@ -40,8 +51,11 @@ def test_an_unknown_table_fails_before_any_work_naming_the_valid_ones():
     from datarefresh.refresh.plan import parse_as_of, plan_run
 
     config = bundled_demo_config()
-    with pytest.raises(ConfigError, match=r"unknown table\(s\): ordrs; valid tables: customers, events, "
-                                          r"order_items, orders, support_tickets \(or all\)"):
+    with pytest.raises(
+        ConfigError,
+        match=r"unknown table\(s\): ordrs; valid tables: customers, events, "
+        r"order_items, orders, support_tickets \(or all\)",
+    ):
         plan_run(config, None, tables=("customers", "ordrs"), as_of=parse_as_of(None))  # aws=None: no S3 call
 
 
@@ -55,5 +69,7 @@ def test_an_unknown_environment_fails_before_any_work_naming_the_valid_ones():
     from datarefresh.refresh.plan import parse_as_of, plan_run
 
     config = bundled_demo_config()
-    with pytest.raises(ConfigError, match=r"environment 'qa' is not configured; valid environments: dev, staging"):
+    with pytest.raises(
+        ConfigError, match=r"environment 'qa' is not configured; valid environments: dev, staging"
+    ):
         plan_run(config, None, envs=("dev", "qa"), as_of=parse_as_of(None))  # aws=None: no S3 call

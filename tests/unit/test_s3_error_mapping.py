@@ -16,8 +16,9 @@ ROLE = "arn:aws:iam::000000000000:role/datarefresh-dev-writer"
 
 
 def _error(code: str, status: int) -> ClientError:
-    return ClientError({"Error": {"Code": code, "Message": "m"},
-                        "ResponseMetadata": {"HTTPStatusCode": status}}, "GetObject")
+    return ClientError(
+        {"Error": {"Code": code, "Message": "m"}, "ResponseMetadata": {"HTTPStatusCode": status}}, "GetObject"
+    )
 
 
 class _Failing:
@@ -30,11 +31,13 @@ class _Failing:
     put_object = get_object
 
 
-CASES = [("AccessDenied", 403, AccessDeniedError, "may not read s3://b/current.json (AccessDenied)"),
-         ("NoSuchBucket", 404, TerminalError, "s3://b/current.json does not exist (NoSuchBucket)"),
-         ("SlowDown", 503, StorageError, "S3 kept failing for s3://b/current.json (SlowDown)"),
-         ("InternalError", 500, StorageError, "kept failing"),
-         ("InvalidRequest", 400, TerminalError, "S3 refused to read s3://b/current.json")]
+CASES = [
+    ("AccessDenied", 403, AccessDeniedError, "may not read s3://b/current.json (AccessDenied)"),
+    ("NoSuchBucket", 404, TerminalError, "s3://b/current.json does not exist (NoSuchBucket)"),
+    ("SlowDown", 503, StorageError, "S3 kept failing for s3://b/current.json (SlowDown)"),
+    ("InternalError", 500, StorageError, "kept failing"),
+    ("InvalidRequest", 400, TerminalError, "S3 refused to read s3://b/current.json"),
+]
 
 
 @pytest.mark.parametrize("code, status, kind, words", CASES, ids=[c[0] for c in CASES])

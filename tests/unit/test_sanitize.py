@@ -39,8 +39,12 @@ def zero_config(demo_source, tmp_path_factory):
 
     dest = tmp_path_factory.mktemp("clean")
     report = dest.parent / "report.json"
-    result = CliRunner().invoke(main, ["sanitize", str(demo_source), str(dest), "--report", str(report)],
-                                env={"DATAREFRESH_SECRET": TEST_KEY.decode()}, catch_exceptions=False)
+    result = CliRunner().invoke(
+        main,
+        ["sanitize", str(demo_source), str(dest), "--report", str(report)],
+        env={"DATAREFRESH_SECRET": TEST_KEY.decode()},
+        catch_exceptions=False,
+    )
     assert result.exit_code == 0, result.output
     return dest, json.loads(report.read_text())
 
@@ -64,8 +68,10 @@ def test_no_original_pii_value_appears_anywhere(demo_source, zero_config):
             originals |= {v for v in t.column(c).to_pylist() if v and len(v) > 4}
     full_names = raw(demo_source, "customers").select(["first_name", "last_name"]).to_pylist()
     originals |= {f"{r['first_name']} {r['last_name']}" for r in full_names}
-    blob = "\n".join(json.dumps(out(dest, t).to_pylist(), default=str, ensure_ascii=False)
-                     for t in ("customers", "orders", "order_items", "support_tickets", "events"))
+    blob = "\n".join(
+        json.dumps(out(dest, t).to_pylist(), default=str, ensure_ascii=False)
+        for t in ("customers", "orders", "order_items", "support_tickets", "events")
+    )
     leaked = sorted(v for v in originals if v in blob)
     assert not leaked, f"{len(leaked)} raw values leaked, e.g. {leaked[:3]}"
     # Single given names and surnames are common words: a fake may equal some other
@@ -94,26 +100,47 @@ def test_primary_keys_unique_and_joins_preserved(demo_source, zero_config):
     assert set(orders.column("customer_id").to_pylist()) <= set(ids)
     assert set(items.column("order_id").to_pylist()) <= set(orders.column("order_id").to_pylist())
     # the join has exactly the same shape as in prod: orders per customer are preserved
-    raw_counts = sorted(pa.table(raw(demo_source, "orders")).group_by("customer_id").aggregate(
-        [("order_id", "count")]).column("order_id_count").to_pylist())
-    new_counts = sorted(orders.group_by("customer_id").aggregate([("order_id", "count")])
-                        .column("order_id_count").to_pylist())
+    raw_counts = sorted(
+        pa.table(raw(demo_source, "orders"))
+        .group_by("customer_id")
+        .aggregate([("order_id", "count")])
+        .column("order_id_count")
+        .to_pylist()
+    )
+    new_counts = sorted(
+        orders.group_by("customer_id").aggregate([("order_id", "count")]).column("order_id_count").to_pylist()
+    )
     assert raw_counts == new_counts
     assert report["tables"]["orders"]["foreign_keys"][0]["references"] == "customers.customer_id"
     # the same customer has the same e-mail pseudonym in customers and in the events JSON
     email_by_id = dict(zip(ids, customers.column("email").to_pylist()))
     events = out(dest, "events").to_pylist()
-    assert all(json.loads(e["payload"])["user"]["email"] == email_by_id[e["customer_id"]] for e in events[:50])
+    assert all(
+        json.loads(e["payload"])["user"]["email"] == email_by_id[e["customer_id"]] for e in events[:50]
+    )
 
 
 def test_two_processes_produce_identical_output(demo_source, tmp_path):
-    code = ("import sys; from datarefresh.cli import main; sys.exit(main())")
+    code = "import sys; from datarefresh.cli import main; sys.exit(main())"
     outs = []
     for i, seed in enumerate(("11", "22")):
         dest = tmp_path / f"run{i}"
-        subprocess.run([sys.executable, "-c", code, "sanitize", str(demo_source), str(dest), "--config",
-                        str(REPO / "examples" / "config.yaml")], check=True, cwd=REPO, capture_output=True,
-                       env={"PYTHONHASHSEED": seed, "DATAREFRESH_SECRET": TEST_KEY.decode()})
+        subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                code,
+                "sanitize",
+                str(demo_source),
+                str(dest),
+                "--config",
+                str(REPO / "examples" / "config.yaml"),
+            ],
+            check=True,
+            cwd=REPO,
+            capture_output=True,
+            env={"PYTHONHASHSEED": seed, "DATAREFRESH_SECRET": TEST_KEY.decode()},
+        )
         outs.append({t: out(dest, t) for t in ("customers", "orders", "support_tickets", "events")})
     for t in outs[0]:
         assert outs[0][t].equals(outs[1][t]), t
@@ -132,18 +159,36 @@ def _config(tmp_path: Path, columns: str, extra: str = "") -> Path:
     return p
 
 
-GOOD_COLUMNS = ("      id: {action: hmac, entity: 'ID:person_id', type: int64}\n"
-                "      email: {action: fake, entity: EMAIL_ADDRESS, type: string}\n")
+GOOD_COLUMNS = (
+    "      id: {action: hmac, entity: 'ID:person_id', type: int64}\n"
+    "      email: {action: fake, entity: EMAIL_ADDRESS, type: string}\n"
+)
 
 
-@pytest.mark.parametrize("rows, columns, extra, message", [
-    ([{"id": 1, "email": "a@b.c", "ssn": "123-45-6789"}], GOOD_COLUMNS, "",
-     "table people, column ssn: column is in the data but not in the policy"),
-    ([{"id": 1}], GOOD_COLUMNS, "", "table people, column email: configured column is missing"),
-    ([{"id": "1", "email": "a@b.c"}], GOOD_COLUMNS, "", "table people, column id: type changed: policy says int64"),
-    ([{"id": 1, "email": "a@b.c"}], GOOD_COLUMNS.replace("fake, entity: EMAIL_ADDRESS", "shift_date"), "",
-     "table people, column email: shift_date applies to date"),
-])
+@pytest.mark.parametrize(
+    "rows, columns, extra, message",
+    [
+        (
+            [{"id": 1, "email": "a@b.c", "ssn": "123-45-6789"}],
+            GOOD_COLUMNS,
+            "",
+            "table people, column ssn: column is in the data but not in the policy",
+        ),
+        ([{"id": 1}], GOOD_COLUMNS, "", "table people, column email: configured column is missing"),
+        (
+            [{"id": "1", "email": "a@b.c"}],
+            GOOD_COLUMNS,
+            "",
+            "table people, column id: type changed: policy says int64",
+        ),
+        (
+            [{"id": 1, "email": "a@b.c"}],
+            GOOD_COLUMNS.replace("fake, entity: EMAIL_ADDRESS", "shift_date"),
+            "",
+            "table people, column email: shift_date applies to date",
+        ),
+    ],
+)
 def test_fail_closed_with_a_config(tmp_path, cli, secret_env, rows, columns, extra, message):
     src = _policy_folder(tmp_path, rows)
     dest = tmp_path / "dest"
@@ -174,7 +219,9 @@ def test_a_failing_table_leaves_no_table_of_the_run(demo_source, tmp_path, keyri
     shutil.copytree(demo_source, src)
     cfg = load_config(REPO / "examples" / "config.yaml")
     # a column renamed in prod, in the last table processed
-    t = pq.read_table(src / "order_items").rename_columns(["item_id", "order_id", "sku_code", "quantity", "unit_price"])
+    t = pq.read_table(src / "order_items").rename_columns(
+        ["item_id", "order_id", "sku_code", "quantity", "unit_price"]
+    )
     pq.write_table(t, src / "order_items" / "part-00000.parquet")
     with pytest.raises(PolicyError, match="order_items, column sku"):
         sanitize_folder(src, tmp_path / "dest", keyring=keyring, config=cfg)
@@ -223,9 +270,16 @@ def test_plan_writes_a_loadable_policy_with_evidence_and_no_raw_values(tmp_path,
 def test_value_based_classification_without_helpful_names(tmp_path, keyring):
     from datarefresh.detect.classify import classify_table
 
-    rows = [{"c1": f"user{i}@mail.example.com", "c2": f"4111 1111 1111 {i:04d}", "c3": f"10.0.{i % 250}.{i % 200}",
-             "c4": "gold" if i % 2 else "silver", "c5": f"Spoke with Maria Lopez about order {i}; call (312) 555-01{i % 90:02d}"}
-            for i in range(300)]
+    rows = [
+        {
+            "c1": f"user{i}@mail.example.com",
+            "c2": f"4111 1111 1111 {i:04d}",
+            "c3": f"10.0.{i % 250}.{i % 200}",
+            "c4": "gold" if i % 2 else "silver",
+            "c5": f"Spoke with Maria Lopez about order {i}; call (312) 555-01{i % 90:02d}",
+        }
+        for i in range(300)
+    ]
     t = classify_table("things", pa.Table.from_pylist(rows), use_presidio=False)
     c = t.columns
     assert (c["c1"].action, c["c1"].entity) == ("fake", "EMAIL_ADDRESS")

@@ -22,8 +22,9 @@ def test_key_sources_env_file_and_airflow_variable(tmp_path, monkeypatch):
     from_file = _pseudonym(resolve_keyring(SecretConfig(file=str(tmp_path / "key"))))
     from datarefresh.airflow.variables import get_variable
 
-    from_var = _pseudonym(resolve_keyring(SecretConfig(airflow_variable="dr_key"),
-                                          variable_getter=get_variable))
+    from_var = _pseudonym(
+        resolve_keyring(SecretConfig(airflow_variable="dr_key"), variable_getter=get_variable)
+    )
     assert from_env == from_file == from_var  # the same key, wherever it comes from
     monkeypatch.setenv("MY_KEY", "0f" + key[2:])  # another key, another pseudonym
     assert _pseudonym(resolve_keyring(SecretConfig(env="MY_KEY"))) != from_env
@@ -52,14 +53,18 @@ def test_an_airflow_variable_is_read_through_the_getter_the_airflow_package_regi
     from datarefresh.airflow.variables import install
 
     install()  # what every task does before it runs
-    assert _pseudonym(resolve_keyring(SecretConfig(airflow_variable="dr_key"))) == \
-        _pseudonym(resolve_keyring(SecretConfig(env="AIRFLOW_VAR_DR_KEY")))
+    assert _pseudonym(resolve_keyring(SecretConfig(airflow_variable="dr_key"))) == _pseudonym(
+        resolve_keyring(SecretConfig(env="AIRFLOW_VAR_DR_KEY"))
+    )
 
 
 def test_only_the_airflow_package_imports_airflow():
     import re
 
-    offenders = [str(p.relative_to(REPO)) for p in (REPO / "datarefresh").rglob("*.py")
-                 if "airflow" not in p.relative_to(REPO / "datarefresh").parts[:1]
-                 and re.search(r"^\s*(from|import) airflow\b", p.read_text(encoding="utf-8"), re.M)]
+    offenders = [
+        str(p.relative_to(REPO))
+        for p in (REPO / "datarefresh").rglob("*.py")
+        if "airflow" not in p.relative_to(REPO / "datarefresh").parts[:1]
+        and re.search(r"^\s*(from|import) airflow\b", p.read_text(encoding="utf-8"), re.M)
+    ]
     assert offenders == []

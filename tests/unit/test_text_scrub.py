@@ -16,13 +16,16 @@ def ctx_factory():
     return lambda: OpContext(Keyring(TEST_KEY))
 
 
-@pytest.mark.parametrize("text, name", [
-    ("Name: Édith Klein\nIssue: invoice twice", "Édith Klein"),
-    ("The parcel never came.\nRegards, Émile Raymond", "Émile Raymond"),
-    ("Spoke to Åsa Nilsson about the refund.", "Åsa Nilsson"),
-    ("Spoke to Emile Dupont about the refund.", "Emile Dupont"),
-    ("ÉMILE RAYMOND called twice", "ÉMILE RAYMOND"),
-])
+@pytest.mark.parametrize(
+    "text, name",
+    [
+        ("Name: Édith Klein\nIssue: invoice twice", "Édith Klein"),
+        ("The parcel never came.\nRegards, Émile Raymond", "Émile Raymond"),
+        ("Spoke to Åsa Nilsson about the refund.", "Åsa Nilsson"),
+        ("Spoke to Emile Dupont about the refund.", "Emile Dupont"),
+        ("ÉMILE RAYMOND called twice", "ÉMILE RAYMOND"),
+    ],
+)
 def test_names_starting_with_an_accented_capital_are_replaced_whole(ctx_factory, text, name):
     out = scrub_texts(pa.array([text]), ctx_factory()).to_pylist()[0]
     for word in name.split():
@@ -51,7 +54,9 @@ def test_a_full_cache_is_cleared_without_losing_the_batch(ctx_factory, monkeypat
     monkeypatch.setattr(text_mod, "CACHE_MAX", 3)
     ctx = ctx_factory()
     scrub_texts(pa.array(["Call Anna Berg", "Call Omar Haddad", "no pii"]), ctx)
-    out = scrub_texts(pa.array(["Call Anna Berg", "Write to Li Wei", "Call Omar Haddad", ""]), ctx).to_pylist()
+    out = scrub_texts(
+        pa.array(["Call Anna Berg", "Write to Li Wei", "Call Omar Haddad", ""]), ctx
+    ).to_pylist()
     assert len(out) == 4 and out[3] == ""
     assert "Anna Berg" not in out[0] and "Omar Haddad" not in out[2]
 
@@ -72,13 +77,19 @@ def test_recall_on_a_held_out_sample():
 
 
 def _scanner(texts):
-    policy = TableConfig(columns={"id": ColumnPolicy(action="keep"), "body": ColumnPolicy(action="scrub_text")})
+    policy = TableConfig(
+        columns={"id": ColumnPolicy(action="keep"), "body": ColumnPolicy(action="scrub_text")}
+    )
     raw = pa.record_batch({"id": pa.array(range(len(texts))), "body": pa.array(texts)})
     return LeakScanner("tickets", policy, raw), raw
 
 
-TEXTS = [f"Order {1000 + i} shipped. Thanks, Dana Whitaker" if i % 2 else
-         f"Ticket {i}: Spoke to Åsa Nilsson, phone 415-555-{1200 + i:04d}." for i in range(20)]
+TEXTS = [
+    f"Order {1000 + i} shipped. Thanks, Dana Whitaker"
+    if i % 2
+    else f"Ticket {i}: Spoke to Åsa Nilsson, phone 415-555-{1200 + i:04d}."
+    for i in range(20)
+]
 
 
 def test_rescan_gate_fails_on_a_planted_miss_and_names_the_rows(ctx_factory):

@@ -27,8 +27,25 @@ def _probes() -> list[str]:
     words = rng.sample(common, 500) + rng.sample(sorted(names._foreign_words()), 500)
     words += ["".join(rng.choices(string.ascii_lowercase, k=rng.randint(3, 10))) for _ in range(300)]
     # names and near-thresholds words the classifier meets, in the casings values come in
-    words += ["Siobhan", "MAY", "Will", "street", "Gold", "provincia", "telefoonnummer", "Straße", "José",
-              "Müller", "ÉDITH", "café", "naïve", "Øster", "Ἀθῆναι", "東京", "İstanbul"]
+    words += [
+        "Siobhan",
+        "MAY",
+        "Will",
+        "street",
+        "Gold",
+        "provincia",
+        "telefoonnummer",
+        "Straße",
+        "José",
+        "Müller",
+        "ÉDITH",
+        "café",
+        "naïve",
+        "Øster",
+        "Ἀθῆναι",
+        "東京",
+        "İstanbul",
+    ]
     return words
 
 
@@ -56,7 +73,8 @@ import pyarrow as pa
 from datarefresh.detect.classify import classify_table
 policy = classify_table("people", pa.table({
     "PATIENTID": [1, 2, 3], "GIVENNAME": ["Ana", "Bo", "Cy"], "telefoonnummer": ["x", "y", "z"],
-    "email": ["ana@example.com", "bo@example.net", "cy@example.org"], "LastName": ["Lee", "Müller", "Okafor"]}),
+    "email": ["ana@example.com", "bo@example.net", "cy@example.org"],
+    "LastName": ["Lee", "Müller", "Okafor"]}),
     use_presidio=False, find_keys=False)
 print(json.dumps({"imported": [m for m in ("wordfreq", "spacy", "presidio_analyzer", "phonenumbers")
                                if m in sys.modules],
