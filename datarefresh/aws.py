@@ -142,3 +142,12 @@ def s3_errors(role: str, bucket: str, key: str | None = None, action: str = "acc
         raise AccessDeniedError(f"no AWS credentials found to assume role {role_name(role)}") from None
     except (ClientError, BotoCoreError) as exc:
         raise s3_error(exc, who=f"role {role_name(role)}", where=where, action=action) from None
+
+
+def subfolders(client, bucket: str, prefix: str) -> list[str]:
+    """The names of the "folders" directly under `prefix` (S3 common prefixes), sorted: snapshot ids
+    under snapshots/, table folders under the prod root. The caller maps boto errors (s3_errors)."""
+    names = set()
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix, Delimiter="/"):
+        names |= {p["Prefix"][len(prefix) :].strip("/") for p in page.get("CommonPrefixes", [])}
+    return sorted(names)

@@ -28,7 +28,7 @@ from pathlib import Path
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
-from datarefresh.aws import RETRIES, s3_error, s3_error_kind
+from datarefresh.aws import RETRIES, s3_error, s3_error_kind, subfolders
 from datarefresh.config import Config
 from datarefresh.errors import InputError, TerminalError
 from datarefresh.iam import role_name
@@ -149,16 +149,10 @@ def _id_time(snapshot_id: str) -> dt.datetime | None:
 
 
 def _snapshot_ids(ec: EnvClient, root: str = SNAPSHOTS) -> list[str]:
-    prefix = ec.uri.key(root) + "/"
-    ids = set()
     try:
-        for page in ec.client.get_paginator("list_objects_v2").paginate(  # type: ignore[attr-defined]
-            Bucket=ec.uri.bucket, Prefix=prefix, Delimiter="/"
-        ):
-            ids |= {p["Prefix"][len(prefix) :].strip("/") for p in page.get("CommonPrefixes", [])}
+        return subfolders(ec.client, ec.uri.bucket, ec.uri.key(root) + "/")
     except (ClientError, BotoCoreError) as exc:
         raise ec.error(exc, str(ec.uri), "list") from None
-    return sorted(ids)
 
 
 STATE = ".pull.json"  # in each local copy: where every table comes from, and what was verified

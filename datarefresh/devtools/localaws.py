@@ -13,6 +13,7 @@ or ExternalId, so the policies use resource ARNs and explicit Deny only.
 
 from __future__ import annotations
 
+import configparser
 import json
 import os
 import signal
@@ -253,27 +254,24 @@ def _enforce(endpoint: str) -> None:
 
 
 def _write_aws_files(local: LocalAws, config: Config) -> None:
+    """The AWS CLI/SDK credentials and config files for every local user and role profile."""
     (local.workdir / "aws").mkdir(exist_ok=True)
-    creds = []
+    creds, cfg = configparser.ConfigParser(), configparser.ConfigParser()
     for user, keys in local.state["users"].items():
-        creds += [
-            f"[{user}]",
-            f"aws_access_key_id = {keys['access_key_id']}",
-            f"aws_secret_access_key = {keys['secret_access_key']}",
-            "",
-        ]
-    cfg = []
-    for user in local.state["users"]:
-        cfg += [f"[profile {user}]", "region = us-east-1", f"endpoint_url = {local.endpoint}", ""]
+        creds[user] = {
+            "aws_access_key_id": keys["access_key_id"],
+            "aws_secret_access_key": keys["secret_access_key"],
+        }
+        cfg[f"profile {user}"] = {"region": "us-east-1", "endpoint_url": local.endpoint}
     for r in roles(config):
-        cfg += [
-            f"[profile {r.name}]",
-            f"role_arn = {local.state['roles'][r.name]['arn']}",
-            f"source_profile = {BASE_USER}",
-            "region = us-east-1",
-            f"endpoint_url = {local.endpoint}",
-            "",
-        ]
-    local.credentials_file.write_text("\n".join(creds))
+        cfg[f"profile {r.name}"] = {
+            "role_arn": local.state["roles"][r.name]["arn"],
+            "source_profile": BASE_USER,
+            "region": "us-east-1",
+            "endpoint_url": local.endpoint,
+        }
+    with local.credentials_file.open("w") as f:
+        creds.write(f)
     local.credentials_file.chmod(0o600)
-    local.config_file.write_text("\n".join(cfg))
+    with local.config_file.open("w") as f:
+        cfg.write(f)

@@ -11,7 +11,7 @@ import json
 from pydantic import BaseModel, ConfigDict, Field
 
 from datarefresh.anonymize.keyed import Keyring
-from datarefresh.aws import Aws, s3_errors
+from datarefresh.aws import Aws, s3_errors, subfolders
 from datarefresh.config import Config, SamplingConfig, TableConfig
 from datarefresh.errors import ConfigError
 from datarefresh.graph import levels as table_levels
@@ -266,10 +266,6 @@ def _source_folders(client, role: str, source_uri: str) -> list[str]:
     """Top-level folders under the prod URI (current objects), for unknown_tables."""
     src = S3Uri.parse(source_uri)
     prefix = src.key() + "/" if src.key() else ""
-    names = []
     with s3_errors(role, src.bucket, prefix, action="list"):
-        for page in client.get_paginator("list_objects_v2").paginate(
-            Bucket=src.bucket, Prefix=prefix, Delimiter="/"
-        ):
-            names += [p["Prefix"][len(prefix) :].rstrip("/") for p in page.get("CommonPrefixes", [])]
-    return sorted(n for n in names if n and not n.startswith((".", "_")))
+        names = subfolders(client, src.bucket, prefix)
+    return [n for n in names if n and not n.startswith((".", "_"))]

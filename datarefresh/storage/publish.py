@@ -30,7 +30,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 from botocore.exceptions import ClientError
 
-from datarefresh.aws import s3_error, s3_error_kind, s3_errors
+from datarefresh.aws import s3_error, s3_error_kind, s3_errors, subfolders
 from datarefresh.errors import PublishConflictError, TerminalError
 from datarefresh.iam import role_name
 from datarefresh.storage.uri import S3Uri
@@ -170,14 +170,8 @@ class Publisher:
 
     def list_snapshots(self) -> list[str]:
         prefix = self.uri.key(SNAPSHOTS) + "/"
-        ids = set()
         with s3_errors(self.role, self.uri.bucket, prefix, action="list"):
-            for page in self.client.get_paginator("list_objects_v2").paginate(
-                Bucket=self.uri.bucket, Prefix=prefix, Delimiter="/"
-            ):
-                for p in page.get("CommonPrefixes", []):
-                    ids.add(p["Prefix"][len(prefix) :].strip("/"))
-        return sorted(ids)
+            return subfolders(self.client, self.uri.bucket, prefix)
 
     def delete_snapshot(
         self, snapshot_id: str, table: str | None = None, keep: frozenset[str] = frozenset()
