@@ -69,7 +69,7 @@ def _is_text(t: pa.DataType) -> bool:
     return pa.types.is_string(t) or pa.types.is_large_string(t)
 
 
-def _carries_value(p: ColumnPolicy) -> bool:
+def carries_value(p: ColumnPolicy) -> bool:
     """The output holds the real value, maybe coarser (what an attacker can link on)."""
     return p.action in ("keep", "generalize")
 
@@ -114,7 +114,7 @@ def undeclared(table: TableConfig) -> list[str]:
         for c, p in columns.items()
         if c not in keys
         and c not in listed
-        and _carries_value(p)
+        and carries_value(p)
         and ((p.entity or "") in QI_ENTITIES or QI_NAME.search(_tokens(c)))
     ]
 
@@ -168,7 +168,7 @@ def refine(name: str, sample: pa.Table, table: TableConfig) -> TableConfig:
         named = (p.entity or "") in QI_ENTITIES or QI_NAME.search(_tokens(c))
         # a short attribute scrubbed as text keeps every value the scrubber finds nothing in
         scrubbed_attribute = p.action == "scrub_text" and named and _short(sample.column(c))
-        if not (_carries_value(p) or scrubbed_attribute):
+        if not (carries_value(p) or scrubbed_attribute):
             continue
         if named:
             evidence[c] = Evidence(

@@ -19,7 +19,14 @@ from datarefresh.graph import processing_order
 from datarefresh.iam import role_name
 from datarefresh.io.tables import hive_pairs
 from datarefresh.refresh.steps import progress_or_silent
-from datarefresh.refresh.table import Progress, TableSource, env_sampling, plan_tables, unconfigured_tables
+from datarefresh.refresh.table import (
+    Progress,
+    TableSource,
+    check_quasi_identifiers_declared,
+    env_sampling,
+    plan_tables,
+    unconfigured_tables,
+)
 from datarefresh.secret import resolve_keyring
 from datarefresh.storage.publish import KEY_FINGERPRINT, Publisher
 from datarefresh.storage.snapshot import ObjectVersion, table_files, take_snapshot
@@ -167,6 +174,10 @@ def plan_run(
     }
     policies = plan_tables(sources, config.model_copy(update={"tables": chosen}), progress=say)
     sampling = env_sampling(config, envs, dev_fraction)
+    if config.validation.k_anonymity:  # refused here, before any unit writes, not unit by unit
+        for env in (e for e, s in sampling.items() if s.mode == "sample"):
+            for t, p in policies.items():
+                check_quasi_identifiers_declared(t, p, sources[t].first_schema().names, env)
     basis = json.dumps(
         {
             "snapshot": snap.to_dict()["tables"],

@@ -288,9 +288,7 @@ def plan_tables(
             progress(f"classifying {name}")
         auto = classify_table(name, src.sample(), use_presidio=use_presidio, find_keys=False)
         if configured:  # keep what the config says, classify only the rest
-            merged = dict(auto.columns)
-            merged.update(configured.columns)
-            auto = configured.model_copy(update={"columns": merged}, deep=True)
+            auto = _merge_classified(configured, auto)
         planned[name] = auto if auto.csv or not csv_options else auto.model_copy(update={"csv": csv_options})
         classified.add(name)
     if classified:
@@ -318,6 +316,46 @@ def plan_tables(
     else:
         keys.align_foreign_keys(planned)
     return planned
+
+
+def _merge_classified(configured: TableConfig, auto: TableConfig) -> TableConfig:
+    """A configured table whose other columns were classified: the config's policies win. When the
+    config names no quasi-identifiers, the proposed ones stand (as for a table it does not list),
+    less keys, not_quasi_identifiers and columns the config makes carry no value."""
+    from datarefresh.detect.quasi import carries_value
+
+    merged = dict(auto.columns) | configured.columns
+    update: dict = {"columns": merged}
+    if not configured.quasi_identifiers:
+        keys = {configured.primary_key} | {fk.column for fk in configured.foreign_keys}
+        proposed = [
+            q
+            for q in auto.quasi_identifiers
+            if q in merged
+            and q not in keys
+            and q not in configured.not_quasi_identifiers
+            and (q not in configured.columns or carries_value(merged[q]))
+        ]
+        evidence = {q: e for q, e in auto.quasi_identifier_evidence.items() if q in proposed}
+        update |= {"quasi_identifiers": proposed, "quasi_identifier_evidence": evidence}
+    return configured.model_copy(update=update, deep=True)
+
+
+def check_quasi_identifiers_declared(name: str, policy: TableConfig, columns: list[str], env: str) -> None:
+    """A config's quasi_identifiers are used as written: refuse a sampled environment whose table keeps
+    columns that look like quasi-identifiers but are not listed (employer and occupation left out
+    would single people out of a sample generalized on the others only)."""
+    from datarefresh.detect.quasi import undeclared
+
+    missing = [c for c in undeclared(policy) if c in columns]
+    if missing:
+        raise PolicyError(
+            f"column(s) {', '.join(missing)} keep their values and look like quasi-identifiers "
+            f"(by name or entity) but are not in quasi_identifiers, so the {env} sample would "
+            "not be generalized on them; add them to quasi_identifiers, or list those that are "
+            "not under not_quasi_identifiers",
+            table=name,
+        )
 
 
 @dataclass
@@ -490,17 +528,7 @@ def _dev_generalizer(
     o: Output, name: str, policy: TableConfig, schema: pa.Schema, validation: ValidationConfig
 ) -> DevGeneralizer | None:
     if validation.k_anonymity:
-        from datarefresh.detect.quasi import undeclared
-
-        missing = [c for c in undeclared(policy) if c in schema.names]
-        if missing:  # the config's list is used as written: say what it leaves out instead
-            raise PolicyError(
-                f"column(s) {', '.join(missing)} keep their values and look like quasi-identifiers "
-                f"(by name or entity) but are not in quasi_identifiers, so the {o.env} sample would "
-                "not be generalized on them; add them to quasi_identifiers, or list those that are "
-                "not under not_quasi_identifiers",
-                table=name,
-            )
+        check_quasi_identifiers_declared(name, policy, schema.names, o.env)
     qis = [q for q in policy.quasi_identifiers if q in schema.names]
     if not qis or not validation.k_anonymity:
         return None

@@ -12,7 +12,7 @@ import pytest
 
 from datarefresh.config import parse_config
 from datarefresh.devtools.demo_data import generate
-from datarefresh.refresh.plan import parse_as_of
+from datarefresh.refresh.plan import parse_as_of, plan_run
 from datarefresh.refresh.run import refresh
 from datarefresh.validate.expectations import expectations_dir
 from datarefresh.storage.publish import POINTER
@@ -325,3 +325,31 @@ def test_table_mode_rerun_after_fixing_a_suite_publishes_the_held_table(
     )
     again = refresh(cfg, aws, envs=("staging",), as_of=parse_as_of("2099-04-02T00:00:00Z"))
     assert again["environments"]["staging"].get("unchanged")  # nothing left to change
+
+
+def test_undeclared_quasi_identifiers_are_refused_at_plan_before_any_unit_writes(
+    aws, config, admin_s3, tmp_path, monkeypatch
+):
+    """The dev sample's refusal of kept quasi-identifiers nobody declared happens in plan_run: unit by
+    unit (as under Airflow's mapped tasks) the other tables' units would upload first."""
+    from datarefresh.errors import PolicyError
+
+    monkeypatch.setenv("DATAREFRESH_SECRET", TEST_KEY.decode())
+
+    def only_gender(d):
+        d["tables"]["customers"]["quasi_identifiers"] = ["gender"]
+
+    cfg = _config(config, _seed(admin_s3, tmp_path, "undeclared_qi"), only_gender)
+
+    def objects():
+        return {
+            env: [o["Key"] for o in admin_s3.list_objects_v2(Bucket=f"datarefresh-{env}").get("Contents", [])]
+            for env in ("dev", "staging")
+        }
+
+    before = objects()
+    with pytest.raises(
+        PolicyError, match=r"table customers: column\(s\) .*zip.* look like quasi-identifiers"
+    ):
+        plan_run(cfg, aws, envs=("dev", "staging"), as_of=parse_as_of("2099-01-01T00:00:00Z"))
+    assert objects() == before

@@ -431,3 +431,42 @@ def test_a_config_that_leaves_quasi_identifiers_undeclared_is_refused_for_dev(tm
     ):
         with pytest.raises(ConfigError, match=words):
             parse_config({"tables": {"people": people | {"not_quasi_identifiers": bad}}})
+
+
+def test_a_configured_table_whose_other_columns_are_classified_keeps_the_proposed_quasi_identifiers(tmp_path):
+    """A config that lists a table by its key only (unknown_columns: classify) used to drop the
+    proposed quasi-identifiers with the classified columns: the dev sample was not generalized, and
+    with the undeclared-quasi-identifier check it was refused. The proposals stand as for a table the
+    config does not list, less what the config decides."""
+    from datarefresh.anonymize.keyed import Keyring
+    from datarefresh.config import parse_config
+    from datarefresh.devtools.demo_data import generate
+    from datarefresh.refresh.local import sanitize_folder
+    from tests.conftest import TEST_KEY
+
+    generate(tmp_path / "src", rows=600, seed=5)
+    envs = {"dev": {"bucket": "x", "sampling": {"mode": "sample", "fraction": 0.2}}}
+
+    def run(customers: dict, out: str) -> dict:
+        cfg = parse_config(
+            {
+                "environments": envs,
+                "unknown_columns": "classify",
+                "unknown_tables": "skip",
+                "tables": {"customers": customers},
+            }
+        )
+        rep = sanitize_folder(
+            tmp_path / "src",
+            tmp_path / out,
+            keyring=Keyring(TEST_KEY),
+            config=cfg,
+            envs=("dev",),
+            use_presidio=False,
+        )
+        return rep["tables"]["customers"]["k_anonymity"]
+
+    k = run({"primary_key": "customer_id"}, "listed")
+    assert {"gender", "zip"} <= set(k["quasi_identifiers"]) and k["unique_share_after"] == 0
+    reviewed = run({"primary_key": "customer_id", "not_quasi_identifiers": ["gender"]}, "reviewed")
+    assert "gender" not in reviewed["quasi_identifiers"] and "zip" in reviewed["quasi_identifiers"]
