@@ -27,7 +27,7 @@ from datarefresh.refresh.plan import RunPlan, UnitResult, WorkUnit, parse_as_of,
 from datarefresh.refresh.publish import publish_run
 from datarefresh.refresh.table import Progress
 from datarefresh.refresh.unit import process_unit
-from datarefresh.storage.publish import discards_blocked_run
+from datarefresh.storage.publish import discard_everywhere
 
 
 def run_levels(plan: RunPlan) -> list[list[WorkUnit]]:
@@ -68,12 +68,16 @@ def refresh(
     return report
 
 
-@discards_blocked_run
 def _process_units(config: Config, aws: Aws, plan: RunPlan, progress: Progress | None) -> list[UnitResult]:
-    """Every unit, parents' level first. A unit that fails (terminal) stops the run before publish, so
-    discards_blocked_run removes what the units before it wrote, as the Airflow publish task does."""
-    return [
-        process_unit(config, aws, plan, u.table, u.index, progress)
-        for level in run_levels(plan)
-        for u in level
-    ]
+    """Every unit, parents' level first. A unit that fails stops the run before publish, and what the
+    units before it wrote is removed, as the Airflow publish task does: in one process nothing retries
+    the unit, whatever the error (terminal, S3 still failing after botocore's retries, a bug)."""
+    try:
+        return [
+            process_unit(config, aws, plan, u.table, u.index, progress)
+            for level in run_levels(plan)
+            for u in level
+        ]
+    except Exception:
+        discard_everywhere(config, aws, plan)
+        raise

@@ -239,26 +239,31 @@ class Publisher:
         return doomed
 
 
+def discard_everywhere(config, aws, plan) -> None:
+    """Remove a run's data files from every environment of its plan (a RunPlan, or its dict form from
+    Airflow's XCom); best effort: the error that stopped the run is the one to report."""
+    typed = not isinstance(plan, dict)
+    envs, snapshot_id = (plan.envs, plan.snapshot_id) if typed else (plan["envs"], plan["snapshot_id"])
+    for env in envs:
+        e = config.environments[env]
+        try:
+            Publisher(aws.s3(e.writer_role), e.writer_role, e.bucket).discard_run(snapshot_id)
+        except Exception:  # noqa: BLE001
+            pass
+
+
 def discards_blocked_run(step):
-    """For `publish_run(config, aws, plan, ...)`: a terminal error while validating or publishing
-    (a gate or suite that raised, access denied) removes the run's data files from every
-    environment before it propagates. Transient errors leave them, so a retry can still publish."""
+    """For a step taking `(config, aws, plan, ...)` (publish_run; Airflow's publish task): a terminal
+    error while validating or publishing (a gate or suite that raised, access denied) removes the run's
+    data files from every environment before it propagates. Transient errors leave them, so a retry
+    can still publish."""
 
     @functools.wraps(step)
     def run(config, aws, plan, *args, **kwargs):
         try:
             return step(config, aws, plan, *args, **kwargs)
         except TerminalError:
-            typed = not isinstance(plan, dict)  # a RunPlan, or its dict form (Airflow XCom)
-            envs, snapshot_id = (
-                (plan.envs, plan.snapshot_id) if typed else (plan["envs"], plan["snapshot_id"])
-            )
-            for env in envs:
-                e = config.environments[env]
-                try:
-                    Publisher(aws.s3(e.writer_role), e.writer_role, e.bucket).discard_run(snapshot_id)
-                except Exception:  # noqa: BLE001 - the error that stopped the run is the one to report
-                    pass
+            discard_everywhere(config, aws, plan)
             raise
 
     return run

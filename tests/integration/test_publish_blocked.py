@@ -191,3 +191,38 @@ def test_a_failed_unit_leaves_no_file_of_the_units_before_it(aws, config, admin_
         refresh(parse_config(data), aws, envs=("dev",), as_of=parse_as_of("2099-03-05T00:00:00Z"))
     versions = admin_s3.list_object_versions(Bucket=DEV, Prefix="snapshots/20990305T")
     assert versions.get("Versions", []) + versions.get("DeleteMarkers", []) == []
+
+
+def test_a_unit_stopped_by_a_transient_error_leaves_no_file_either(
+    aws, config, admin_s3, tmp_path, monkeypatch
+):
+    """In one process nothing retries a unit once botocore gave up: S3 still failing (StorageError)
+    removes what the earlier units wrote, as a terminal error does (it used to leave them)."""
+    import datarefresh.refresh.run as run_module
+    from datarefresh.errors import StorageError
+
+    monkeypatch.setenv("DATAREFRESH_SECRET", TEST_KEY.decode())
+    local = tmp_path / "prod"
+    generate(local, rows=60, seed=6, tables=("customers", "events"))
+    for path in sorted(local.rglob("*")):
+        if path.is_file():
+            admin_s3.upload_file(
+                str(path), "datarefresh-prod", f"raw/unitslow/{path.relative_to(local).as_posix()}"
+            )
+    real = run_module.process_unit
+
+    def events_never_reach_s3(config, aws, plan, table, index, progress=None):
+        if table == "events":
+            raise StorageError(
+                "S3 kept failing for s3://datarefresh-dev/snapshots/x (SlowDown) after retries"
+            )
+        return real(config, aws, plan, table, index, progress)
+
+    monkeypatch.setattr(run_module, "process_unit", events_never_reach_s3)
+    data = config.model_dump(mode="json", exclude_none=True)
+    data["source"]["uri"] = "s3://datarefresh-prod/raw/unitslow"
+    data["tables"] = {t: data["tables"][t] for t in ("customers", "events")}
+    with pytest.raises(StorageError):
+        refresh(parse_config(data), aws, envs=("dev",), as_of=parse_as_of("2099-03-06T00:00:00Z"))
+    versions = admin_s3.list_object_versions(Bucket=DEV, Prefix="snapshots/20990306T")
+    assert versions.get("Versions", []) + versions.get("DeleteMarkers", []) == []
