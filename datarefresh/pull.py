@@ -30,7 +30,7 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from datarefresh.aws import RETRIES, s3_error, s3_error_kind, subfolders
 from datarefresh.config import Config
-from datarefresh.errors import InputError, TerminalError
+from datarefresh.errors import InputError, StorageError, TerminalError
 from datarefresh.iam import role_name
 from datarefresh.storage.publish import KEY_FINGERPRINT, POINTER, REPORTS, SNAPSHOTS, sha256_file
 from datarefresh.storage.uri import S3Uri
@@ -352,9 +352,9 @@ def _check_kept_tables(
             f"{current} is a copy of {prev_state['environment']}, not {ec.env}: --tables would mix "
             f"the two; pull every table (without --tables) into another --dest"
         )
+    # None: a snapshot published before manifests recorded the key; it matches only tables that
+    # recorded none either (nothing to compare), never one that recorded a key
     want = manifest.get(KEY_FINGERPRINT)
-    if want is None:
-        return  # a snapshot published before manifests recorded the key: nothing to compare
     other = []
     for t, v in sorted(kept.items()):
         if KEY_FINGERPRINT in v:
@@ -369,8 +369,8 @@ def _check_kept_tables(
     if other:
         raise TerminalError(
             f"the local copy's {', '.join(other)} come from a snapshot of {ec.env} made with another "
-            f"key than {manifest['snapshot_id']} (the environment was re-keyed since): their keys "
-            "would not join the tables pulled now; pull every table (without --tables)"
+            f"(or an unrecorded) key than {manifest['snapshot_id']} (the environment was re-keyed "
+            "since): their keys would not join the tables pulled now; pull every table (without --tables)"
         )
 
 
@@ -434,7 +434,8 @@ def status(
         try:
             pointer = _json(ec, ec.uri.key(POINTER))
             runs = _snapshot_ids(ec, REPORTS)
-        except TerminalError as exc:  # denied, or no such bucket: marked, the other environments shown
+        except (TerminalError, StorageError) as exc:  # denied, no such bucket, S3 still failing: marked,
+            # the other environments shown
             entry.update(readable=False, snapshot_id=None, reason=str(exc))
             out[env] = entry
             continue

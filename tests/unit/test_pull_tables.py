@@ -100,7 +100,7 @@ def test_tables_are_not_pulled_into_a_copy_made_with_another_key(bucket, tmp_pat
     with pytest.raises(
         pull_module.TerminalError,
         match=r"the local copy's orders come from a snapshot of dev "
-        r"made with another key than 20261202T000000Z-bbbb",
+        r"made with another \(or an unrecorded\) key than 20261202T000000Z-bbbb",
     ):
         pull_module.pull(config, dest=tmp_path, tables=("customers",), quiet=True)
     assert _copy(tmp_path) == before and not (tmp_path / pull_module.IN_PROGRESS).exists()
@@ -130,7 +130,7 @@ def test_a_copy_pulled_before_keys_were_recorded_is_checked_against_its_manifest
     del state["tables"]["orders"]["key_fingerprint"]
     state_file.write_text(json.dumps(state))
     bucket.publish("20261203T000000Z-cccc", {"customers": [5], "orders": [50]}, key="k2")
-    with pytest.raises(pull_module.TerminalError, match="made with another key"):
+    with pytest.raises(pull_module.TerminalError, match=r"made with another \(or an unrecorded\) key"):
         pull_module.pull(config, dest=tmp_path, tables=("customers",), quiet=True)
 
 
@@ -140,3 +140,41 @@ def test_tables_of_one_environment_are_not_pulled_into_a_copy_of_another(bucket,
     pull_module.pull(config, env="staging", dest=tmp_path, quiet=True)
     with pytest.raises(pull_module.TerminalError, match=r"is a copy of staging, not dev: --tables would mix"):
         pull_module.pull(config, env="dev", dest=tmp_path, tables=("customers",), quiet=True)
+
+
+def test_tables_are_not_pulled_from_a_snapshot_that_recorded_no_key_into_a_copy_that_did(bucket, tmp_path):
+    """An older snapshot (--snapshot / --as-of) whose manifest has no key fingerprint cannot be told
+    to share the kept tables' key: refused, not mixed (it used to be accepted without a check)."""
+    config = bundled_demo_config()
+    bucket.publish("20261202T000000Z-bbbb", {"customers": [1, 2], "orders": [10]}, key="k2")
+    pull_module.pull(config, dest=tmp_path, quiet=True)
+    bucket.publish("20261203T000000Z-cccc", {"customers": [7, 8], "orders": [70]})  # no fingerprint
+    with pytest.raises(pull_module.TerminalError, match=r"an unrecorded\) key than 20261203T000000Z-cccc"):
+        pull_module.pull(config, dest=tmp_path, tables=("customers",), quiet=True)
+
+
+def test_status_marks_an_environment_s3_keeps_failing_for_and_shows_the_others(monkeypatch):
+    """A throttled or 5xx environment (StorageError after retries) used to stop status altogether."""
+    from types import SimpleNamespace
+
+    from datarefresh.errors import StorageError
+
+    config = bundled_demo_config()
+
+    def reader(config, env, session, caller):
+        return SimpleNamespace(env=env, uri=SimpleNamespace(key=lambda *p: "/".join(p))), "as test"
+
+    def read_json(ec, key):
+        if ec.env == "staging":
+            raise StorageError(
+                "S3 kept failing for s3://datarefresh-staging/current.json (SlowDown) after retries"
+            )
+        return None
+
+    monkeypatch.setattr(pull_module, "_caller", lambda session: "test")
+    monkeypatch.setattr(pull_module, "_status_reader", reader)
+    monkeypatch.setattr(pull_module, "_json", read_json)
+    monkeypatch.setattr(pull_module, "_snapshot_ids", lambda ec, root: [])
+    out = pull_module.status(config, ("dev", "staging"), session=object())
+    assert out["staging"]["readable"] is False and "SlowDown" in out["staging"]["reason"]
+    assert out["dev"]["readable"] is True
