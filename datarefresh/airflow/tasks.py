@@ -4,7 +4,7 @@ our errors onto Airflow's.
 Terminal errors (a failed gate, bad input, access denied) raise AirflowFailException so
 the task fails without retrying; transient ones propagate and Airflow retries them.
 Only metadata crosses XCom: object versions, policies, file keys and counts, as the JSON of
-run.RunPlan and run.UnitResult (serialized here, at the XCom boundary, and nowhere else).
+refresh.plan.RunPlan and refresh.plan.UnitResult (serialized here, at the XCom boundary, and nowhere else).
 """
 
 from __future__ import annotations

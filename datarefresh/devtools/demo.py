@@ -82,6 +82,10 @@ def run_demo(
     config = config or bundled_demo_config()
     say = progress or (lambda _m: None)
     workdir = workdir.resolve()
+    if airflow:  # before the local AWS server starts and prod is seeded
+        from datarefresh.extras import require
+
+        require("airflow", "running the DAG (datarefresh demo --airflow)")
     local, started = localaws.up(config, workdir)
     say(("started" if started else "reusing") + f" local AWS at {local.endpoint} (IAM enforced)")
     seed_prod(local, config, rows, say)

@@ -8,7 +8,7 @@ import datetime as dt
 import hashlib
 import json
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from datarefresh.anonymize.keyed import Keyring
 from datarefresh.aws import Aws, s3_errors, subfolders
@@ -31,17 +31,13 @@ from datarefresh.secret import resolve_keyring
 from datarefresh.storage.publish import KEY_FINGERPRINT, Publisher
 from datarefresh.storage.snapshot import ObjectVersion, table_files, take_snapshot
 from datarefresh.storage.uri import S3Uri
-from datarefresh.validate.table_report import EnvOutput
+from datarefresh.validate.table_report import EnvOutput, Typed
 
 
 UNIT_BYTES = 512 << 20  # a work unit is at most this much compressed input (or one bigger object)
 
 
-class _Typed(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class WorkUnit(_Typed):
+class WorkUnit(Typed):
     """One process_unit: object versions of one table, within one partition, at most UNIT_BYTES."""
 
     table: str
@@ -49,7 +45,7 @@ class WorkUnit(_Typed):
     objects: list[ObjectVersion]
 
 
-class RunPlan(_Typed):
+class RunPlan(Typed):
     """What plan_run decided, handed to every process_unit and to publish_run (as JSON across
     Airflow's XCom: model_dump(mode="json") / model_validate). Metadata only, never a value."""
 
@@ -83,7 +79,7 @@ class RunPlan(_Typed):
         return max(self.levels.values(), default=0) + 1
 
 
-class UnitResult(_Typed):
+class UnitResult(Typed):
     """What process_unit returns: counts and findings, no values."""
 
     table: str
@@ -268,7 +264,7 @@ def _check_key_consistency(
     return rotation
 
 
-def _sampled(plan: RunPlan, env: str) -> bool:
+def is_sampled(plan: RunPlan, env: str) -> bool:
     """An environment is written through the sampler when its sampling mode (as planned) is sample."""
     return plan.sampling[env].mode == "sample"
 

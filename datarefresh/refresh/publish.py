@@ -15,10 +15,10 @@ from datarefresh.aws import Aws, s3_errors
 from datarefresh.config import Config
 from datarefresh.errors import ConfigError, PublishConflictError, TerminalError
 from datarefresh.iam import role_name
-from datarefresh.refresh.plan import RunPlan, UnitResult, _sampled, key_mismatch
+from datarefresh.refresh.plan import RunPlan, UnitResult, is_sampled, key_mismatch
 from datarefresh.refresh.steps import local_disk_errors, progress_or_silent
 from datarefresh.refresh.table import Progress
-from datarefresh.refresh.unit import _key_loader, load_output_sample
+from datarefresh.refresh.unit import key_loader, load_output_sample
 from datarefresh.storage.publish import KEY_FINGERPRINT, REPORTS, SNAPSHOTS, Publisher, discards_blocked_run
 from datarefresh.storage.uri import S3Uri
 from datarefresh.validate.checks import Check, expected_columns
@@ -81,13 +81,13 @@ def publish_run(
         validator = Validator(docs, run_name=snapshot_id)
         gated = {}
         for env in plan.envs:
-            load = _key_loader(config, aws, env, snapshot_id)  # one cache for both key checks
+            load = key_loader(config, aws, env, snapshot_id)  # one cache for both key checks
             # dev FKs: this run's parent, or the published one for a parent not in the run
             keys = lambda t, c, load=load: load(t, c, True) if len(load(t, c, True)) else load(t, c, False)  # noqa: E731
             sample = lambda t, n, env=env: load_output_sample(config, aws, env, snapshot_id, t, n)  # noqa: E731
             t0 = time.perf_counter()
             checks, ge = evaluate(
-                env, config, policies, tables, keys, sample, validator, sampled=_sampled(plan, env)
+                env, config, policies, tables, keys, sample, validator, sampled=is_sampled(plan, env)
             )
             extra, held = hold_back(
                 env,
@@ -96,7 +96,7 @@ def publish_run(
                 set(tables),
                 config.tables,
                 load,
-                sampled=_sampled(plan, env),
+                sampled=is_sampled(plan, env),
             )
             gated[env] = (checks + extra, held, ge, round(time.perf_counter() - t0, 3))
         # once per run (GX rebuilds the whole site each time), before any pointer moves

@@ -65,7 +65,7 @@ def load_published_column(config: Config, aws: Aws, env: str, table: str, column
     )
 
 
-def _key_loader(config: Config, aws: Aws, env: str, snapshot_id: str):
+def key_loader(config: Config, aws: Aws, env: str, snapshot_id: str):
     """Key columns for the gates: this run's output (fresh) or the published snapshot's, cached."""
     cache: dict[tuple, pa.Array | None] = {}
 

@@ -8,11 +8,13 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 
-class _Typed(BaseModel):
+class Typed(BaseModel):
+    """Data handed between the steps of a run: unknown fields are an error, not ignored."""
+
     model_config = ConfigDict(extra="forbid")
 
 
-class EnvOutput(_Typed):
+class EnvOutput(Typed):
     """What a unit (or, summed, a whole table) wrote to one environment."""
 
     rows: int
@@ -22,7 +24,7 @@ class EnvOutput(_Typed):
     k_anonymity: dict | None = None
 
 
-class ColumnAction(_Typed):
+class ColumnAction(Typed):
     """A column's policy as the report names it."""
 
     action: str
@@ -44,7 +46,7 @@ class TableSummary(BaseModel):
     columns: dict[str, ColumnAction] = Field(default_factory=dict)
 
 
-class TableReport(_Typed):
+class TableReport(Typed):
     rows_in: int = 0
     seconds: dict[str, float] = Field(default_factory=dict)  # per step, summed over the units
     text_entities: dict[str, int] = Field(default_factory=dict)  # entity -> spans replaced in free text
