@@ -20,6 +20,7 @@ rollback) is never touched, so a blocked rerun of an earlier date loses nothing.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import hashlib
 import json
@@ -40,6 +41,10 @@ SNAPSHOTS = "snapshots"
 REPORTS = "reports"  # run reports and Data Docs, kept for failed runs too
 KEY_FINGERPRINT = "key_fingerprint"  # manifest field: which key made the pseudonyms
 MANIFEST = "_manifest.json"
+# A snapshot prefix without a manifest is a run still writing (a backfill of an older date, next to
+# the nightly run) or one that failed; retention removes it only after nothing was written to it
+# for this long.
+UNFINISHED_GRACE = dt.timedelta(days=2)
 
 
 @dataclass
@@ -229,14 +234,41 @@ class Publisher:
         self.delete_snapshot(snapshot_id)
         return True
 
-    def retain(self, keep: int, current_id: str | None, keep_also: set[str] = frozenset()) -> list[str]:
-        """Delete all but the newest `keep` snapshots; never the current one, nor those whose
-        files the current manifest still names (`keep_also`)."""
-        ids = self.list_snapshots()
-        doomed = [s for s in ids[:-keep] if s != current_id and s not in keep_also] if len(ids) > keep else []
+    def retain(
+        self,
+        keep: int,
+        current_id: str | None,
+        keep_also: set[str] = frozenset(),
+        now: dt.datetime | None = None,
+    ) -> list[str]:
+        """Delete all but the newest `keep` published snapshots (those with a manifest); never the
+        current one, nor those whose files the current manifest still names (`keep_also`). A prefix
+        without a manifest may belong to a run in progress, whose id can sort first (a backfill):
+        it is removed only once nothing was written to it for UNFINISHED_GRACE."""
+        now = now or dt.datetime.now(dt.timezone.utc)
+        published, abandoned = [], []
+        for s in self.list_snapshots():
+            objects = self._objects(self.uri.key(SNAPSHOTS, s) + "/")
+            if any(k.endswith("/" + MANIFEST) for k in objects):
+                published.append(s)
+            elif objects and now - max(objects.values()) > UNFINISHED_GRACE:
+                abandoned.append(s)
+        old = published[:-keep] if len(published) > keep else []
+        doomed = [s for s in sorted(old + abandoned) if s != current_id and s not in keep_also]
         for s in doomed:
             self.delete_snapshot(s)
         return doomed
+
+    def _objects(self, prefix: str) -> dict[str, dt.datetime]:
+        """Key -> LastModified of the current objects under a prefix."""
+        with s3_errors(self.role, self.uri.bucket, prefix, action="list"):
+            return {
+                o["Key"]: o["LastModified"]
+                for page in self.client.get_paginator("list_objects_v2").paginate(
+                    Bucket=self.uri.bucket, Prefix=prefix
+                )
+                for o in page.get("Contents", [])
+            }
 
 
 def discard_everywhere(config, aws, plan) -> None:

@@ -80,15 +80,33 @@ def test_concurrent_publishes_one_wins_the_other_fails_cleanly(aws):
     assert a.read_pointer().data == {"snapshot_id": "C"}
 
 
-def test_retention_keeps_the_newest_and_the_current(aws, tmp_path):
+def test_retention_keeps_the_newest_and_the_current_and_runs_still_writing(aws, tmp_path):
+    """Published snapshots (with a manifest) beyond the newest `keep` go, never the current one. A
+    prefix without a manifest is a run still writing: a backfill of an older date sorts first, and
+    retention of a concurrent publish deleted its files (its gates then saw 0 rows); it goes only
+    once nothing was written to it for UNFINISHED_GRACE."""
+    import datetime as dt
+
+    from datarefresh.storage.publish import UNFINISHED_GRACE
+
     pub = _publisher(aws, "staging")
     (tmp_path / "t").mkdir()
     pq.write_table(__import__("pyarrow").table({"a": [1]}), tmp_path / "t" / "part-00000.parquet")
+    backfill = "20251230T000000Z-z"  # in progress: files, no manifest yet
+    pub.upload_table(backfill, "t", tmp_path / "t")
     for sid in ("20260101T000000Z-a", "20260102T000000Z-b", "20260103T000000Z-c", "20260104T000000Z-d"):
-        pub.upload_table(sid, "t", tmp_path / "t")
+        files = pub.upload_table(sid, "t", tmp_path / "t")
+        pub.write_manifest(sid, {"snapshot_id": sid, "tables": {"t": {"files": files}}})
     deleted = pub.retain(2, current_id="20260101T000000Z-a")
     assert deleted == ["20260102T000000Z-b"]
-    assert pub.list_snapshots() == ["20260101T000000Z-a", "20260103T000000Z-c", "20260104T000000Z-d"]
+    assert pub.list_snapshots() == [
+        backfill,
+        "20260101T000000Z-a",
+        "20260103T000000Z-c",
+        "20260104T000000Z-d",
+    ]
+    later = dt.datetime.now(dt.timezone.utc) + UNFINISHED_GRACE + dt.timedelta(hours=1)
+    assert pub.retain(2, current_id="20260104T000000Z-d", now=later) == [backfill, "20260101T000000Z-a"]
 
 
 @pytest.fixture(scope="module")
