@@ -28,6 +28,7 @@ from pathlib import Path
 import boto3
 
 from datarefresh.config import Config
+from datarefresh.devtools.localaws_server import BACKDATE_PATH, HEALTH_PATH
 from datarefresh.errors import TerminalError
 from datarefresh.extras import require
 from datarefresh.iam import render, roles
@@ -73,8 +74,6 @@ class LocalAws:
 
     def backdate(self, bucket: str, versions: list[dict], when) -> None:
         """Set the LastModified of object versions (the demo's prod history; this server only)."""
-        from datarefresh.devtools.localaws_server import BACKDATE_PATH
-
         body = json.dumps({"bucket": bucket, "objects": versions, "last_modified": when.isoformat()}).encode()
         req = urllib.request.Request(
             self.endpoint + BACKDATE_PATH,
@@ -111,8 +110,8 @@ def _alive(pid: int) -> bool:
 
 def _healthy(endpoint: str) -> bool:
     try:
-        with urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=2):
-            return True
+        with urllib.request.urlopen(f"{endpoint}{HEALTH_PATH}", timeout=5) as r:
+            return r.status == 200
     except OSError:
         return False
 

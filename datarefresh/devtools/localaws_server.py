@@ -14,6 +14,9 @@ import json
 import sys
 
 BACKDATE_PATH = "/_datarefresh/backdate"
+# a cheap "is it up" for `localaws up`: moto's /moto-api/data.json dumps every resource (megabytes
+# once the demo is seeded, seconds to answer on a busy machine)
+HEALTH_PATH = "/_datarefresh/health"
 
 
 def _backdate(body: dict) -> int:
@@ -37,6 +40,9 @@ def _backdate(body: dict) -> int:
 
 def with_backdate(app):
     def wrapped(environ, start_response):
+        if environ.get("PATH_INFO") == HEALTH_PATH:
+            start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "2")])
+            return [b"ok"]
         if environ.get("PATH_INFO") == BACKDATE_PATH and environ.get("REQUEST_METHOD") == "POST":
             size = int(environ.get("CONTENT_LENGTH") or 0)
             body = json.loads(environ["wsgi.input"].read(size) or b"{}")
