@@ -506,26 +506,25 @@ def _csv_column_types(f, encoding, read, convert, parse=None) -> dict[str, pa.Da
     """Infer types on the first block, but keep as text what inference would damage
     (leading zeros in zip codes and phone numbers)."""
     parse = parse or pacsv.ParseOptions()
-    try:
+
+    def first_block(convert_options: pacsv.ConvertOptions) -> pa.RecordBatch:
         with _open_stream(f) as raw:
-            first = pacsv.open_csv(
+            return pacsv.open_csv(
                 _Utf8Stream(raw, f.name, encoding),
                 read_options=read,
                 parse_options=parse,
-                convert_options=convert,
+                convert_options=convert_options,
             ).read_next_batch()
-        with _open_stream(f) as raw:
-            text_opts = pacsv.ConvertOptions(
+
+    try:
+        first = first_block(convert)
+        as_text = first_block(
+            pacsv.ConvertOptions(
                 null_values=[""],
                 strings_can_be_null=False,
                 column_types={n: pa.string() for n in first.schema.names},
             )
-            as_text = pacsv.open_csv(
-                _Utf8Stream(raw, f.name, encoding),
-                read_options=read,
-                parse_options=parse,
-                convert_options=text_opts,
-            ).read_next_batch()
+        )
     except StopIteration:  # the header parsed (an empty file fails in open_csv): no data rows
         raise InputError(
             "CSV file has a header but no rows: column types cannot be inferred", file=f.name
