@@ -199,14 +199,7 @@ class Publisher:
                     )
 
     def _keys(self, prefix: str) -> list[str]:
-        with s3_errors(self.role, self.uri.bucket, prefix, action="list"):
-            return [
-                o["Key"]
-                for page in self.client.get_paginator("list_objects_v2").paginate(
-                    Bucket=self.uri.bucket, Prefix=prefix
-                )
-                for o in page.get("Contents", [])
-            ]
+        return list(self._objects(prefix))
 
     def published_ids(self) -> set[str]:
         """Snapshot ids readers may still resolve: the pointer's and those whose files its manifest
